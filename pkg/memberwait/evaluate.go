@@ -1,0 +1,342 @@
+package memberwait
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"k8s.io/utils/clock"
+)
+
+// Options say what to wait for and how. The zero value of every field means
+// its default.
+type Options struct {
+	// Target defaults to Serving.
+	Target Target
+	// SettleWindow is how long a Serving member must stay ACTIVE and ONLINE
+	// before it counts. Zero means DefaultSettleWindow; negative means none.
+	SettleWindow time.Duration
+	// NoMonitor says what NO_MONITOR means for a Serving wait.
+	NoMonitor NoMonitorPolicy
+	// NotFoundGrace is how long a missing member (or pool, or load balancer)
+	// is taken for not yet visible before the wait fails with
+	// [*NotFoundError]. Zero means DefaultNotFoundGrace; negative means none.
+	NotFoundGrace time.Duration
+	// Backoff schedules the polls.
+	Backoff Backoff
+	// Timeout bounds a blocking wait on Clock, on top of the context. Zero
+	// means only the context bounds it.
+	Timeout time.Duration
+	// Clock defaults to the real clock. Tests inject a fake one.
+	Clock clock.Clock
+	// Rand returns uniform numbers in [0, 1) for jitter; defaults to
+	// math/rand/v2. Set it for reproducible schedules.
+	Rand func() float64
+	// OnUpdate, if set, is called by blocking waits after every evaluation
+	// of a member, on the waiting goroutine.
+	OnUpdate func(Update)
+}
+
+// Update is one evaluation of one member, reported to [Options.OnUpdate].
+type Update struct {
+	LoadBalancerID string
+	Member         Member
+	Verdict        Verdict
+}
+
+func (o Options) withDefaults() Options {
+	if o.Target == 0 {
+		o.Target = Serving
+	}
+	switch {
+	case o.SettleWindow == 0:
+		o.SettleWindow = DefaultSettleWindow
+	case o.SettleWindow < 0:
+		o.SettleWindow = 0
+	}
+	switch {
+	case o.NotFoundGrace == 0:
+		o.NotFoundGrace = DefaultNotFoundGrace
+	case o.NotFoundGrace < 0:
+		o.NotFoundGrace = 0
+	}
+	o.Backoff = o.Backoff.withDefaults()
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Float64
+	}
+	return o
+}
+
+// Outcome is the kind of a [Verdict].
+type Outcome int
+
+const (
+	// Pending: not there yet; look again after Verdict.RetryAfter.
+	Pending Outcome = iota
+	// Done: the target is reached.
+	Done
+	// Failed: the target cannot be reached; Verdict.Err says why.
+	Failed
+)
+
+// String returns the outcome's name.
+func (o Outcome) String() string {
+	switch o {
+	case Pending:
+		return "Pending"
+	case Done:
+		return "Done"
+	case Failed:
+		return "Failed"
+	}
+	return fmt.Sprintf("Outcome(%d)", int(o))
+}
+
+// Verdict is the judgement of one observation for one member.
+type Verdict struct {
+	Outcome Outcome
+	// RetryAfter is when to look again, for Pending.
+	RetryAfter time.Duration
+	// Err is the reason for Failed: a [*MemberError], [*NotFoundError],
+	// [*NoMonitorError], [*LoadBalancerError], [*AmbiguousError] or an
+	// error Octavia answered that retrying cannot fix.
+	Err error
+	// Reason says in a few words why the verdict is what it is.
+	Reason string
+	// Member is the member as last observed, nil if never seen.
+	Member *MemberStatus
+	// PoolID is the pool the member was found in.
+	PoolID string
+	// NeedLoadBalancer asks the next observation to read the load
+	// balancer's own status, which the pool-list sources skip until a
+	// member is otherwise done.
+	NeedLoadBalancer bool
+	// At is when the judged observation completed: the moment of the
+	// decision, whenever the waiting goroutine gets to read it.
+	At time.Time
+	// Progress is the state to pass to the next evaluation.
+	Progress Progress
+}
+
+// Progress is what one evaluation hands to the next: when the current
+// statuses were first seen (the settle window and the "since" in messages),
+// how long the member has been missing, and the backoff step. Controllers
+// persist it between reconciles; its zero value starts afresh.
+type Progress struct {
+	// MemberID is the member's ID once a selector has resolved to it.
+	MemberID string `json:"memberID,omitempty"`
+	// PoolID is the pool the member was found in.
+	PoolID string `json:"poolID,omitempty"`
+	// ProvisioningStatus and OperatingStatus as last observed.
+	ProvisioningStatus string `json:"provisioningStatus,omitempty"`
+	OperatingStatus    string `json:"operatingStatus,omitempty"`
+	// Since is when the current pair of statuses was first observed.
+	Since time.Time `json:"since,omitempty"`
+	// MissingSince is when the member (or its pool or load balancer) was
+	// first observed missing, zero while it is present.
+	MissingSince time.Time `json:"missingSince,omitempty"`
+	// Started is the first evaluation; Polls counts evaluations.
+	Started time.Time `json:"started,omitempty"`
+	Polls   int       `json:"polls,omitempty"`
+	// Step is the backoff step, reset to 0 by any status change.
+	Step int `json:"step,omitempty"`
+}
+
+// Observation is the outcome of one attempt to observe a load balancer:
+// a snapshot, or the error that prevented it, at a time.
+type Observation struct {
+	Snapshot *Snapshot
+	Err      error
+	// At is when the observation completed; the settle window and the
+	// grace period are measured with it.
+	At time.Time
+}
+
+// Evaluate judges one observation for one member. It is pure: the same
+// observation, options, progress and random numbers give the same verdict.
+// Blocking waits and [Check] are built on it.
+func Evaluate(obs Observation, m Member, opts Options, prev Progress) Verdict {
+	opts = opts.withDefaults()
+	e := evaluation{opts: opts, m: m, p: prev, now: obs.At}
+	if e.p.Started.IsZero() {
+		e.p.Started = e.now
+	}
+	e.p.Polls++
+	if m.ID == "" && e.p.MemberID != "" {
+		e.m.ID = e.p.MemberID
+	}
+	if m.empty() {
+		v := e.fail(fmt.Errorf("empty member selector: set an ID, a name, an address or a port"))
+		v.Progress, v.At = e.p, obs.At
+		return v
+	}
+	v := e.judge(obs)
+	v.Progress, v.At = e.p, obs.At
+	return v
+}
+
+type evaluation struct {
+	lb   string
+	opts Options
+	m    Member
+	p    Progress
+	now  time.Time
+}
+
+func (e *evaluation) judge(obs Observation) Verdict {
+	if obs.Err != nil {
+		if !Retryable(obs.Err) {
+			return e.fail(obs.Err)
+		}
+		v := e.pending("Octavia: " + shortError(obs.Err))
+		if ra := retryAfter(obs.Err); ra > v.RetryAfter {
+			v.RetryAfter = ra
+		}
+		return v
+	}
+	s := obs.Snapshot
+	if s != nil {
+		e.lb = s.LoadBalancerID
+	}
+	if s == nil || !s.Found {
+		if e.opts.Target == Gone {
+			return e.done("load balancer deleted")
+		}
+		return e.missing("load balancer", "load balancer not found")
+	}
+	found, pools, poolSeen := s.find(e.m)
+	switch {
+	case len(found) > 1:
+		return e.fail(&AmbiguousError{Member: e.m, Matches: found})
+	case len(found) == 0:
+		return e.absent(s, poolSeen)
+	}
+	ms, pool := found[0], pools[0]
+	e.p.MissingSince = time.Time{}
+	e.p.MemberID, e.p.PoolID = ms.ID, pool.ID
+	if ms.ProvisioningStatus != e.p.ProvisioningStatus || ms.OperatingStatus != e.p.OperatingStatus || e.p.Since.IsZero() {
+		e.p.ProvisioningStatus, e.p.OperatingStatus = ms.ProvisioningStatus, ms.OperatingStatus
+		e.p.Since = e.now
+		e.p.Step = 0
+	}
+	v := e.judgeMember(s, pool, ms)
+	v.Member = &ms
+	v.PoolID = pool.ID
+	return v
+}
+
+// judgeMember decides for a member that is present in the snapshot.
+func (e *evaluation) judgeMember(s *Snapshot, pool *PoolStatus, ms MemberStatus) Verdict {
+	switch ms.ProvisioningStatus {
+	case StatusError:
+		return e.fail(&MemberError{LoadBalancerID: s.LoadBalancerID, PoolID: pool.ID, Member: ms, Since: e.p.Since})
+	case StatusDeleted:
+		if e.opts.Target == Gone {
+			return e.loadBalancerSettled(s, "member DELETED")
+		}
+		return e.missing("member", "member DELETED")
+	case StatusActive:
+	default:
+		// PENDING_* and statuses this library does not know: never success.
+		return e.pending("member " + ms.Statuses())
+	}
+	switch e.opts.Target {
+	case Gone:
+		return e.pending("member still exists: " + ms.Statuses())
+	case Provisioned:
+		return e.loadBalancerSettled(s, "member ACTIVE")
+	}
+	switch ms.OperatingStatus {
+	case StatusOnline:
+	case StatusNoMonitor:
+		switch {
+		case e.opts.NoMonitor == NoMonitorServing:
+		case e.opts.NoMonitor == NoMonitorFail && pool.Monitor != Present:
+			return e.fail(&NoMonitorError{LoadBalancerID: s.LoadBalancerID, PoolID: pool.ID, Member: ms})
+		default:
+			return e.pending("member " + ms.Statuses() + ", waiting for its health monitor")
+		}
+	default:
+		return e.pending("member " + ms.Statuses() + ", waiting for ONLINE")
+	}
+	held := e.now.Sub(e.p.Since)
+	if held < e.opts.SettleWindow {
+		v := e.pending(fmt.Sprintf("member %s for %s of the %s settle window", ms.Statuses(), held.Round(time.Second), e.opts.SettleWindow))
+		if left := e.opts.SettleWindow - held; left < v.RetryAfter {
+			v.RetryAfter = left
+		}
+		return v
+	}
+	return e.loadBalancerSettled(s, fmt.Sprintf("member %s for %s", ms.Statuses(), held.Round(time.Second)))
+}
+
+// absent decides for a member that is not in the snapshot.
+func (e *evaluation) absent(s *Snapshot, poolSeen bool) Verdict {
+	kind := "member"
+	if e.m.PoolID != "" && !poolSeen && s.Complete {
+		kind = "pool"
+	}
+	if e.opts.Target == Gone {
+		return e.loadBalancerSettled(s, kind+" gone")
+	}
+	e.p.ProvisioningStatus, e.p.OperatingStatus, e.p.Since = "", "", time.Time{}
+	return e.missing(kind, kind+" not found")
+}
+
+// loadBalancerSettled finishes a member that reached its target, unless its
+// load balancer is still PENDING_* (the next change would get a 409) or in
+// ERROR (it would accept none).
+func (e *evaluation) loadBalancerSettled(s *Snapshot, reason string) Verdict {
+	switch {
+	case s.ProvisioningStatus == "":
+		v := e.pending(reason + ", reading the load balancer's status")
+		v.RetryAfter, v.NeedLoadBalancer = 0, true
+		return v
+	case IsPending(s.ProvisioningStatus):
+		return e.pending(reason + ", load balancer " + s.ProvisioningStatus)
+	case s.ProvisioningStatus == StatusError && e.opts.Target != Gone:
+		return e.fail(&LoadBalancerError{LoadBalancerID: s.LoadBalancerID, ProvisioningStatus: s.ProvisioningStatus, OperatingStatus: s.OperatingStatus})
+	}
+	return e.done(reason)
+}
+
+func (e *evaluation) missing(kind, reason string) Verdict {
+	if e.p.MissingSince.IsZero() {
+		e.p.MissingSince = e.now
+	}
+	gone := e.now.Sub(e.p.MissingSince)
+	if gone >= e.opts.NotFoundGrace {
+		return e.fail(&NotFoundError{Kind: kind, LoadBalancerID: e.lb, Member: e.m, Since: e.p.MissingSince})
+	}
+	v := e.pending(reason)
+	if left := e.opts.NotFoundGrace - gone; left < v.RetryAfter {
+		v.RetryAfter = left
+	}
+	return v
+}
+
+func (e *evaluation) pending(reason string) Verdict {
+	d := e.opts.Backoff.Delay(e.p.Step, e.opts.Rand())
+	e.p.Step++
+	return Verdict{Outcome: Pending, RetryAfter: d, Reason: reason}
+}
+
+func (e *evaluation) done(reason string) Verdict {
+	return Verdict{Outcome: Done, Reason: reason}
+}
+
+func (e *evaluation) fail(err error) Verdict {
+	return Verdict{Outcome: Failed, Err: err, Reason: err.Error()}
+}
+
+// shortError keeps messages about Octavia's errors to one readable line.
+func shortError(err error) string {
+	s := err.Error()
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
