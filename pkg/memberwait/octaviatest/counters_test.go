@@ -33,7 +33,7 @@ func TestCounters(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.raw("GET", "/v2/lbaas/nothing-here", "")
-	e.srv.Member(memberID)         // inspection is not a request
+	e.srv.Member(memberID) // inspection is not a request
 	e.srv.LoadBalancer(s.LoadBalancerID)
 
 	want := map[Operation]int{

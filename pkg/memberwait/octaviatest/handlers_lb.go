@@ -19,7 +19,7 @@ func (s *Server) handleGetLB(rq *request) response {
 	if lb == nil {
 		return faultResponse(errNotFound("Load Balancer", rq.params["id"]))
 	}
-	return jsonResponse(http.StatusOK, map[string]lbJSON{"loadbalancer": s.st.renderLB(lb)})
+	return objectResponse(rq, "loadbalancer", s.st.renderLB(lb))
 }
 
 func (s *Server) handleLBStatus(rq *request) response {

@@ -34,7 +34,7 @@ func (s *Server) handleGetListener(rq *request) response {
 	if l == nil {
 		return faultResponse(errNotFound("Listener", rq.params["id"]))
 	}
-	return jsonResponse(http.StatusOK, map[string]listenerJSON{"listener": s.st.renderListener(l)})
+	return objectResponse(rq, "listener", s.st.renderListener(l))
 }
 
 // listenerFields applies the attributes POST and PUT share; on PUT an

@@ -53,7 +53,7 @@ func (s *Server) handleGetMember(rq *request) response {
 	if apiErr != nil {
 		return faultResponse(apiErr)
 	}
-	return jsonResponse(http.StatusOK, map[string]memberJSON{"member": s.st.renderMember(m)})
+	return objectResponse(rq, "member", s.st.renderMember(m))
 }
 
 // memberMutable is _test_lb_and_listener_and_pool_statuses: the pool is

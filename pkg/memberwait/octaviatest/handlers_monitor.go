@@ -22,7 +22,7 @@ func (s *Server) handleGetMonitor(rq *request) response {
 	if m == nil {
 		return faultResponse(errNotFound("Health Monitor", rq.params["id"]))
 	}
-	return jsonResponse(http.StatusOK, map[string]monitorJSON{"healthmonitor": s.st.renderMonitor(m)})
+	return objectResponse(rq, "healthmonitor", s.st.renderMonitor(m))
 }
 
 // monitorFields applies the attributes POST and PUT share.

@@ -20,7 +20,7 @@ func (s *Server) handleGetPool(rq *request) response {
 	if p == nil {
 		return faultResponse(errNotFound("Pool", rq.params["id"]))
 	}
-	return jsonResponse(http.StatusOK, map[string]poolJSON{"pool": s.st.renderPool(p)})
+	return objectResponse(rq, "pool", s.st.renderPool(p))
 }
 
 // poolFields applies the attributes POST and PUT share.

@@ -12,7 +12,7 @@ import (
 // A minimal Keystone v3 under /identity, enough for clients that start from
 // a clouds.yaml: version discovery, password (and token / application
 // credential) authentication, and a catalog whose "load-balancer" service
-// points at this server. Octavia itself stays in noauth mode: tokens are
+// points at this server (at the host the client used to reach it). Octavia itself stays in noauth mode: tokens are
 // not required by the API, only mapped to their project.
 
 // KeystoneURL is the identity endpoint to put in a clouds.yaml auth_url.
@@ -25,22 +25,22 @@ func keystoneError(status int, msg string) response {
 		"code": status, "message": msg, "title": http.StatusText(status)}})
 }
 
-func (s *Server) keystoneVersion() map[string]any {
+func keystoneVersion(base string) map[string]any {
 	return map[string]any{
 		"id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z",
-		"links": []linkJSON{{Href: s.URL + "/identity/v3/", Rel: "self"}},
+		"links": []linkJSON{{Href: base + "/identity/v3/", Rel: "self"}},
 		"media-types": []map[string]string{{"base": "application/json",
 			"type": "application/vnd.openstack.identity-v3+json"}},
 	}
 }
 
-func (s *Server) handleKeystoneVersions(*request) response {
+func (s *Server) handleKeystoneVersions(rq *request) response {
 	return jsonResponse(http.StatusMultipleChoices, map[string]any{
-		"versions": map[string]any{"values": []any{s.keystoneVersion()}}})
+		"versions": map[string]any{"values": []any{keystoneVersion(rq.baseURL)}}})
 }
 
-func (s *Server) handleKeystoneV3(*request) response {
-	return jsonResponse(http.StatusOK, map[string]any{"version": s.keystoneVersion()})
+func (s *Server) handleKeystoneV3(rq *request) response {
+	return jsonResponse(http.StatusOK, map[string]any{"version": keystoneVersion(rq.baseURL)})
 }
 
 type authRequest struct {
@@ -129,8 +129,8 @@ func (s *Server) handleCreateToken(rq *request) response {
 		"is_domain":  false,
 		"roles":      []map[string]string{{"id": hashID("role:admin"), "name": "admin"}, {"id": hashID("role:member"), "name": "member"}},
 		"catalog": []map[string]any{
-			{"id": hashID("svc:octavia"), "type": "load-balancer", "name": "octavia", "endpoints": endpoints(s.Endpoint())},
-			{"id": hashID("svc:keystone"), "type": "identity", "name": "keystone", "endpoints": endpoints(s.URL + "/identity")},
+			{"id": hashID("svc:octavia"), "type": "load-balancer", "name": "octavia", "endpoints": endpoints(rq.baseURL + "/")},
+			{"id": hashID("svc:keystone"), "type": "identity", "name": "keystone", "endpoints": endpoints(rq.baseURL + "/identity")},
 		},
 	}}
 	r := jsonResponse(http.StatusCreated, body)

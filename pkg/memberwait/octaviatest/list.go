@@ -139,6 +139,22 @@ func listResponse(rq *request, coll string, entries []listEntry, filterable []st
 	return jsonResponse(200, map[string]any{coll: items, coll + "_links": pageLinks(rq, limit, kept, markerEntry != nil)})
 }
 
+// objectResponse renders {"<root>": v} for a GET of one object, honouring
+// ?fields= as Octavia's _filter_fields does.
+func objectResponse(rq *request, root string, v any) response {
+	want := wantedFields(rq.query["fields"])
+	if want == nil {
+		return jsonResponse(200, map[string]any{root: v})
+	}
+	out := map[string]any{}
+	for k, val := range attrsOf(listEntry{v: v}) {
+		if want[k] {
+			out[k] = val
+		}
+	}
+	return jsonResponse(200, map[string]any{root: out})
+}
+
 func attrsOf(e listEntry) map[string]any {
 	b, _ := json.Marshal(e.v)
 	m := map[string]any{}

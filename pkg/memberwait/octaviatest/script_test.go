@@ -46,7 +46,7 @@ func TestMemberScripts(t *testing.T) {
 			points: []point{{time.Hour, StatusActive, StatusPendingCreate, StatusNoMonitor}},
 		},
 		{
-			name: "HAProxy: ONLINE before the first check, then ERROR",
+			name:   "HAProxy: ONLINE before the first check, then ERROR",
 			script: MemberScript{Operating: []Step{{time.Second, StatusOnline}, {31 * time.Second, StatusError}}},
 			points: []point{
 				{700 * time.Millisecond, StatusActive, StatusActive, StatusNoMonitor},

@@ -200,8 +200,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Openstack-Request-Id", reqID)
 
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
 	rq := &request{method: r.Method, path: r.URL.Path, query: r.URL.Query(), header: r.Header,
-		body: body, params: params, baseURL: "http://" + r.Host}
+		body: body, params: params, baseURL: scheme + "://" + r.Host}
 
 	s.mu.Lock()
 	rq.now = s.clk.Now()
