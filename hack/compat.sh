@@ -4,7 +4,10 @@
 # module twice: once requiring CAPO alone (the baseline build list), once
 # requiring CAPO and memberwait (through a local replace) with a program that
 # passes CAPO's clients.LbClient to memberwait. Any version that differs
-# between the two build lists fails the check.
+# between the two build lists fails the check. Then it applies
+# hack/capo-fork.patch (the change docs/capo-fork.md describes) to CAPO's own
+# source and builds the patched load-balancer service, again checking that
+# no version in CAPO's build list moves.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,8 +23,9 @@ fail=0
 for v in $versions; do
   dir=$work/capo-$v
   rm -rf "$dir" && mkdir -p "$dir/base" "$dir/fork"
-  capo_mod=$(cd "$dir/base" && go mod download -json "sigs.k8s.io/cluster-api-provider-openstack@$v" \
-    | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  info=$(cd "$dir/base" && go mod download -json "sigs.k8s.io/cluster-api-provider-openstack@$v")
+  capo_mod=$(sed -n 's/.*"GoMod": "\(.*\)".*/\1/p' <<<"$info")
+  capo_src=$(sed -n 's/.*"Dir": "\(.*\)".*/\1/p' <<<"$info")
   capo_go=$(sed -n 's/^go \(.*\)$/\1/p' "$capo_mod")
   # A fork builds with CAPO's own replace directives. Replaces to a local
   # directory (v0.11's ./orc, a nested module that is not in CAPO's module
@@ -88,12 +92,25 @@ GO
   # Every module of the baseline must keep its version.
   changed=$(join -j1 <(awk '{print $1, $2}' "$dir/base.list" | sort) <(awk '{print $1, $2}' "$dir/fork.list" | sort) | awk '$2 != $3')
   added=$(comm -13 <(awk '{print $1}' "$dir/base.list" | sort) <(awk '{print $1}' "$dir/fork.list" | sort) | grep -v '^github.com/membergate/' || true)
+  # The fork itself: CAPO's own source with hack/capo-fork.patch (the change
+  # docs/capo-fork.md describes) applied, building its load-balancer service.
+  mkdir -p "$dir/capo" && cp -r "$capo_src/." "$dir/capo/" && chmod -R u+w "$dir/capo"
+  (cd "$dir/capo"
+    # v0.11's nested orc module is not in the module zip; same stand-in.
+    grep -q '=> ./orc' go.mod && mkdir -p orc && printf 'module github.com/k-orc/openstack-resource-controller\n\ngo 1.22\n' >orc/go.mod
+    go list -m all 2>/dev/null | sort >"$dir/capo-before.list"
+    patch -s -p1 <"$root/hack/capo-fork.patch"
+    printf '\nrequire github.com/membergate/membergate/pkg/memberwait v0.0.0\n\nreplace github.com/membergate/membergate/pkg/memberwait => %s\n' "$mw" >>go.mod
+    go build ./pkg/cloud/services/loadbalancer/ && go vet ./pkg/cloud/services/loadbalancer/
+    go list -m all | sort >"$dir/capo-after.list") || { echo "compat: CAPO $v: the fork patch does not build"; fail=1; continue; }
+  forkchanged=$(join -j1 <(awk '{print $1, $2}' "$dir/capo-before.list") <(awk '{print $1, $2}' "$dir/capo-after.list") | awk '$2 != $3')
+  changed=$(printf '%s\n%s' "$changed" "$forkchanged" | sed '/^$/d' | sort -u)
   if [ -n "$changed" ]; then
     echo "compat: CAPO $v: memberwait moves module versions:"; echo "$changed" | sed 's/^/  /'; fail=1
   elif [ -n "$added" ]; then
     echo "compat: CAPO $v: memberwait adds modules:"; echo "$added" | sed 's/^/  /'; fail=1
   else
-    echo "compat: CAPO $v (go $capo_go): builds with memberwait (go $mw_go); $(wc -l <"$dir/base.list") modules, none moved"
+    echo "compat: CAPO $v (go $capo_go): builds with memberwait (go $mw_go) and with the fork patch; $(wc -l <"$dir/base.list") modules, none moved"
   fi
 done
 exit $fail

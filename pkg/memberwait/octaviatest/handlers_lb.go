@@ -66,8 +66,9 @@ func (s *Server) handleCreateLB(rq *request) response {
 		}
 		extra = append(extra, additionalVip{subnetID: sub, ipAddress: addr})
 	}
-	children := f.m["listeners"] != nil && !isJSONNull(f.m["listeners"]) && strings.TrimSpace(string(f.m["listeners"])) != "[]" ||
-		f.m["pools"] != nil && !isJSONNull(f.m["pools"]) && strings.TrimSpace(string(f.m["pools"])) != "[]"
+	listenersIn, _ := f.list("listeners")
+	poolsIn, _ := f.list("pools")
+	children := len(listenersIn) > 0 || len(poolsIn) > 0
 	if f.err != nil {
 		return faultResponse(f.err)
 	}

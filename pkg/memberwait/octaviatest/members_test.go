@@ -189,9 +189,14 @@ func TestListPaginationAndSort(t *testing.T) {
 	if len(out.Links) != 1 || out.Links[0].Rel != "next" || !strings.Contains(out.Links[0].Href, "marker="+out.Members[1].ID) {
 		t.Fatalf("links = %+v", out.Links)
 	}
-	code, b, _ = e.raw("GET", "/v2/lbaas/pools/"+poolID+"/members?fields=id&fields=name", "")
-	if code != 200 || strings.Contains(string(b), "address") || !strings.Contains(string(b), `"name"`) {
-		t.Fatalf("fields selection: %d %s", code, b)
+	for _, path := range []string{
+		"/v2/lbaas/pools/" + poolID + "/members?fields=id&fields=name",
+		"/v2/lbaas/pools/" + poolID + "/members/" + s.MemberIDs[0][0] + "?fields=id,name",
+	} {
+		code, b, _ = e.raw("GET", path, "")
+		if code != 200 || strings.Contains(string(b), "address") || !strings.Contains(string(b), `"name"`) {
+			t.Fatalf("fields selection on %s: %d %s", path, code, b)
+		}
 	}
 }
 
