@@ -105,4 +105,3 @@ func BenchmarkEvaluate(b *testing.B) {
 		memberwait.Evaluate(obs, memberwait.Member{ID: "m49"}, opts, memberwait.Progress{Since: start})
 	}
 }
-
