@@ -24,16 +24,22 @@ import (
 //     max_retries_down checks fail. With CAPO's monitor (delay 10 s, timeout
 //     5 s, max_retries_down 3) that takes up to 3×10+5 = 35 s, plus 10 s for
 //     the heartbeat that reports it: 45 s.
+//   - DefaultOnlineWatch, DefaultOnlineWatchGap: a member that has just
+//     turned ACTIVE reads ONLINE at the amphora's next heartbeat, within
+//     10 s. For two heartbeats the gap is held at 2 s, so the moment the new
+//     member starts serving is seen within 2 s, for at most 10 requests.
 //   - DefaultNotFoundGrace: Octavia writes a member to its database before
 //     answering the create, so a member that is still missing after a few
 //     polls was never created (or was deleted by someone else).
 const (
-	DefaultInitialDelay  = 1 * time.Second
-	DefaultFactor        = 1.5
-	DefaultMaxDelay      = 10 * time.Second
-	DefaultJitter        = 0.2
-	DefaultSettleWindow  = 45 * time.Second
-	DefaultNotFoundGrace = 10 * time.Second
+	DefaultInitialDelay   = 1 * time.Second
+	DefaultFactor         = 1.5
+	DefaultMaxDelay       = 10 * time.Second
+	DefaultJitter         = 0.2
+	DefaultSettleWindow   = 45 * time.Second
+	DefaultNotFoundGrace  = 10 * time.Second
+	DefaultOnlineWatch    = 20 * time.Second
+	DefaultOnlineWatchGap = 2 * time.Second
 )
 
 // Backoff is a capped exponential schedule of gaps between polls. The zero

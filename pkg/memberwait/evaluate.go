@@ -24,6 +24,14 @@ type Options struct {
 	NotFoundGrace time.Duration
 	// Backoff schedules the polls.
 	Backoff Backoff
+	// OnlineWatch is how long after a Serving member is first seen ACTIVE
+	// and OFFLINE the gap between polls is held at OnlineWatchGap, because
+	// its first ONLINE comes with the next heartbeat. Zero means
+	// DefaultOnlineWatch; negative turns the watch off.
+	OnlineWatch time.Duration
+	// OnlineWatchGap is the gap during the watch; zero means
+	// DefaultOnlineWatchGap.
+	OnlineWatchGap time.Duration
 	// Timeout bounds a blocking wait on Clock, on top of the context. Zero
 	// means only the context bounds it.
 	Timeout time.Duration
@@ -59,6 +67,15 @@ func (o Options) withDefaults() Options {
 		o.NotFoundGrace = DefaultNotFoundGrace
 	case o.NotFoundGrace < 0:
 		o.NotFoundGrace = 0
+	}
+	switch {
+	case o.OnlineWatch == 0:
+		o.OnlineWatch = DefaultOnlineWatch
+	case o.OnlineWatch < 0:
+		o.OnlineWatch = 0
+	}
+	if o.OnlineWatchGap <= 0 {
+		o.OnlineWatchGap = DefaultOnlineWatchGap
 	}
 	o.Backoff = o.Backoff.withDefaults()
 	if o.Clock == nil {
@@ -260,7 +277,13 @@ func (e *evaluation) judgeMember(s *Snapshot, pool *PoolStatus, ms MemberStatus)
 			return e.pending("member " + ms.Statuses() + ", waiting for its health monitor")
 		}
 	default:
-		return e.pending("member " + ms.Statuses() + ", waiting for ONLINE")
+		v := e.pending("member " + ms.Statuses() + ", waiting for ONLINE")
+		// A member that has just turned ACTIVE reads ONLINE at its next
+		// heartbeat: watch closely for one heartbeat instead of backing off.
+		if ms.OperatingStatus == StatusOffline && e.now.Sub(e.p.Since) < e.opts.OnlineWatch && v.RetryAfter > e.opts.OnlineWatchGap {
+			v.RetryAfter = e.opts.OnlineWatchGap
+		}
+		return v
 	}
 	held := e.now.Sub(e.p.Since)
 	if held < e.opts.SettleWindow {

@@ -305,3 +305,21 @@ func TestTimeoutErrorUnwrapsContext(t *testing.T) {
 }
 
 var errDeadline = errors.New("deadline")
+
+func TestEvaluateWatchesForTheFirstOnline(t *testing.T) {
+	o := opts(Serving, nil)
+	p := Progress{ProvisioningStatus: StatusActive, OperatingStatus: StatusOffline, Since: t0, Step: 8}
+	obs := func(at time.Duration) Observation {
+		return Observation{Snapshot: snap(StatusActive, Present, mem(StatusActive, StatusOffline)), At: t0.Add(at)}
+	}
+	if v := Evaluate(obs(15*time.Second), Member{ID: "m1"}, o, p); v.RetryAfter != DefaultOnlineWatchGap {
+		t.Fatalf("15 s after turning ACTIVE: gap %s, want the watch gap %s", v.RetryAfter, DefaultOnlineWatchGap)
+	}
+	if v := Evaluate(obs(25*time.Second), Member{ID: "m1"}, o, p); v.RetryAfter != DefaultMaxDelay {
+		t.Fatalf("25 s after: gap %s, want the backoff's %s", v.RetryAfter, DefaultMaxDelay)
+	}
+	o.OnlineWatch = -1
+	if v := Evaluate(obs(15*time.Second), Member{ID: "m1"}, o, p); v.RetryAfter != DefaultMaxDelay {
+		t.Fatalf("watch off: gap %s, want %s", v.RetryAfter, DefaultMaxDelay)
+	}
+}
