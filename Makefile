@@ -25,10 +25,20 @@ compat: ## Prove memberwait builds into CAPO v0.11.0, v0.12.1 and v0.13.0 module
 	hack/compat.sh
 
 .PHONY: bench
-bench: ## Print the benchmark figures.
-	@set -e; for m in $(MODULES); do \
-		(cd $$m && $(GO) test -run '^$$' -bench . -benchmem ./...); \
-	done
+bench: ## Run every waiting strategy through the same emulated scenarios; print the tables and write docs/benchmarks.md.
+	hack/bench.sh
+
+.PHONY: openstack-up
+openstack-up: ## Install (apt) and start real Octavia and Neutron on 127.0.0.1, data under test/openstack/.data.
+	test/openstack/up.sh
+
+.PHONY: openstack-down
+openstack-down: ## Stop what openstack-up started.
+	test/openstack/down.sh
+
+.PHONY: test-openstack
+test-openstack: openstack-up ## Conformance: the same scenarios against real Octavia/Neutron and the emulator.
+	test/openstack/run-tests.sh
 
 .PHONY: lint
 lint: ## gofmt and go vet on both modules; fails on any finding.
