@@ -1,0 +1,89 @@
+package openstackauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/utils/v2/openstack/clientconfig"
+)
+
+// keystoneClient authenticates with Keystone and finds Octavia in the
+// catalog, unless an endpoint override says where it is.
+func (s *settings) keystoneClient(ctx context.Context, hc *http.Client, opts Options) (*gophercloud.ServiceClient, error) {
+	ao, err := clientconfig.AuthOptions(s.clientOpts())
+	if err != nil {
+		var missing gophercloud.ErrMissingInput
+		if errors.As(err, &missing) && missing.Argument == "auth_url" {
+			return nil, s.noCredentials()
+		}
+		return nil, &ConfigError{File: s.fileName(), Cloud: s.cloudName, Msg: fmt.Sprintf("%s: %v", s.where, err), Err: err}
+	}
+	if opts.ProjectID != "" && ao.ApplicationCredentialID == "" && ao.ApplicationCredentialName == "" {
+		ao.Scope = &gophercloud.AuthScope{ProjectID: opts.ProjectID}
+		ao.TenantID, ao.TenantName = opts.ProjectID, ""
+	}
+	// Long waits can outlive a token; gophercloud then authenticates again
+	// with the credentials it keeps in memory, never on disk.
+	ao.AllowReauth = true
+	if err := validate(*ao); err != nil {
+		return nil, &ConfigError{File: s.fileName(), Cloud: s.cloudName, Msg: fmt.Sprintf("incomplete credentials in %s: %v", s.where, err), Err: err}
+	}
+
+	pc, err := openstack.NewClient(ao.IdentityEndpoint)
+	if err != nil {
+		return nil, &ConfigError{File: s.fileName(), Cloud: s.cloudName, Msg: fmt.Sprintf("%s: auth_url %q: %v", s.where, ao.IdentityEndpoint, err), Err: err}
+	}
+	pc.HTTPClient = *hc
+	if opts.UserAgent != "" {
+		pc.UserAgent.Prepend(opts.UserAgent)
+	}
+	if err := openstack.Authenticate(ctx, pc, *ao); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, authError(err, ao.IdentityEndpoint, s.where)
+	}
+
+	if s.endpoint != "" {
+		return s.serviceClient(pc)
+	}
+	eo := gophercloud.EndpointOpts{Region: s.region, Availability: clientconfig.GetEndpointType(s.iface)}
+	sc, err := openstack.NewLoadBalancerV2(pc, eo)
+	if err != nil {
+		return nil, &ConfigError{File: s.fileName(), Cloud: s.cloudName, Msg: fmt.Sprintf(
+			"%s: the service catalog has no load-balancer endpoint for region %q and interface %q (%v); set region_name or interface, or give the endpoint with load_balancer_endpoint_override, OS_ENDPOINT_OVERRIDE or --endpoint",
+			s.where, s.region, eo.Availability, err), Err: err}
+	}
+	return sc, nil
+}
+
+// validate runs gophercloud's own checks of the v3 auth request before
+// anything is sent, so that missing pieces (a password, a domain) are
+// reported as configuration, not as a failed login.
+func validate(ao gophercloud.AuthOptions) error {
+	if strings.Contains(ao.IdentityEndpoint, "/v2.0") {
+		return nil // Keystone v2: gophercloud checks on its own path
+	}
+	scope, err := ao.ToTokenV3ScopeMap()
+	if err != nil {
+		return err
+	}
+	_, err = ao.ToTokenV3CreateMap(scope)
+	return err
+}
+
+// noCredentials says what to set when nothing names a cloud or a Keystone.
+func (s *settings) noCredentials() error {
+	if s.file != nil {
+		return &ConfigError{File: s.file.path, Cloud: s.cloudName, Msg: fmt.Sprintf(
+			"%s has no auth.auth_url (and OS_AUTH_URL is not set); for an Octavia with auth_strategy = noauth set auth_type: none and load_balancer_endpoint_override", s.where)}
+	}
+	return &ConfigError{Msg: "no OpenStack credentials: set OS_CLOUD (or --os-cloud) to a cloud in clouds.yaml, " +
+		"or set OS_AUTH_URL with OS_USERNAME and OS_PASSWORD (or OS_APPLICATION_CREDENTIAL_ID and OS_APPLICATION_CREDENTIAL_SECRET) and OS_PROJECT_NAME; " +
+		"for an Octavia with auth_strategy = noauth set OS_AUTH_TYPE=none and OS_ENDPOINT_OVERRIDE"}
+}

@@ -1,0 +1,62 @@
+package openstackauth
+
+import (
+	"context"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+)
+
+// Options select the cloud and override parts of its settings. The zero
+// value means: the cloud named by $OS_CLOUD in the clouds.yaml found by
+// clientconfig's search, or else the OS_* environment variables alone.
+type Options struct {
+	// Cloud is the entry of clouds.yaml to use; empty means $OS_CLOUD. When
+	// neither is set but CloudsFile is, a file with a single cloud selects
+	// it; otherwise the OS_* variables alone describe the cloud.
+	Cloud string
+	// CloudsFile is the clouds.yaml to read; empty means clientconfig's
+	// search order ($OS_CLIENT_CONFIG_FILE, ./clouds.yaml,
+	// ~/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml).
+	CloudsFile string
+	// EndpointOverride is the Octavia endpoint to use instead of the one in
+	// Keystone's catalog; it wins over the cloud's
+	// load_balancer_endpoint_override and $OS_ENDPOINT_OVERRIDE. Required,
+	// in one of these forms, with auth_type none.
+	EndpointOverride string
+	// ProjectID is the project to act in: sent as X-Project-Id with
+	// auth_type none, the token's project scope otherwise (except with
+	// application credentials, whose scope is fixed). Empty means the
+	// cloud's auth.project_id or $OS_PROJECT_ID (noauth), or the cloud's
+	// own scope (Keystone).
+	ProjectID string
+	// UserAgent is prepended to gophercloud's User-Agent, so operators can
+	// tell this tool's requests apart in Octavia's logs.
+	UserAgent string
+}
+
+// RequestTimeout bounds every HTTP request of the clients made here. Octavia
+// and Keystone answer in well under a second; a request that hangs for a
+// minute is better failed and retried than waited on forever, because the
+// callers' own timeouts are checked only between requests.
+const RequestTimeout = 60 * time.Second
+
+// NewLoadBalancerClient returns a client for Octavia's v2 API, authenticated
+// as opts and the environment say. Errors are a [*ConfigError] when the
+// settings cannot work as written (malformed or missing clouds.yaml, unknown
+// cloud, no credentials at all, no endpoint), an [*AuthError] when Keystone
+// refuses the credentials or cannot be reached, or the context's error.
+func NewLoadBalancerClient(ctx context.Context, opts Options) (*gophercloud.ServiceClient, error) {
+	s, err := resolve(opts)
+	if err != nil {
+		return nil, err
+	}
+	hc, err := s.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	if s.noAuth() {
+		return s.noAuthClient(hc, opts.UserAgent)
+	}
+	return s.keystoneClient(ctx, hc, opts)
+}

@@ -1,0 +1,127 @@
+package openstackauth
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/gophercloud/utils/v2/openstack/clientconfig"
+)
+
+// settings are the resolved connection settings: the clouds.yaml entry, if
+// any, completed from the environment and the options.
+type settings struct {
+	// where says, for messages, which cloud of which file, or the
+	// environment, the settings came from.
+	where     string
+	cloudName string
+	file      *cloudsFile // nil without clouds.yaml
+	cloud     *clientconfig.Cloud
+	authType  string
+	endpoint  string
+	projectID string
+	region    string
+	iface     string
+	tls       tlsSettings
+}
+
+// resolve reads clouds.yaml (when a cloud is named or a file given) and the
+// environment into settings. Precedence follows clientconfig: values in the
+// cloud entry win over OS_* variables; Options win over both.
+func resolve(opts Options) (*settings, error) {
+	s := &settings{cloud: &clientconfig.Cloud{}, where: "OS_* environment variables"}
+	name, origin := opts.Cloud, ""
+	if name == "" && os.Getenv("OS_CLOUD") != "" {
+		name, origin = os.Getenv("OS_CLOUD"), " (from OS_CLOUD)"
+	}
+	s.region = os.Getenv("OS_REGION_NAME")
+	if name != "" || opts.CloudsFile != "" {
+		f, err := loadCloudsFile(opts.CloudsFile)
+		if err != nil {
+			var ce *ConfigError
+			if name != "" && errors.As(err, &ce) && ce.File == "" {
+				ce.Cloud, ce.Msg = name, fmt.Sprintf("cloud %q%s: %s", name, origin, ce.Msg)
+			}
+			return nil, err
+		}
+		if name, err = f.pick(name, origin); err != nil {
+			return nil, err
+		}
+		s.file, s.cloudName = f, name
+		s.where = fmt.Sprintf("cloud %q in %s", name, f.path)
+		if r := f.clouds[name].RegionName; r != "" {
+			s.region = r
+		}
+		cloud, err := clientconfig.GetCloudFromYAML(s.clientOpts())
+		if err != nil {
+			return nil, &ConfigError{File: f.path, Cloud: name, Msg: fmt.Sprintf("%s: %v", s.where, err), Err: err}
+		}
+		s.cloud = cloud
+		if cloud.RegionName != "" {
+			s.region = cloud.RegionName
+		}
+	}
+
+	s.authType = strings.ToLower(strings.TrimSpace(firstSet(string(s.cloud.AuthType), os.Getenv("OS_AUTH_TYPE"))))
+	s.endpoint = firstSet(opts.EndpointOverride, s.rawString("load_balancer_endpoint_override"),
+		os.Getenv("OS_LOAD_BALANCER_ENDPOINT_OVERRIDE"), os.Getenv("OS_ENDPOINT_OVERRIDE"))
+	var authProject string
+	if s.cloud.AuthInfo != nil {
+		authProject = s.cloud.AuthInfo.ProjectID
+	}
+	s.projectID = firstSet(opts.ProjectID, authProject, os.Getenv("OS_PROJECT_ID"), os.Getenv("OS_TENANT_ID"))
+	s.iface = firstSet(s.cloud.EndpointType, os.Getenv("OS_INTERFACE"))
+
+	s.tls = tlsSettings{
+		caCert:     firstSet(s.cloud.CACertFile, os.Getenv("OS_CACERT")),
+		clientCert: firstSet(s.cloud.ClientCertFile, os.Getenv("OS_CERT")),
+		clientKey:  firstSet(s.cloud.ClientKeyFile, os.Getenv("OS_KEY")),
+	}
+	switch {
+	case s.cloud.Verify != nil:
+		s.tls.insecure = !*s.cloud.Verify
+	case s.file == nil:
+		s.tls.insecure = isTrue(os.Getenv("OS_INSECURE"))
+	}
+	return s, nil
+}
+
+// clientOpts are the options that make clientconfig read this cloud of
+// this file, with its per-region values.
+func (s *settings) clientOpts() *clientconfig.ClientOpts {
+	o := &clientconfig.ClientOpts{Cloud: s.cloudName, RegionName: s.region}
+	if s.file != nil {
+		o.YAMLOpts = s.file
+	}
+	return o
+}
+
+// noAuth reports whether the cloud talks to Octavia without Keystone.
+func (s *settings) noAuth() bool {
+	return s.authType == "none" || s.authType == "noauth"
+}
+
+func (s *settings) rawString(key string) string {
+	if s.file == nil {
+		return ""
+	}
+	return s.file.rawString(s.cloudName, key)
+}
+
+func firstSet(vals ...string) string {
+	for _, v := range vals {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func isTrue(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
