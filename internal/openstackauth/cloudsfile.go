@@ -31,7 +31,7 @@ const searchedPaths = "$OS_CLIENT_CONFIG_FILE, ./clouds.yaml, ~/.config/openstac
 
 // loadCloudsFile reads and parses the clouds.yaml at explicit, or the one
 // clientconfig's search order finds.
-func loadCloudsFile(explicit string) (*cloudsFile, error) {
+func loadCloudsFile(explicit string, getenv func(string) string) (*cloudsFile, error) {
 	var (
 		path    string
 		content []byte
@@ -47,7 +47,7 @@ func loadCloudsFile(explicit string) (*cloudsFile, error) {
 	default:
 		// clientconfig silently skips an OS_CLIENT_CONFIG_FILE that does not
 		// exist and goes on searching; an operator who set it means it.
-		if v := os.Getenv("OS_CLIENT_CONFIG_FILE"); v != "" {
+		if v := getenv("OS_CLIENT_CONFIG_FILE"); v != "" {
 			if _, serr := os.Stat(v); serr != nil {
 				return nil, &ConfigError{File: v, Msg: fmt.Sprintf("cannot read clouds.yaml %s (from OS_CLIENT_CONFIG_FILE): %v", v, unwrapPathError(serr)), Err: serr}
 			}

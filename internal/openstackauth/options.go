@@ -33,7 +33,22 @@ type Options struct {
 	// UserAgent is prepended to gophercloud's User-Agent, so operators can
 	// tell this tool's requests apart in Octavia's logs.
 	UserAgent string
+	// CloudsYAML, when set, is the clouds.yaml content to use instead of a
+	// file (a controller reads it from CAPO's identity Secret);
+	// CloudsSource names where it came from, for messages.
+	CloudsYAML   []byte
+	CloudsSource string
+	// CACert, when set, is the PEM bundle to trust (the identity Secret's
+	// "cacert"), over the cloud's cacert setting.
+	CACert string
+	// Getenv reads the environment; nil means os.Getenv. A controller
+	// passes a function that returns "" so that the manager's own
+	// environment never leaks into a cluster's credentials.
+	Getenv func(string) string
 }
+
+// NoEnvironment is a Getenv that sees no variables.
+func NoEnvironment(string) string { return "" }
 
 // RequestTimeout bounds every HTTP request of the clients made here. Octavia
 // and Keystone answer in well under a second; a request that hangs for a

@@ -30,14 +30,24 @@ type settings struct {
 // environment into settings. Precedence follows clientconfig: values in the
 // cloud entry win over OS_* variables; Options win over both.
 func resolve(opts Options) (*settings, error) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
 	s := &settings{cloud: &clientconfig.Cloud{}, where: "OS_* environment variables"}
 	name, origin := opts.Cloud, ""
-	if name == "" && os.Getenv("OS_CLOUD") != "" {
-		name, origin = os.Getenv("OS_CLOUD"), " (from OS_CLOUD)"
+	if name == "" && getenv("OS_CLOUD") != "" {
+		name, origin = getenv("OS_CLOUD"), " (from OS_CLOUD)"
 	}
-	s.region = os.Getenv("OS_REGION_NAME")
-	if name != "" || opts.CloudsFile != "" {
-		f, err := loadCloudsFile(opts.CloudsFile)
+	s.region = getenv("OS_REGION_NAME")
+	if name != "" || opts.CloudsFile != "" || opts.CloudsYAML != nil {
+		var f *cloudsFile
+		var err error
+		if opts.CloudsYAML != nil {
+			f, err = parseCloudsFile(firstSet(opts.CloudsSource, "clouds.yaml"), opts.CloudsYAML)
+		} else {
+			f, err = loadCloudsFile(opts.CloudsFile, getenv)
+		}
 		if err != nil {
 			var ce *ConfigError
 			if name != "" && errors.As(err, &ce) && ce.File == "" {
@@ -63,26 +73,26 @@ func resolve(opts Options) (*settings, error) {
 		}
 	}
 
-	s.authType = strings.ToLower(strings.TrimSpace(firstSet(string(s.cloud.AuthType), os.Getenv("OS_AUTH_TYPE"))))
+	s.authType = strings.ToLower(strings.TrimSpace(firstSet(string(s.cloud.AuthType), getenv("OS_AUTH_TYPE"))))
 	s.endpoint = firstSet(opts.EndpointOverride, s.rawString("load_balancer_endpoint_override"),
-		os.Getenv("OS_LOAD_BALANCER_ENDPOINT_OVERRIDE"), os.Getenv("OS_ENDPOINT_OVERRIDE"))
+		getenv("OS_LOAD_BALANCER_ENDPOINT_OVERRIDE"), getenv("OS_ENDPOINT_OVERRIDE"))
 	var authProject string
 	if s.cloud.AuthInfo != nil {
 		authProject = s.cloud.AuthInfo.ProjectID
 	}
-	s.projectID = firstSet(opts.ProjectID, authProject, os.Getenv("OS_PROJECT_ID"), os.Getenv("OS_TENANT_ID"))
-	s.iface = firstSet(s.cloud.EndpointType, os.Getenv("OS_INTERFACE"))
+	s.projectID = firstSet(opts.ProjectID, authProject, getenv("OS_PROJECT_ID"), getenv("OS_TENANT_ID"))
+	s.iface = firstSet(s.cloud.EndpointType, getenv("OS_INTERFACE"))
 
 	s.tls = tlsSettings{
-		caCert:     firstSet(s.cloud.CACertFile, os.Getenv("OS_CACERT")),
-		clientCert: firstSet(s.cloud.ClientCertFile, os.Getenv("OS_CERT")),
-		clientKey:  firstSet(s.cloud.ClientKeyFile, os.Getenv("OS_KEY")),
+		caCert:     firstSet(opts.CACert, s.cloud.CACertFile, getenv("OS_CACERT")),
+		clientCert: firstSet(s.cloud.ClientCertFile, getenv("OS_CERT")),
+		clientKey:  firstSet(s.cloud.ClientKeyFile, getenv("OS_KEY")),
 	}
 	switch {
 	case s.cloud.Verify != nil:
 		s.tls.insecure = !*s.cloud.Verify
 	case s.file == nil:
-		s.tls.insecure = isTrue(os.Getenv("OS_INSECURE"))
+		s.tls.insecure = isTrue(getenv("OS_INSECURE"))
 	}
 	return s, nil
 }

@@ -204,6 +204,11 @@ func poolReadiness(m Machine, pool string) (reason, msg string, retry time.Durat
 	case memberwait.Done:
 		return ReasonServing, where, 0
 	case memberwait.Pending:
+		if v.MemberReached {
+			// Only the load balancer is PENDING_UPDATE (another member is
+			// being changed): this member serves through it.
+			return ReasonServing, where, v.RetryAfter
+		}
 		if v.Member != nil && memberwait.IsPending(v.Member.ProvisioningStatus) {
 			return ReasonMemberPending, where + ", " + v.Reason, v.RetryAfter
 		}

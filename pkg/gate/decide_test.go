@@ -105,6 +105,13 @@ func TestDecideRolloutStates(t *testing.T) {
 			in: input(Enforce, machine("old-a", serving(), deleting, heldSince(time.Minute)), machine("b", serving()), machine("c", serving()),
 				machine("new-d", serving())),
 			release: []string{"old-a"}, events: []string{EventReleased}},
+		{name: "members serve while the LB is PENDING_UPDATE for another member's change",
+			in: input(Enforce, machine("old-a", serving(), deleting), machine("b", func() memberwait.Verdict {
+				v := pending("ACTIVE", "ONLINE")
+				v.MemberReached = true
+				return v
+			}())),
+			release: []string{"old-a"}, events: []string{EventReleased}},
 		{name: "maxSurge=0: the remaining Machines serve, one more may go",
 			in:      input(Enforce, machine("old-a", serving(), deleting), machine("b", serving()), machine("c", serving())),
 			release: []string{"old-a"}, events: []string{EventReleased}},

@@ -127,6 +127,11 @@ type Verdict struct {
 	Member *MemberStatus
 	// PoolID is the pool the member was found in.
 	PoolID string
+	// MemberReached is true when the member itself has reached the target
+	// and only its load balancer (PENDING_*, or not yet read) keeps the
+	// verdict pending: the member serves, but a change made now would get
+	// a 409. The gate counts such a member as serving.
+	MemberReached bool
 	// NeedLoadBalancer asks the next observation to read the load
 	// balancer's own status, which the pool-list sources skip until a
 	// member is otherwise done.
@@ -316,10 +321,12 @@ func (e *evaluation) loadBalancerSettled(s *Snapshot, reason string) Verdict {
 	switch {
 	case s.ProvisioningStatus == "":
 		v := e.pending(reason + ", reading the load balancer's status")
-		v.RetryAfter, v.NeedLoadBalancer = 0, true
+		v.RetryAfter, v.NeedLoadBalancer, v.MemberReached = 0, true, true
 		return v
 	case IsPending(s.ProvisioningStatus):
-		return e.pending(reason + ", load balancer " + s.ProvisioningStatus)
+		v := e.pending(reason + ", load balancer " + s.ProvisioningStatus)
+		v.MemberReached = true
+		return v
 	case s.ProvisioningStatus == StatusError && e.opts.Target != Gone:
 		return e.fail(&LoadBalancerError{LoadBalancerID: s.LoadBalancerID, ProvisioningStatus: s.ProvisioningStatus, OperatingStatus: s.OperatingStatus})
 	}

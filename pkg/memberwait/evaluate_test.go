@@ -323,3 +323,15 @@ func TestEvaluateWatchesForTheFirstOnline(t *testing.T) {
 		t.Fatalf("watch off: gap %s, want %s", v.RetryAfter, DefaultMaxDelay)
 	}
 }
+
+func TestEvaluateMemberReachedBehindAPendingLoadBalancer(t *testing.T) {
+	o := opts(Serving, func(o *Options) { o.SettleWindow = -1 })
+	v := Evaluate(Observation{Snapshot: snap(StatusPendingUpdate, Present, mem(StatusActive, StatusOnline)), At: t0}, Member{ID: "m1"}, o, Progress{})
+	if v.Outcome != Pending || !v.MemberReached {
+		t.Fatalf("got %s reached=%v, want Pending with the member reached", v.Outcome, v.MemberReached)
+	}
+	v = Evaluate(Observation{Snapshot: snap(StatusPendingUpdate, Present, mem(StatusActive, StatusOffline)), At: t0}, Member{ID: "m1"}, o, Progress{})
+	if v.MemberReached {
+		t.Fatal("an OFFLINE member has not reached Serving")
+	}
+}
