@@ -1,3 +1,6 @@
-// Package controllers will hold the gate: the controller that holds
-// control-plane rollouts until the new load-balancer members serve.
+// Package controllers holds the gate's controller: it observes a CAPO
+// cluster's control-plane Machines and their Octavia members, asks the pure
+// [gate.Decide] what to do, and applies it — hooks, Machine conditions, the
+// MemberGate status, events and metrics. It never blocks on OpenStack: one
+// observation per reconcile, then a requeue.
 package controllers

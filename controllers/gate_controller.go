@@ -1,0 +1,237 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util/annotations"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/pkg/gate"
+	"github.com/membergate/membergate/pkg/memberwait"
+)
+
+// Resync is how often a cluster is looked at when nothing asks for sooner:
+// Octavia does not tell us when a member changes.
+const Resync = time.Minute
+
+// GateReconciler gates the control-plane rollouts of CAPO clusters.
+type GateReconciler struct {
+	Client   client.Client
+	Recorder events.EventRecorder
+	Sources  SourceFactory
+	// Clock defaults to the real clock.
+	Clock clock.PassiveClock
+}
+
+// +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=machines,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=machines/status,verbs=patch
+// +kubebuilder:rbac:groups=controlplane.cluster.x-k8s.io,resources=kubeadmcontrolplanes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=openstackclusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups=membergate.io,resources=membergates,verbs=get;list;watch;create;patch;update
+// +kubebuilder:rbac:groups=membergate.io,resources=membergates/status,verbs=patch;update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// SetupWithManager registers the controller: Clusters, and the Machines,
+// OpenStackClusters and MemberGates that belong to them.
+func (r *GateReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	toCluster := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ctrl.Request {
+		name := o.GetLabels()[clusterv1.ClusterNameLabel]
+		if name == "" {
+			return nil
+		}
+		return []ctrl.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("membergate").
+		For(&clusterv1.Cluster{}).
+		Owns(&v1alpha1.MemberGate{}).
+		Watches(&clusterv1.Machine{}, toCluster, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+			_, cp := o.GetLabels()[clusterv1.MachineControlPlaneLabel]
+			return cp
+		}))).
+		Watches(&infrav1.OpenStackCluster{}, toCluster).
+		Complete(r)
+}
+
+// Reconcile observes one Cluster once and applies the gate's decision.
+func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	logger := log.FromContext(ctx)
+	var cluster clusterv1.Cluster
+	if err := r.Client.Get(ctx, req.NamespacedName, &cluster); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !isOpenStackCluster(&cluster) {
+		return ctrl.Result{}, nil
+	}
+	mg, err := r.memberGate(ctx, &cluster)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	now := r.Clock.Now()
+	in := gate.Input{Now: now, Policy: policyOf(mg), Paused: annotations.IsPaused(&cluster, &cluster)}
+	if cluster.Annotations[v1alpha1.SkipAnnotation] == "true" {
+		in.Policy.Mode = gate.Disabled
+	}
+	in.Deleting = !cluster.DeletionTimestamp.IsZero()
+	if !in.Deleting && !in.Paused {
+		if in.Deleting, err = r.controlPlaneDeleting(ctx, &cluster); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	machines, err := r.controlPlaneMachines(ctx, &cluster)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
+	var osc infrav1.OpenStackCluster
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: cluster.Namespace, Name: cluster.Spec.InfrastructureRef.Name}, &osc); err != nil && !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, err
+	}
+	var snap *memberwait.Snapshot
+	var lbName string
+	if lb := osc.Status.APIServerLoadBalancer; lb != nil && lb.ID != "" && !in.Paused && !in.Deleting && in.Policy.Mode != gate.Disabled {
+		lbName = lb.Name
+		in.LoadBalancer.ID = lb.ID
+		snap, in.LoadBalancer.Err = r.observe(ctx, &cluster, &osc, lb.ID)
+	} else if lb == nil || lb.ID == "" {
+		in.LoadBalancer.Err = errors.New("the OpenStackCluster has no API server load balancer (yet)")
+	}
+	obs := memberwait.Observation{Snapshot: snap, Err: in.LoadBalancer.Err, At: now}
+	verdicts := r.judge(mg, machines, lbName, snap, obs, &in)
+
+	d := gate.Decide(in)
+	if err := r.apply(ctx, &cluster, mg, machines, in, d, verdicts, snap); err != nil {
+		return ctrl.Result{}, err
+	}
+	if d.Blocking {
+		logger.Info("holding the control-plane rollout", "cluster", cluster.Name, "reason", mg.Status.Reason)
+	}
+	if in.Paused {
+		return ctrl.Result{}, nil
+	}
+	after := d.RequeueAfter
+	if after <= 0 || after > Resync {
+		after = Resync
+	}
+	return ctrl.Result{RequeueAfter: after}, nil
+}
+
+// observe reads the load balancer's status tree once.
+func (r *GateReconciler) observe(ctx context.Context, cluster *clusterv1.Cluster, osc *infrav1.OpenStackCluster, lbID string) (*memberwait.Snapshot, error) {
+	id := osc.Spec.IdentityRef
+	src, err := r.Sources.Source(ctx, Identity{Namespace: cluster.Namespace, SecretName: id.Name, CloudName: id.CloudName, Region: id.Region})
+	if err != nil {
+		return nil, err
+	}
+	snap, err := src.Observe(ctx, memberwait.Request{LoadBalancerID: lbID, LoadBalancerStatus: true})
+	if err != nil {
+		return nil, err
+	}
+	if !snap.Found {
+		return snap, fmt.Errorf("load balancer %s not found", lbID)
+	}
+	return snap, nil
+}
+
+// judge finds each Machine's member in each pool and evaluates it, filling
+// the gate's input; it returns the verdicts by Machine and pool.
+func (r *GateReconciler) judge(mg *v1alpha1.MemberGate, machines []clusterv1.Machine, lbName string, snap *memberwait.Snapshot,
+	obs memberwait.Observation, in *gate.Input) map[string]map[string]memberwait.Verdict {
+	opts := waitOptions(mg)
+	verdicts := map[string]map[string]memberwait.Verdict{}
+	claimed := map[string]bool{}
+	if snap != nil && snap.Found {
+		in.LoadBalancer.Found, in.LoadBalancer.ProvisioningStatus = true, snap.ProvisioningStatus
+		for _, p := range snap.Pools {
+			in.PoolIDs = append(in.PoolIDs, p.ID)
+		}
+	}
+	for i := range machines {
+		m := &machines[i]
+		gm := gate.Machine{Name: m.Name, Deleting: !m.DeletionTimestamp.IsZero(), HasNode: m.Status.NodeRef.IsDefined(),
+			HasHook: m.Annotations[v1alpha1.PreDrainHookAnnotation] != "", ManualRelease: m.Annotations[v1alpha1.ReleaseAnnotation],
+			Members: map[string]memberwait.Verdict{}}
+		if gm.Deleting {
+			gm.DeletingSince = m.DeletionTimestamp.Time
+		}
+		gm.HeldSince, gm.Alerted = holdFrom(mg, m.Name)
+		if snap != nil && snap.Found {
+			for _, p := range snap.Pools {
+				ms, ok := memberOf(m, lbName, p)
+				if !ok {
+					continue
+				}
+				claimed[ms.ID] = true
+				v := memberwait.Evaluate(obs, memberwait.Member{PoolID: p.ID, ID: ms.ID}, opts, progressFrom(mg, m.Name, p.ID))
+				gm.Members[p.ID] = v
+			}
+		}
+		verdicts[m.Name] = gm.Members
+		in.Machines = append(in.Machines, gm)
+	}
+	if snap != nil {
+		for _, p := range snap.Pools {
+			for _, ms := range p.Members {
+				if !claimed[ms.ID] {
+					in.Orphans = append(in.Orphans, ms)
+				}
+			}
+		}
+	}
+	return verdicts
+}
+
+// memberGate returns the Cluster's MemberGate, creating it with defaults.
+func (r *GateReconciler) memberGate(ctx context.Context, cluster *clusterv1.Cluster) (*v1alpha1.MemberGate, error) {
+	mg := &v1alpha1.MemberGate{}
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: cluster.Namespace, Name: cluster.Name}, mg)
+	if err == nil || !apierrors.IsNotFound(err) {
+		return mg, err
+	}
+	mg = &v1alpha1.MemberGate{
+		ObjectMeta: metav1.ObjectMeta{Namespace: cluster.Namespace, Name: cluster.Name,
+			Labels: map[string]string{clusterv1.ClusterNameLabel: cluster.Name}},
+		Spec: v1alpha1.MemberGateSpec{ClusterName: cluster.Name, Mode: v1alpha1.ModeEnforce, NoMonitorPolicy: "Fail"},
+	}
+	if err := controllerutil.SetOwnerReference(cluster, mg, r.Client.Scheme()); err != nil {
+		return nil, err
+	}
+	if err := r.Client.Create(ctx, mg); err != nil {
+		return nil, fmt.Errorf("creating the MemberGate of cluster %s: %w", cluster.Name, err)
+	}
+	r.Recorder.Eventf(mg, cluster, corev1.EventTypeNormal, "Created", "Gate", "gating cluster %s with the default policy (Enforce)", cluster.Name)
+	return mg, nil
+}
+
+// setCondition sets a condition on the MemberGate.
+func setCondition(mg *v1alpha1.MemberGate, t string, ok bool, reason, msg string) {
+	status := metav1.ConditionFalse
+	if ok {
+		status = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(&mg.Status.Conditions, metav1.Condition{Type: t, Status: status, Reason: reason, Message: msg, ObservedGeneration: mg.Generation})
+}

@@ -1,0 +1,149 @@
+package controllers
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/pkg/gate"
+	"github.com/membergate/membergate/pkg/memberwait"
+	"github.com/membergate/membergate/pkg/memberwait/octaviatest"
+)
+
+func amphorav2(w *world, i int) {
+	w.octa.ScriptMembers(octaviatest.MemberMatch{Address: addr(i)}, octaviatest.MemberScript{
+		Provisioning: []octaviatest.Step{{After: 0, Status: "PENDING_CREATE"}, {After: 45 * time.Second, Status: "ACTIVE"}},
+		Operating:    []octaviatest.Step{{After: 0, Status: "OFFLINE"}, {After: 55 * time.Second, Status: "ONLINE"}},
+	})
+}
+
+func TestGateHoldsTheOldMachineUntilTheNewMemberServes(t *testing.T) {
+	w := newWorld(t, 3)
+	w.reconcile()
+	mg := w.memberGate()
+	w.g.Expect(mg.Spec.Mode).To(Equal(v1alpha1.ModeEnforce))
+	w.g.Expect(mg.OwnerReferences).To(HaveLen(1))
+	for i := 0; i < 3; i++ {
+		w.g.Expect(w.hasHook(i)).To(BeTrue(), "cp-%d has no hook", i)
+	}
+	// Existing members serve once seen ONLINE for the settle window.
+	w.run(2*time.Minute, func() bool { return w.condition(2) != nil && w.condition(2).Status == metav1.ConditionTrue })
+	w.g.Expect(w.memberGate().Status.Ready).To(Equal("3/3"))
+
+	// maxSurge=1: the new Machine and its member, amphorav2-style; then KCP
+	// deletes the oldest Machine.
+	amphorav2(w, 3)
+	w.addMachine(3)
+	w.addMember(3)
+	created := w.clk.Now()
+	w.deleteMachine(0)
+	w.reconcile()
+	w.g.Expect(w.hasHook(0)).To(BeTrue(), "the old Machine lost its hook while the new member is PENDING_CREATE")
+	mg = w.memberGate()
+	w.g.Expect(mg.Status.Blocking).To(BeTrue())
+	w.g.Expect(mg.Status.Reason).To(ContainSubstring("cp-3"))
+	w.g.Expect(w.condition(3).Reason).To(Equal(gate.ReasonMemberPending))
+	w.g.Expect(strings.Join(w.events(), "\n")).To(ContainSubstring(gate.EventHeld))
+
+	w.run(5*time.Minute, func() bool { return !w.hasHook(0) })
+	served := w.clk.Since(created)
+	t.Logf("old Machine released %s after the new member was created (ONLINE at 55s + 45s settle)", served)
+	w.g.Expect(served).To(BeNumerically(">=", 100*time.Second))
+	w.g.Expect(served).To(BeNumerically("<=", 100*time.Second+memberwait.DefaultOnlineWatchGap+memberwait.DefaultMaxDelay))
+	w.g.Expect(w.condition(3).Status).To(Equal(metav1.ConditionTrue))
+	w.g.Expect(w.memberGate().Status.Blocking).To(BeFalse())
+	w.g.Expect(strings.Join(w.events(), "\n")).To(ContainSubstring(gate.EventReleased))
+}
+
+func TestGateNeverReleasesOnTimeButAlerts(t *testing.T) {
+	w := newWorld(t, 2)
+	w.run(2*time.Minute, func() bool { return w.condition(1).Status == metav1.ConditionTrue })
+	w.octa.ScriptMembers(octaviatest.MemberMatch{Address: addr(2)}, octaviatest.MemberScript{
+		Provisioning: []octaviatest.Step{{After: 0, Status: "PENDING_CREATE"}, {After: 5 * time.Second, Status: "ERROR"}},
+	})
+	w.addMachine(2)
+	w.addMember(2)
+	w.deleteMachine(0)
+	w.events()
+	w.run(time.Hour, func() bool { return w.clk.Now().After(epoch.Add(50 * time.Minute)) })
+	w.g.Expect(w.hasHook(0)).To(BeTrue(), "released because time passed")
+	w.g.Expect(w.condition(2).Reason).To(Equal(gate.ReasonMemberError))
+	mg := w.memberGate()
+	w.g.Expect(mg.Status.Blocking).To(BeTrue())
+	var row v1alpha1.MachineMembers
+	for _, r := range mg.Status.Machines {
+		if r.Name == "cp-0" {
+			row = r
+		}
+	}
+	w.g.Expect(row.Held && row.Alerted).To(BeTrue(), "row %+v", row)
+	evs := strings.Join(w.events(), "\n")
+	w.g.Expect(strings.Count(evs, gate.EventHeldTooLong)).To(Equal(1), evs)
+
+	// A person releases it, and it is recorded.
+	w.annotate(w.machine(0), v1alpha1.ReleaseAnnotation, "alice: replacing the member by hand")
+	w.reconcile()
+	w.g.Expect(w.hasHook(0)).To(BeFalse())
+	w.g.Expect(strings.Join(w.events(), "\n")).To(And(ContainSubstring(gate.EventManualRelease), ContainSubstring("alice")))
+}
+
+func TestGateRestartMidHoldLosesNothing(t *testing.T) {
+	releaseAfter := func(restart bool) time.Duration {
+		w := newWorld(t, 2)
+		w.run(2*time.Minute, func() bool { return w.condition(1).Status == metav1.ConditionTrue })
+		amphorav2(w, 2)
+		w.addMachine(2)
+		w.addMember(2)
+		created := w.clk.Now()
+		w.deleteMachine(0)
+		// Run until the new member is ONLINE and settling, then restart.
+		w.run(3*time.Minute, func() bool { return w.clk.Since(created) > 70*time.Second })
+		w.g.Expect(w.hasHook(0)).To(BeTrue())
+		if restart {
+			w.r = w.reconciler()
+		}
+		w.run(5*time.Minute, func() bool { return !w.hasHook(0) })
+		return w.clk.Since(created)
+	}
+	straight := releaseAfter(false)
+	restarted := releaseAfter(true)
+	t.Logf("released %s after the member create; %s with a restart mid-hold", straight, restarted)
+	NewWithT(t).Expect(restarted).To(Equal(straight), "a restart must neither restart the settle window nor skip it")
+}
+
+func TestGatePausedAndDeletingClusters(t *testing.T) {
+	w := newWorld(t, 2)
+	w.annotate(w.cluster, "cluster.x-k8s.io/paused", "true")
+	res := w.reconcile()
+	w.g.Expect(res.RequeueAfter).To(BeZero())
+	w.g.Expect(w.hasHook(0) || w.hasHook(1)).To(BeFalse(), "hooks added while paused")
+
+	w.annotate(w.cluster, "cluster.x-k8s.io/paused", "false")
+	cl := w.cluster.DeepCopy()
+	w.g.Expect(k8sClient.Get(w.ctx, clientKey(w.cluster), cl)).To(Succeed())
+	delete(cl.Annotations, "cluster.x-k8s.io/paused")
+	w.g.Expect(k8sClient.Update(w.ctx, cl)).To(Succeed())
+	w.reconcile()
+	w.g.Expect(w.hasHook(0) && w.hasHook(1)).To(BeTrue())
+
+	// A new member that never serves would hold a deleting Machine, but the
+	// cluster is going away: every hook goes at once.
+	w.deleteMachine(0)
+	w.g.Expect(k8sClient.Delete(w.ctx, cl)).To(Succeed())
+	w.reconcile()
+	w.g.Expect(w.hasHook(0) || w.hasHook(1)).To(BeFalse())
+}
+
+func TestGateOptOut(t *testing.T) {
+	w := newWorld(t, 2)
+	w.reconcile()
+	w.g.Expect(w.hasHook(0)).To(BeTrue())
+	w.annotate(w.cluster, v1alpha1.SkipAnnotation, "true")
+	w.reconcile()
+	w.g.Expect(w.hasHook(0) || w.hasHook(1)).To(BeFalse())
+	w.g.Expect(w.condition(0)).To(BeNil())
+}

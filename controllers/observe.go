@@ -1,0 +1,147 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/pkg/gate"
+	"github.com/membergate/membergate/pkg/memberwait"
+)
+
+// isOpenStackCluster reports whether a Cluster's infrastructure is CAPO's.
+func isOpenStackCluster(c *clusterv1.Cluster) bool {
+	ref := c.Spec.InfrastructureRef
+	return ref.Kind == "OpenStackCluster" && ref.APIGroup == infrav1.SchemeGroupVersion.Group
+}
+
+// controlPlaneDeleting reports whether the Cluster's control plane object is
+// being deleted, whatever its kind.
+func (r *GateReconciler) controlPlaneDeleting(ctx context.Context, c *clusterv1.Cluster) (bool, error) {
+	ref := c.Spec.ControlPlaneRef
+	if ref.Name == "" {
+		return false, nil
+	}
+	mapping, err := r.Client.RESTMapper().RESTMapping(schema.GroupKind{Group: ref.APIGroup, Kind: ref.Kind})
+	if err != nil {
+		return false, fmt.Errorf("resolving control plane kind %s: %w", ref.Kind, err)
+	}
+	cp := &unstructured.Unstructured{}
+	cp.SetGroupVersionKind(mapping.GroupVersionKind)
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: c.Namespace, Name: ref.Name}, cp); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	return cp.GetDeletionTimestamp() != nil, nil
+}
+
+// controlPlaneMachines lists the Cluster's control-plane Machines by name.
+func (r *GateReconciler) controlPlaneMachines(ctx context.Context, c *clusterv1.Cluster) ([]clusterv1.Machine, error) {
+	var list clusterv1.MachineList
+	if err := r.Client.List(ctx, &list, client.InNamespace(c.Namespace),
+		client.MatchingLabels{clusterv1.ClusterNameLabel: c.Name}, client.HasLabels{clusterv1.MachineControlPlaneLabel}); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(list.Items, func(a, b clusterv1.Machine) int { return strings.Compare(a.Name, b.Name) })
+	return list.Items, nil
+}
+
+// memberOf finds a Machine's member in a pool: by any of its addresses, or
+// by the name CAPO gives members, "<lbName>-<port>-<openStackMachineName>".
+func memberOf(m *clusterv1.Machine, lbName string, pool memberwait.PoolStatus) (memberwait.MemberStatus, bool) {
+	for _, ms := range pool.Members {
+		for _, a := range m.Status.Addresses {
+			if a.Address != "" && a.Address == ms.Address {
+				return ms, true
+			}
+		}
+	}
+	if infra := m.Spec.InfrastructureRef.Name; infra != "" && lbName != "" {
+		for _, ms := range pool.Members {
+			if strings.HasPrefix(ms.Name, lbName+"-") && strings.HasSuffix(ms.Name, "-"+infra) {
+				return ms, true
+			}
+		}
+	}
+	return memberwait.MemberStatus{}, false
+}
+
+// progressFrom rebuilds a member's waiter progress from the status row the
+// previous reconcile wrote, so a restart loses no settle time.
+func progressFrom(mg *v1alpha1.MemberGate, machine, pool string) memberwait.Progress {
+	for _, row := range mg.Status.Machines {
+		if row.Name != machine {
+			continue
+		}
+		for _, m := range row.Members {
+			if m.PoolID != pool {
+				continue
+			}
+			p := memberwait.Progress{MemberID: m.ID, PoolID: m.PoolID, ProvisioningStatus: m.ProvisioningStatus,
+				OperatingStatus: m.OperatingStatus, Step: int(m.Step)}
+			if m.Since != nil {
+				p.Since = m.Since.Time
+			}
+			if m.MissingSince != nil {
+				p.MissingSince = m.MissingSince.Time
+			}
+			return p
+		}
+	}
+	return memberwait.Progress{}
+}
+
+// holdFrom returns the hold state the previous reconcile recorded.
+func holdFrom(mg *v1alpha1.MemberGate, machine string) (time.Time, bool) {
+	for _, row := range mg.Status.Machines {
+		if row.Name == machine && row.HeldSince != nil {
+			return row.HeldSince.Time, row.Alerted
+		}
+	}
+	return time.Time{}, false
+}
+
+// waitOptions turns the MemberGate policy into memberwait options.
+func waitOptions(mg *v1alpha1.MemberGate) memberwait.Options {
+	o := memberwait.Options{Target: memberwait.Serving}
+	if d := mg.Spec.SettleWindow; d != nil {
+		o.SettleWindow = d.Duration
+		if d.Duration == 0 {
+			o.SettleWindow = -1
+		}
+	}
+	switch mg.Spec.NoMonitorPolicy {
+	case "Serving":
+		o.NoMonitor = memberwait.NoMonitorServing
+	case "Wait":
+		o.NoMonitor = memberwait.NoMonitorWait
+	}
+	// A member missing from its pool is the gate's business (the Machine is
+	// not member-ready), not a failure: no grace period ends it.
+	o.NotFoundGrace = 365 * 24 * time.Hour
+	return o
+}
+
+// DefaultAlertAfter is when a hold is reported loudly unless the MemberGate
+// says otherwise.
+const DefaultAlertAfter = 15 * time.Minute
+
+func policyOf(mg *v1alpha1.MemberGate) gate.Policy {
+	p := gate.Policy{Mode: gate.Mode(mg.Spec.Mode), MinServingMembers: int(mg.Spec.MinServingMembers), AlertAfter: DefaultAlertAfter}
+	if p.Mode == "" {
+		p.Mode = gate.Enforce
+	}
+	if mg.Spec.AlertAfter != nil {
+		p.AlertAfter = mg.Spec.AlertAfter.Duration
+	}
+	return p
+}

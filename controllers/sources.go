@@ -1,0 +1,113 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"golang.org/x/time/rate"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/membergate/membergate/internal/openstackauth"
+	"github.com/membergate/membergate/pkg/memberwait"
+)
+
+// Identity is CAPO's identityRef resolved to its Secret: the clouds.yaml,
+// the cloud in it, and an optional CA bundle.
+type Identity struct {
+	Namespace, SecretName, CloudName, Region string
+}
+
+func (i Identity) String() string {
+	return fmt.Sprintf("%s/%s (cloud %q)", i.Namespace, i.SecretName, i.CloudName)
+}
+
+// SourceFactory returns the memberwait source for an identity.
+type SourceFactory interface {
+	Source(ctx context.Context, id Identity) (memberwait.Source, error)
+}
+
+// SecretSources builds one Octavia client per identity from its Secret and
+// keeps it while the Secret is unchanged. Every client shares its cloud's
+// request budget, so many clusters on one cloud cannot flood its API.
+type SecretSources struct {
+	Client client.Reader
+	// Budget is requests per second per cloud, Burst its burst.
+	Budget rate.Limit
+	Burst  int
+
+	mu      sync.Mutex
+	clients map[Identity]cachedSource
+	budgets map[string]*rate.Limiter
+}
+
+type cachedSource struct {
+	resourceVersion string
+	source          memberwait.Source
+}
+
+// Source implements SourceFactory.
+func (s *SecretSources) Source(ctx context.Context, id Identity) (memberwait.Source, error) {
+	var secret corev1.Secret
+	if err := s.Client.Get(ctx, types.NamespacedName{Namespace: id.Namespace, Name: id.SecretName}, &secret); err != nil {
+		return nil, fmt.Errorf("reading identity Secret %s/%s: %w", id.Namespace, id.SecretName, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.clients[id]; ok && c.resourceVersion == secret.ResourceVersion {
+		return c.source, nil
+	}
+	clouds, ok := secret.Data["clouds.yaml"]
+	if !ok {
+		return nil, fmt.Errorf("identity Secret %s/%s has no clouds.yaml key", id.Namespace, id.SecretName)
+	}
+	cloud := id.CloudName
+	if v, ok := secret.Data["cloudName"]; ok && cloud == "" {
+		cloud = string(v)
+	}
+	sc, err := openstackauth.NewLoadBalancerClient(ctx, openstackauth.Options{
+		Cloud: cloud, CloudsYAML: clouds, CloudsSource: fmt.Sprintf("Secret %s/%s", id.Namespace, id.SecretName),
+		CACert: string(secret.Data["cacert"]), Getenv: openstackauth.NoEnvironment, UserAgent: "membergate",
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.clients == nil {
+		s.clients, s.budgets = map[Identity]cachedSource{}, map[string]*rate.Limiter{}
+	}
+	// The budget is per cloud endpoint, not per Secret: clusters of many
+	// namespaces often share one cloud.
+	key := sc.ResourceBase
+	lim, ok := s.budgets[key]
+	if !ok {
+		lim = rate.NewLimiter(s.Budget, s.Burst)
+		s.budgets[key] = lim
+	}
+	src := Budgeted(memberwait.StatusTree(sc), lim)
+	s.clients[id] = cachedSource{resourceVersion: secret.ResourceVersion, source: src}
+	return src, nil
+}
+
+// Budgeted wraps a source with a request budget that never blocks: when the
+// budget is spent the observation fails with a retryable error, and the
+// reconcile requeues instead of waiting.
+func Budgeted(src memberwait.Source, lim *rate.Limiter) memberwait.Source {
+	return budgeted{src: src, lim: lim}
+}
+
+type budgeted struct {
+	src memberwait.Source
+	lim *rate.Limiter
+}
+
+// ErrBudgetSpent is the retryable error of a spent request budget.
+var ErrBudgetSpent = fmt.Errorf("request budget for this cloud spent; retrying later")
+
+func (b budgeted) Observe(ctx context.Context, req memberwait.Request) (*memberwait.Snapshot, error) {
+	if !b.lim.Allow() {
+		return nil, ErrBudgetSpent
+	}
+	return b.src.Observe(ctx, req)
+}
