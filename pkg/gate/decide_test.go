@@ -135,10 +135,10 @@ func TestDecideRolloutStates(t *testing.T) {
 				machine("b", pending("PENDING_CREATE", "OFFLINE"))),
 			release: []string{"old-a"}, events: []string{EventManualRelease}},
 		{name: "held past the alert threshold: alert once, never release",
-			in: input(Enforce, machine("old-a", serving(), deleting, heldSince(11*time.Minute)), machine("b", pending("PENDING_CREATE", "OFFLINE"))),
+			in:   input(Enforce, machine("old-a", serving(), deleting, heldSince(11*time.Minute)), machine("b", pending("PENDING_CREATE", "OFFLINE"))),
 			held: []string{"old-a"}, events: []string{EventHeldTooLong}, blocking: true},
 		{name: "already alerted: no second alert, still held",
-			in: input(Enforce, machine("old-a", serving(), deleting, heldSince(time.Hour), func(m *Machine) { m.Alerted = true }), machine("b", pending("PENDING_CREATE", "OFFLINE"))),
+			in:   input(Enforce, machine("old-a", serving(), deleting, heldSince(time.Hour), func(m *Machine) { m.Alerted = true }), machine("b", pending("PENDING_CREATE", "OFFLINE"))),
 			held: []string{"old-a"}, blocking: true},
 		{name: "cluster deletion releases every hook at once",
 			in: func() Input {
