@@ -38,6 +38,9 @@ type GateReconciler struct {
 	Client   client.Client
 	Recorder events.EventRecorder
 	Sources  SourceFactory
+	// Locator finds a Cluster's API server load balancer; nil means CAPO's
+	// OpenStackCluster.
+	Locator LoadBalancerLocator
 	// Clock defaults to the real clock.
 	Clock clock.PassiveClock
 }
@@ -84,8 +87,9 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	if err := r.Client.Get(ctx, req.NamespacedName, &cluster); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if !isOpenStackCluster(&cluster) {
-		return ctrl.Result{}, nil
+	target, gated, err := r.locator().Locate(ctx, r.Client, &cluster)
+	if err != nil || !gated {
+		return ctrl.Result{}, err
 	}
 	mg, err := r.memberGate(ctx, &cluster)
 	if err != nil {
@@ -107,21 +111,16 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		return ctrl.Result{}, err
 	}
 
-	var osc infrav1.OpenStackCluster
-	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: cluster.Namespace, Name: cluster.Spec.InfrastructureRef.Name}, &osc); err != nil && !apierrors.IsNotFound(err) {
-		return ctrl.Result{}, err
-	}
 	var snap *memberwait.Snapshot
-	var lbName string
-	if lb := osc.Status.APIServerLoadBalancer; lb != nil && lb.ID != "" && !in.Paused && !in.Deleting && in.Policy.Mode != gate.Disabled {
-		lbName = lb.Name
-		in.LoadBalancer.ID = lb.ID
-		snap, in.LoadBalancer.Err = r.observe(ctx, &cluster, &osc, lb.ID)
-	} else if lb == nil || lb.ID == "" {
-		in.LoadBalancer.Err = errors.New("the OpenStackCluster has no API server load balancer (yet)")
+	in.LoadBalancer.ID = target.LoadBalancerID
+	switch {
+	case target.LoadBalancerID == "":
+		in.LoadBalancer.Err = errors.New("the cluster has no API server load balancer (yet)")
+	case !in.Paused && !in.Deleting && in.Policy.Mode != gate.Disabled:
+		snap, in.LoadBalancer.Err = r.observe(ctx, target)
 	}
 	obs := memberwait.Observation{Snapshot: snap, Err: in.LoadBalancer.Err, At: now}
-	verdicts := r.judge(mg, machines, lbName, snap, obs, &in)
+	verdicts := r.judge(mg, machines, target.LoadBalancerName, snap, obs, &in)
 
 	d := gate.Decide(in)
 	if err := r.apply(ctx, &cluster, mg, machines, in, d, verdicts, snap); err != nil {
@@ -141,20 +140,26 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 }
 
 // observe reads the load balancer's status tree once.
-func (r *GateReconciler) observe(ctx context.Context, cluster *clusterv1.Cluster, osc *infrav1.OpenStackCluster, lbID string) (*memberwait.Snapshot, error) {
-	id := osc.Spec.IdentityRef
-	src, err := r.Sources.Source(ctx, Identity{Namespace: cluster.Namespace, SecretName: id.Name, CloudName: id.CloudName, Region: id.Region})
+func (r *GateReconciler) observe(ctx context.Context, target Target) (*memberwait.Snapshot, error) {
+	src, err := r.Sources.Source(ctx, target.Identity)
 	if err != nil {
 		return nil, err
 	}
-	snap, err := src.Observe(ctx, memberwait.Request{LoadBalancerID: lbID, LoadBalancerStatus: true})
+	snap, err := src.Observe(ctx, memberwait.Request{LoadBalancerID: target.LoadBalancerID, LoadBalancerStatus: true})
 	if err != nil {
 		return nil, err
 	}
 	if !snap.Found {
-		return snap, fmt.Errorf("load balancer %s not found", lbID)
+		return snap, fmt.Errorf("load balancer %s not found", target.LoadBalancerID)
 	}
 	return snap, nil
+}
+
+func (r *GateReconciler) locator() LoadBalancerLocator {
+	if r.Locator != nil {
+		return r.Locator
+	}
+	return CAPOLocator{}
 }
 
 // judge finds each Machine's member in each pool and evaluates it, filling

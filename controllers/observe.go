@@ -19,10 +19,42 @@ import (
 	"github.com/membergate/membergate/pkg/memberwait"
 )
 
-// isOpenStackCluster reports whether a Cluster's infrastructure is CAPO's.
-func isOpenStackCluster(c *clusterv1.Cluster) bool {
-	ref := c.Spec.InfrastructureRef
-	return ref.Kind == "OpenStackCluster" && ref.APIGroup == infrav1.SchemeGroupVersion.Group
+// Target is a gated Cluster's API server load balancer and the credentials
+// to read it.
+type Target struct {
+	LoadBalancerID, LoadBalancerName string
+	Identity                         Identity
+}
+
+// LoadBalancerLocator decides whether a Cluster is gated and where its API
+// server load balancer is.
+type LoadBalancerLocator interface {
+	// Locate returns gated=false for Clusters the gate leaves alone. A gated
+	// Cluster whose load balancer does not exist yet has an empty ID.
+	Locate(ctx context.Context, c client.Reader, cluster *clusterv1.Cluster) (t Target, gated bool, err error)
+}
+
+// CAPOLocator gates Clusters whose infrastructure is an OpenStackCluster:
+// the load balancer is its status.apiServerLoadBalancer, the credentials its
+// spec.identityRef.
+type CAPOLocator struct{}
+
+// Locate implements LoadBalancerLocator.
+func (CAPOLocator) Locate(ctx context.Context, c client.Reader, cluster *clusterv1.Cluster) (Target, bool, error) {
+	ref := cluster.Spec.InfrastructureRef
+	if ref.Kind != "OpenStackCluster" || ref.APIGroup != infrav1.SchemeGroupVersion.Group {
+		return Target{}, false, nil
+	}
+	var osc infrav1.OpenStackCluster
+	if err := c.Get(ctx, types.NamespacedName{Namespace: cluster.Namespace, Name: ref.Name}, &osc); err != nil {
+		return Target{}, true, client.IgnoreNotFound(err)
+	}
+	id := osc.Spec.IdentityRef
+	t := Target{Identity: Identity{Namespace: cluster.Namespace, SecretName: id.Name, CloudName: id.CloudName, Region: id.Region}}
+	if lb := osc.Status.APIServerLoadBalancer; lb != nil {
+		t.LoadBalancerID, t.LoadBalancerName = lb.ID, lb.Name
+	}
+	return t, true, nil
 }
 
 // controlPlaneDeleting reports whether the Cluster's control plane object is
