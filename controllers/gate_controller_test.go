@@ -6,7 +6,10 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/pkg/gate"
@@ -146,4 +149,23 @@ func TestGateOptOut(t *testing.T) {
 	w.reconcile()
 	w.g.Expect(w.hasHook(0) || w.hasHook(1)).To(BeFalse())
 	w.g.Expect(w.condition(0)).To(BeNil())
+}
+
+func TestGateWithBrokenCredentialsHoldsAndSaysWhy(t *testing.T) {
+	w := newWorld(t, 2)
+	w.run(2*time.Minute, func() bool { return w.condition(1).Status == metav1.ConditionTrue })
+	secret := &corev1.Secret{}
+	w.g.Expect(k8sClient.Get(w.ctx, types.NamespacedName{Namespace: w.ns, Name: "cloud-config"}, secret)).To(Succeed())
+	secret.Data["clouds.yaml"] = []byte("clouds: [this is: not yaml")
+	w.g.Expect(k8sClient.Update(w.ctx, secret)).To(Succeed())
+	w.deleteMachine(0)
+	w.reconcile()
+	w.g.Expect(w.hasHook(0)).To(BeTrue(), "released while Octavia could not be read")
+	mg := w.memberGate()
+	ready := meta.FindStatusCondition(mg.Status.Conditions, v1alpha1.ReadyCondition)
+	w.g.Expect(ready).NotTo(BeNil())
+	w.g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
+	w.g.Expect(ready.Message).To(ContainSubstring("malformed clouds.yaml"))
+	w.g.Expect(ready.Message).NotTo(ContainSubstring("s3cret"))
+	w.g.Expect(w.condition(1).Reason).To(Equal(gate.ReasonOctaviaUnavailable))
 }

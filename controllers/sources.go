@@ -70,6 +70,7 @@ func (s *SecretSources) Source(ctx context.Context, id Identity) (memberwait.Sou
 	sc, err := openstackauth.NewLoadBalancerClient(ctx, openstackauth.Options{
 		Cloud: cloud, CloudsYAML: clouds, CloudsSource: fmt.Sprintf("Secret %s/%s", id.Namespace, id.SecretName),
 		CACert: string(secret.Data["cacert"]), Getenv: openstackauth.NoEnvironment, UserAgent: "membergate",
+		WrapTransport: countRequests,
 	})
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package openstackauth
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
@@ -45,6 +46,9 @@ type Options struct {
 	// passes a function that returns "" so that the manager's own
 	// environment never leaks into a cluster's credentials.
 	Getenv func(string) string
+	// WrapTransport, if set, wraps the HTTP transport (a controller counts
+	// requests by operation and status code with it).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // NoEnvironment is a Getenv that sees no variables.
@@ -66,7 +70,7 @@ func NewLoadBalancerClient(ctx context.Context, opts Options) (*gophercloud.Serv
 	if err != nil {
 		return nil, err
 	}
-	hc, err := s.httpClient()
+	hc, err := s.httpClient(opts.WrapTransport)
 	if err != nil {
 		return nil, err
 	}

@@ -20,14 +20,18 @@ type tlsSettings struct {
 }
 
 // httpClient returns the HTTP client for Keystone and Octavia.
-func (s *settings) httpClient() (*http.Client, error) {
+func (s *settings) httpClient(wrap func(http.RoundTripper) http.RoundTripper) (*http.Client, error) {
 	cfg, err := s.tls.config()
 	if err != nil {
 		return nil, &ConfigError{File: s.fileName(), Cloud: s.cloudName, Msg: fmt.Sprintf("%s: %v", s.where, err), Err: err}
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.TLSClientConfig = cfg
-	return &http.Client{Transport: transport, Timeout: RequestTimeout}, nil
+	var rt http.RoundTripper = transport
+	if wrap != nil {
+		rt = wrap(rt)
+	}
+	return &http.Client{Transport: rt, Timeout: RequestTimeout}, nil
 }
 
 func (t tlsSettings) config() (*tls.Config, error) {
