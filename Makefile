@@ -29,8 +29,8 @@ CONTROLLER_GEN ?= $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.2
 .PHONY: manifests
 manifests: ## Regenerate deepcopy code, the CRD and the RBAC role from the Go markers.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
-	$(CONTROLLER_GEN) crd:crdVersions=v1 rbac:roleName=membergate-manager paths=./api/... paths=./controllers/... \
-		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) crd:crdVersions=v1 rbac:roleName=membergate-manager webhook paths=./api/... paths=./controllers/... paths=./webhooks/... \
+		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac output:webhook:artifacts:config=config/webhook
 
 .PHONY: compat
 compat: ## Prove memberwait builds into CAPO v0.11.0, v0.12.1 and v0.13.0 modules without moving any version.

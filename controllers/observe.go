@@ -168,7 +168,10 @@ func waitOptions(mg *v1alpha1.MemberGate) memberwait.Options {
 const DefaultAlertAfter = 15 * time.Minute
 
 func policyOf(mg *v1alpha1.MemberGate) gate.Policy {
-	p := gate.Policy{Mode: gate.Mode(mg.Spec.Mode), MinServingMembers: int(mg.Spec.MinServingMembers), AlertAfter: DefaultAlertAfter}
+	p := gate.Policy{Mode: gate.Mode(mg.Spec.Mode), AlertAfter: DefaultAlertAfter}
+	if n := mg.Spec.MinServingMembers; n != nil {
+		p.MinServingMembers = int(*n)
+	}
 	if p.Mode == "" {
 		p.Mode = gate.Enforce
 	}

@@ -47,7 +47,9 @@ type NoMonitorPolicy string
 // MemberGateSpec is the gating policy of one Cluster.
 type MemberGateSpec struct {
 	// ClusterName is the gated Cluster, in the MemberGate's namespace.
+	// Immutable.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="clusterName is immutable: create a MemberGate for the other cluster instead"
 	ClusterName string `json:"clusterName"`
 
 	// Mode: Enforce (hold rollouts), Audit (report only) or Disabled.
@@ -68,10 +70,10 @@ type MemberGateSpec struct {
 	NoMonitorPolicy NoMonitorPolicy `json:"noMonitorPolicy,omitempty"`
 
 	// MinServingMembers is how many other control-plane Machines must stay
-	// member-ready when one is deleted; 0 means all of them.
-	// +kubebuilder:validation:Minimum=0
+	// member-ready when one is deleted; unset means all of them.
+	// +kubebuilder:validation:Minimum=1
 	// +optional
-	MinServingMembers int32 `json:"minServingMembers,omitempty"`
+	MinServingMembers *int32 `json:"minServingMembers,omitempty"`
 
 	// AlertAfter is how long a hold lasts before a Warning event, a
 	// condition and a metric say so. The hold itself never ends because

@@ -141,6 +141,11 @@ func (in *MemberGateSpec) DeepCopyInto(out *MemberGateSpec) {
 		*out = new(v1.Duration)
 		**out = **in
 	}
+	if in.MinServingMembers != nil {
+		in, out := &in.MinServingMembers, &out.MinServingMembers
+		*out = new(int32)
+		**out = **in
+	}
 	if in.AlertAfter != nil {
 		in, out := &in.AlertAfter, &out.AlertAfter
 		*out = new(v1.Duration)

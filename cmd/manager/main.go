@@ -13,9 +13,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/membergate/membergate/controllers"
 	"github.com/membergate/membergate/internal/scheme"
+	"github.com/membergate/membergate/webhooks"
 )
 
 func main() {
@@ -25,6 +27,9 @@ func main() {
 		budget                 float64
 		burst                  int
 		syncPeriod             time.Duration
+		webhookPort            int
+		certDir                string
+		enableWebhooks         bool
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "address of the metrics endpoint (HTTPS, authenticated); 0 disables it")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz probes")
@@ -32,6 +37,9 @@ func main() {
 	flag.Float64Var(&budget, "octavia-qps", 5, "Octavia requests per second per cloud, for all clusters together")
 	flag.IntVar(&burst, "octavia-burst", 10, "burst of Octavia requests per cloud")
 	flag.DurationVar(&syncPeriod, "sync-period", 10*time.Minute, "how often every watched object is reconciled anyway")
+	flag.IntVar(&webhookPort, "webhook-port", 9443, "port of the admission webhook server (TLS)")
+	flag.StringVar(&certDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory with tls.crt and tls.key for the webhook server (cert-manager mounts them)")
+	flag.BoolVar(&enableWebhooks, "enable-webhooks", true, "serve the MemberGate admission webhooks")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -45,6 +53,7 @@ func main() {
 		LeaderElection:         leaderElect,
 		LeaderElectionID:       "membergate.membergate.io",
 		Cache:                  cache.Options{SyncPeriod: &syncPeriod},
+		WebhookServer:          webhook.NewServer(webhook.Options{Port: webhookPort, CertDir: certDir}),
 	})
 	if err != nil {
 		setup.Error(err, "creating the manager")
@@ -58,6 +67,12 @@ func main() {
 	if err := r.SetupWithManager(mgr); err != nil {
 		setup.Error(err, "setting up the gate controller")
 		os.Exit(1)
+	}
+	if enableWebhooks {
+		if err := (webhooks.MemberGate{}).SetupWithManager(mgr); err != nil {
+			setup.Error(err, "setting up the MemberGate webhooks")
+			os.Exit(1)
+		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		setup.Error(err, "adding the health check")

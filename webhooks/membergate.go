@@ -1,0 +1,124 @@
+// Package webhooks holds the MemberGate admission webhooks: defaulting, and
+// validation whose messages say what to change.
+package webhooks
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/membergate/membergate/api/v1alpha1"
+)
+
+// Bounds of the policy's durations. A settle window longer than ten minutes
+// would hold every rollout for as long on a healthy cloud; an alert sooner
+// than a minute would fire on every ordinary member create.
+const (
+	MaxSettleWindow = 10 * time.Minute
+	MinAlertAfter   = time.Minute
+	MaxAlertAfter   = 7 * 24 * time.Hour
+	// DefaultSettleWindow and DefaultAlertAfter are what an unset field
+	// means; the defaulter writes them so that users see them.
+	DefaultSettleWindow = 45 * time.Second
+	DefaultAlertAfter   = 15 * time.Minute
+)
+
+// +kubebuilder:webhook:path=/mutate-membergate-io-v1alpha1-membergate,mutating=true,failurePolicy=fail,sideEffects=None,groups=membergate.io,resources=membergates,verbs=create;update,versions=v1alpha1,name=default.membergate.membergate.io,admissionReviewVersions=v1
+// +kubebuilder:webhook:path=/validate-membergate-io-v1alpha1-membergate,mutating=false,failurePolicy=fail,sideEffects=None,groups=membergate.io,resources=membergates,verbs=create;update,versions=v1alpha1,name=validate.membergate.membergate.io,admissionReviewVersions=v1
+
+// MemberGate defaults and validates MemberGates.
+type MemberGate struct{}
+
+// SetupWithManager registers both webhooks.
+func (w MemberGate) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewWebhookManagedBy(mgr, &v1alpha1.MemberGate{}).WithDefaulter(w).WithValidator(w).Complete()
+}
+
+var _ admission.Defaulter[*v1alpha1.MemberGate] = MemberGate{}
+var _ admission.Validator[*v1alpha1.MemberGate] = MemberGate{}
+
+// Default fills every unset policy field with its default, so that the
+// object shows the policy in force.
+func (MemberGate) Default(_ context.Context, mg *v1alpha1.MemberGate) error {
+	s := &mg.Spec
+	if s.Mode == "" {
+		s.Mode = v1alpha1.ModeEnforce
+	}
+	if s.NoMonitorPolicy == "" {
+		s.NoMonitorPolicy = "Fail"
+	}
+	if s.SettleWindow == nil {
+		s.SettleWindow = &metav1.Duration{Duration: DefaultSettleWindow}
+	}
+	if s.AlertAfter == nil {
+		s.AlertAfter = &metav1.Duration{Duration: DefaultAlertAfter}
+	}
+	return nil
+}
+
+// ValidateCreate checks a new MemberGate.
+func (MemberGate) ValidateCreate(_ context.Context, mg *v1alpha1.MemberGate) (admission.Warnings, error) {
+	return validate(mg, nil)
+}
+
+// ValidateUpdate checks a change; the cluster reference cannot change.
+func (MemberGate) ValidateUpdate(_ context.Context, old, mg *v1alpha1.MemberGate) (admission.Warnings, error) {
+	return validate(mg, old)
+}
+
+// ValidateDelete allows deletion: the controller re-creates the MemberGate
+// with defaults while the Cluster is gated.
+func (MemberGate) ValidateDelete(context.Context, *v1alpha1.MemberGate) (admission.Warnings, error) {
+	return nil, nil
+}
+
+func validate(mg, old *v1alpha1.MemberGate) (admission.Warnings, error) {
+	var errs field.ErrorList
+	var warnings admission.Warnings
+	spec := field.NewPath("spec")
+	s := mg.Spec
+	if s.ClusterName == "" {
+		errs = append(errs, field.Required(spec.Child("clusterName"), "name the Cluster to gate, in this namespace"))
+	}
+	if old != nil && old.Spec.ClusterName != s.ClusterName {
+		errs = append(errs, field.Forbidden(spec.Child("clusterName"),
+			fmt.Sprintf("is immutable (was %q): create a MemberGate for cluster %q instead", old.Spec.ClusterName, s.ClusterName)))
+	}
+	switch s.Mode {
+	case "", v1alpha1.ModeEnforce, v1alpha1.ModeAudit, v1alpha1.ModeDisabled:
+	default:
+		errs = append(errs, field.NotSupported(spec.Child("mode"), s.Mode, []string{"Enforce", "Audit", "Disabled"}))
+	}
+	switch s.NoMonitorPolicy {
+	case "", "Fail", "Serving", "Wait":
+	default:
+		errs = append(errs, field.NotSupported(spec.Child("noMonitorPolicy"), s.NoMonitorPolicy, []string{"Fail", "Serving", "Wait"}))
+	}
+	if d := s.SettleWindow; d != nil {
+		switch {
+		case d.Duration < 0 || d.Duration > MaxSettleWindow:
+			errs = append(errs, field.Invalid(spec.Child("settleWindow"), d.Duration.String(),
+				fmt.Sprintf("must be between 0s and %s; 45s covers CAPO's default health monitor", MaxSettleWindow)))
+		case d.Duration < 10*time.Second:
+			warnings = append(warnings, fmt.Sprintf("spec.settleWindow %s is shorter than one amphora heartbeat (10s): a member that reads ONLINE before its first health check may be released and then fail", d.Duration))
+		}
+	}
+	if d := s.AlertAfter; d != nil && (d.Duration < MinAlertAfter || d.Duration > MaxAlertAfter) {
+		errs = append(errs, field.Invalid(spec.Child("alertAfter"), d.Duration.String(),
+			fmt.Sprintf("must be between %s and %s", MinAlertAfter, MaxAlertAfter)))
+	}
+	if n := s.MinServingMembers; n != nil && *n < 1 {
+		errs = append(errs, field.Invalid(spec.Child("minServingMembers"), *n,
+			"must be at least 1; leave it unset to require every other control-plane Machine to serve"))
+	}
+	if len(errs) > 0 {
+		return warnings, apierrors.NewInvalid(v1alpha1.GroupVersion.WithKind("MemberGate").GroupKind(), mg.Name, errs)
+	}
+	return warnings, nil
+}
