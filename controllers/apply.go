@@ -157,7 +157,7 @@ func (r *GateReconciler) patchStatus(ctx context.Context, mg *v1alpha1.MemberGat
 
 func memberRow(pool string, v memberwait.Verdict) v1alpha1.Member {
 	row := v1alpha1.Member{PoolID: pool, Serving: v.Outcome == memberwait.Done || (v.Outcome == memberwait.Pending && v.MemberReached),
-		Message: v.Reason, Step: int32(v.Progress.Step)}
+		Message: v.Reason}
 	if v.Member == nil {
 		row.Message = "no member for this Machine"
 		return row

@@ -105,7 +105,7 @@ func newWorld(t *testing.T, machines int) *world {
 
 // reconciler is a fresh controller, as after a restart.
 func (w *world) reconciler() *GateReconciler {
-	return &GateReconciler{Client: k8sClient, Recorder: w.recorder, Clock: w.clk,
+	return &GateReconciler{Client: k8sClient, Recorder: w.recorder, Clock: w.clk, Rand: func() float64 { return 0.5 },
 		Sources: &SecretSources{Client: k8sClient, Budget: rate.Inf}}
 }
 

@@ -43,6 +43,9 @@ type GateReconciler struct {
 	Locator LoadBalancerLocator
 	// Clock defaults to the real clock.
 	Clock clock.PassiveClock
+	// Rand, when set, is memberwait's jitter source (tests make schedules
+	// reproducible with it).
+	Rand func() float64
 }
 
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters,verbs=get;list;watch
@@ -167,6 +170,7 @@ func (r *GateReconciler) locator() LoadBalancerLocator {
 func (r *GateReconciler) judge(mg *v1alpha1.MemberGate, machines []clusterv1.Machine, lbName string, snap *memberwait.Snapshot,
 	obs memberwait.Observation, in *gate.Input) map[string]map[string]memberwait.Verdict {
 	opts := waitOptions(mg)
+	opts.Rand = r.Rand
 	verdicts := map[string]map[string]memberwait.Verdict{}
 	claimed := map[string]bool{}
 	if snap != nil && snap.Found {

@@ -119,7 +119,7 @@ func progressFrom(mg *v1alpha1.MemberGate, machine, pool string) memberwait.Prog
 				continue
 			}
 			p := memberwait.Progress{MemberID: m.ID, PoolID: m.PoolID, ProvisioningStatus: m.ProvisioningStatus,
-				OperatingStatus: m.OperatingStatus, Step: int(m.Step)}
+				OperatingStatus: m.OperatingStatus}
 			if m.Since != nil {
 				p.Since = m.Since.Time
 			}

@@ -176,9 +176,6 @@ type Member struct {
 	// Message says where the member is, in words.
 	// +optional
 	Message string `json:"message,omitempty"`
-	// Step is the waiter's backoff step.
-	// +optional
-	Step int32 `json:"step,omitempty"`
 }
 
 // MemberGate holds a Cluster's control-plane rollouts until the new

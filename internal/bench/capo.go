@@ -14,8 +14,10 @@ import (
 // ≈274 s in all, the last two ≈44 s and ≈55 s.
 var capoBackoff = k8sBackoff{Duration: time.Second, Factor: 1.25, Jitter: 0.1, Steps: 20}
 
-const capoSource = "kubernetes-sigs/cluster-api-provider-openstack pkg/cloud/services/loadbalancer/loadbalancer.go " +
-	"(`waitForLoadBalancerActive`; v0.14 PR #2815 `waitForPoolMemberActive`), run by k8s.io/apimachinery `wait.ExponentialBackoff`"
+const capoSource = "CAPO (kubernetes-sigs/cluster-api-provider-openstack) pkg/cloud/services/loadbalancer/loadbalancer.go: " +
+	"`waitForLoadBalancerActive` after `CreatePoolMember` (issue #2763: amphorav2 members not yet serving), v0.14 PR #2815 " +
+	"`waitForPoolMemberActive`; backoff `wait.Backoff{Steps: 20, Duration: 1s, Factor: 1.25, Jitter: 0.1}` run by " +
+	"k8s.io/apimachinery `wait.ExponentialBackoff`"
 
 func capo013() Strategy {
 	return Strategy{

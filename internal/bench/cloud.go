@@ -31,6 +31,7 @@ type Cloud struct {
 
 	transport *http.Transport
 	log       *requestLog
+	lbs       []octaviatest.Seeded
 }
 
 // newCloud starts an emulator with default delays, the given seed for its
@@ -66,10 +67,10 @@ func (c *Cloud) ResetCounters() {
 }
 
 // Requests returns the requests sent since the last reset.
-func (c *Cloud) Requests() []request { return c.log.all() }
+func (c *Cloud) Requests() []APIRequest { return c.log.all() }
 
-// request is one API request as the client sent it.
-type request struct {
+// APIRequest is one API request as the client sent it.
+type APIRequest struct {
 	At   time.Duration // virtual time since the start
 	Path string
 }
@@ -80,13 +81,13 @@ type requestLog struct {
 	next http.RoundTripper
 
 	mu   sync.Mutex
-	reqs []request
+	reqs []APIRequest
 }
 
 func (l *requestLog) RoundTrip(r *http.Request) (*http.Response, error) {
 	at := l.clk.Since(epoch)
 	l.mu.Lock()
-	l.reqs = append(l.reqs, request{At: at, Path: r.URL.Path})
+	l.reqs = append(l.reqs, APIRequest{At: at, Path: r.URL.Path})
 	l.mu.Unlock()
 	return l.next.RoundTrip(r)
 }
@@ -97,10 +98,10 @@ func (l *requestLog) reset() {
 	l.reqs = nil
 }
 
-func (l *requestLog) all() []request {
+func (l *requestLog) all() []APIRequest {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]request(nil), l.reqs...)
+	return append([]APIRequest(nil), l.reqs...)
 }
 
 // objectID returns the ID that follows kind ("loadbalancers" or "pools") in

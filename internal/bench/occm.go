@@ -19,8 +19,9 @@ func occm() Strategy {
 		Schedule: "1 s ×1.2, no jitter, 23 checks (≈271 s)",
 		Errors:   "GET errors (404 too) logged, polling goes on",
 		Judges:   "load balancer ACTIVE; load balancer ERROR fails at once",
-		Source:   "kubernetes/cloud-provider-openstack pkg/util/openstack/loadbalancer.go (`WaitActiveAndGetLoadBalancer`)",
-		New:      func(c *Cloud) Runner { return occmRunner{c: c} },
+		Source: "OCCM (kubernetes/cloud-provider-openstack) pkg/util/openstack/loadbalancer.go: `WaitActiveAndGetLoadBalancer`, " +
+			"init delay 1 s, factor 1.2, 23 steps (`OCCM_WAIT_LB_ACTIVE_STEPS`), k8s.io/apimachinery `wait.ExponentialBackoff`",
+		New: func(c *Cloud) Runner { return occmRunner{c: c} },
 	}
 }
 

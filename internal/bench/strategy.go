@@ -58,7 +58,7 @@ type Strategy struct {
 // ready is implemented by runners whose waiters must all have registered
 // before virtual time first moves (see drive).
 type ready interface {
-	Ready(waiters int) bool
+	Ready(ws []Waiter) bool
 }
 
 // errBudget is what a peer's own time or step budget running out looks like.

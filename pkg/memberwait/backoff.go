@@ -44,10 +44,17 @@ const (
 
 // Backoff is a capped exponential schedule of gaps between polls. The zero
 // value means the defaults; set fields override them one by one.
+//
+// The schedule is a function of how long the member's statuses have stayed
+// the same, not of how many polls were made: gap = Initial + (Factor-1) *
+// unchanged, capped at Max. A lone waiter polling on it polls at
+// Initial*(Factor^n - 1)/(Factor - 1), gaps Initial*Factor^n: the usual
+// exponential backoff. Unlike a step counter, extra observations (another
+// waiter's poll on the same load balancer) neither stretch nor shrink it.
 type Backoff struct {
-	// Initial is the first gap, and the gap after any status change.
+	// Initial is the first gap after a status change.
 	Initial time.Duration
-	// Factor multiplies the gap after every poll that saw no change.
+	// Factor is the growth of the gap from one poll to the next.
 	Factor float64
 	// Max caps the gap. Jitter never pushes a gap past it.
 	Max time.Duration
@@ -81,14 +88,29 @@ func (b Backoff) withDefaults() Backoff {
 	return d
 }
 
-// Delay returns the gap before poll n (n = 0 right after a change), for a
-// uniform random r in [0, 1).
-func (b Backoff) Delay(n int, r float64) time.Duration {
+// Delay returns the gap before the next poll when the statuses have not
+// changed for unchanged, for a uniform random r in [0, 1).
+func (b Backoff) Delay(unchanged time.Duration, r float64) time.Duration {
 	b = b.withDefaults()
-	d := float64(b.Initial) * math.Pow(b.Factor, float64(n))
+	if unchanged < 0 {
+		unchanged = 0
+	}
+	d := float64(b.Initial) + (b.Factor-1)*float64(unchanged)
 	if d > float64(b.Max) || math.IsInf(d, 0) || math.IsNaN(d) {
 		d = float64(b.Max)
 	}
 	d *= 1 - b.Jitter*r
 	return time.Duration(d)
+}
+
+// Nth returns the n-th gap (n = 0 first) of the plain exponential schedule,
+// Initial*Factor^n capped at Max, for a uniform random r in [0, 1): the
+// schedule of retries after failed polls.
+func (b Backoff) Nth(n int, r float64) time.Duration {
+	b = b.withDefaults()
+	d := float64(b.Initial) * math.Pow(b.Factor, float64(n))
+	if d > float64(b.Max) || math.IsInf(d, 0) || math.IsNaN(d) {
+		d = float64(b.Max)
+	}
+	return time.Duration(d * (1 - b.Jitter*r))
 }

@@ -144,8 +144,8 @@ type Verdict struct {
 }
 
 // Progress is what one evaluation hands to the next: when the current
-// statuses were first seen (the settle window and the "since" in messages),
-// how long the member has been missing, and the backoff step. Controllers
+// statuses were first seen (the settle window, the backoff and the "since"
+// in messages) and how long the member has been missing. Controllers
 // persist it between reconciles; its zero value starts afresh.
 type Progress struct {
 	// MemberID is the member's ID once a selector has resolved to it.
@@ -163,8 +163,8 @@ type Progress struct {
 	// Started is the first evaluation; Polls counts evaluations.
 	Started time.Time `json:"started,omitempty"`
 	Polls   int       `json:"polls,omitempty"`
-	// Step is the backoff step, reset to 0 by any status change.
-	Step int `json:"step,omitempty"`
+	// Failures counts the failed observations in a row.
+	Failures int `json:"failures,omitempty"`
 }
 
 // Observation is the outcome of one attempt to observe a load balancer:
@@ -213,12 +213,20 @@ func (e *evaluation) judge(obs Observation) Verdict {
 		if !Retryable(obs.Err) {
 			return e.fail(obs.Err)
 		}
+		e.p.Failures++
 		v := e.pending("Octavia: " + shortError(obs.Err))
+		// A failed poll says nothing about the member: try again soon, on
+		// a backoff of its own that grows only while the errors go on, and
+		// never sooner than the server's Retry-After.
+		if d := e.opts.Backoff.Nth(e.p.Failures-1, e.opts.Rand()); d < v.RetryAfter {
+			v.RetryAfter = d
+		}
 		if ra := retryAfter(obs.Err); ra > v.RetryAfter {
 			v.RetryAfter = ra
 		}
 		return v
 	}
+	e.p.Failures = 0
 	s := obs.Snapshot
 	if s != nil {
 		e.lb = s.LoadBalancerID
@@ -242,7 +250,6 @@ func (e *evaluation) judge(obs Observation) Verdict {
 	if ms.ProvisioningStatus != e.p.ProvisioningStatus || ms.OperatingStatus != e.p.OperatingStatus || e.p.Since.IsZero() {
 		e.p.ProvisioningStatus, e.p.OperatingStatus = ms.ProvisioningStatus, ms.OperatingStatus
 		e.p.Since = e.now
-		e.p.Step = 0
 	}
 	v := e.judgeMember(s, pool, ms)
 	v.Member = &ms
@@ -349,9 +356,20 @@ func (e *evaluation) missing(kind, reason string) Verdict {
 }
 
 func (e *evaluation) pending(reason string) Verdict {
-	d := e.opts.Backoff.Delay(e.p.Step, e.opts.Rand())
-	e.p.Step++
+	d := e.opts.Backoff.Delay(e.now.Sub(e.unchangedSince()), e.opts.Rand())
 	return Verdict{Outcome: Pending, RetryAfter: d, Reason: reason}
+}
+
+// unchangedSince is when what the waiter sees last changed: the current
+// statuses' since, the moment the member went missing, or the first look.
+func (e *evaluation) unchangedSince() time.Time {
+	switch {
+	case !e.p.Since.IsZero():
+		return e.p.Since
+	case !e.p.MissingSince.IsZero():
+		return e.p.MissingSince
+	}
+	return e.p.Started
 }
 
 func (e *evaluation) done(reason string) Verdict {

@@ -238,39 +238,46 @@ func TestEvaluateRemembersTheResolvedMember(t *testing.T) {
 func TestBackoff(t *testing.T) {
 	b := Backoff{}
 	var prev time.Duration
-	for n := 0; n < 40; n++ {
-		d := b.Delay(n, 0)
+	for unchanged := time.Duration(0); unchanged < 5*time.Minute; unchanged += 700 * time.Millisecond {
+		d := b.Delay(unchanged, 0)
 		if d < prev {
-			t.Fatalf("step %d: %s < %s: the schedule must not shrink", n, d, prev)
+			t.Fatalf("after %s unchanged: %s < %s: the schedule must not shrink", unchanged, d, prev)
 		}
 		if d > DefaultMaxDelay {
-			t.Fatalf("step %d: %s exceeds the cap", n, d)
+			t.Fatalf("after %s unchanged: %s exceeds the cap", unchanged, d)
 		}
 		prev = d
 	}
-	if got := b.Delay(0, 0); got != time.Second {
-		t.Fatalf("first gap %s, want 1s", got)
+	for _, tc := range []struct{ unchanged, want time.Duration }{
+		{0, time.Second}, {time.Second, 1500 * time.Millisecond}, {2500 * time.Millisecond, 2250 * time.Millisecond}, {time.Hour, DefaultMaxDelay},
+	} {
+		if got := b.Delay(tc.unchanged, 0); got != tc.want {
+			t.Fatalf("after %s unchanged: gap %s, want %s", tc.unchanged, got, tc.want)
+		}
 	}
-	if got := b.Delay(1, 0); got != 1500*time.Millisecond {
-		t.Fatalf("second gap %s, want 1.5s", got)
-	}
-	if got := b.Delay(1000, 0); got != DefaultMaxDelay {
-		t.Fatalf("far gap %s, want the cap", got)
+	// A lone waiter's polls fall at 0, 1, 2.5, 4.75 … s: gaps 1, 1.5, 2.25 …
+	// — exponential, as with a step counter.
+	var at time.Duration
+	for n, want := range []time.Duration{time.Second, 1500 * time.Millisecond, 2250 * time.Millisecond, 3375 * time.Millisecond} {
+		gap := b.Delay(at, 0)
+		if gap != want {
+			t.Fatalf("gap %d = %s, want %s", n, gap, want)
+		}
+		at += gap
 	}
 	// Jitter only shortens, by less than the jitter fraction.
 	for _, r := range []float64{0, 0.25, 0.5, 0.999} {
-		for n := 0; n < 20; n++ {
-			full, d := b.Delay(n, 0), b.Delay(n, r)
+		for unchanged := time.Duration(0); unchanged < time.Minute; unchanged += time.Second {
+			full, d := b.Delay(unchanged, 0), b.Delay(unchanged, r)
 			if d > full || float64(d) < float64(full)*(1-DefaultJitter) {
-				t.Fatalf("n=%d r=%g: %s outside [%s·0.8, %s]", n, r, d, full, full)
+				t.Fatalf("unchanged=%s r=%g: %s outside [%s·0.8, %s]", unchanged, r, d, full, full)
 			}
 		}
 	}
 	custom := Backoff{Initial: 2 * time.Second, Factor: 2, Max: 5 * time.Second, Jitter: -1}
-	want := []time.Duration{2 * time.Second, 4 * time.Second, 5 * time.Second}
-	for n, w := range want {
-		if got := custom.Delay(n, 0.9); got != w {
-			t.Fatalf("custom n=%d: %s, want %s", n, got, w)
+	for _, tc := range []struct{ unchanged, want time.Duration }{{0, 2 * time.Second}, {2 * time.Second, 4 * time.Second}, {6 * time.Second, 5 * time.Second}} {
+		if got := custom.Delay(tc.unchanged, 0.9); got != tc.want {
+			t.Fatalf("custom after %s: %s, want %s", tc.unchanged, got, tc.want)
 		}
 	}
 }
@@ -308,7 +315,7 @@ var errDeadline = errors.New("deadline")
 
 func TestEvaluateWatchesForTheFirstOnline(t *testing.T) {
 	o := opts(Serving, nil)
-	p := Progress{ProvisioningStatus: StatusActive, OperatingStatus: StatusOffline, Since: t0, Step: 8}
+	p := Progress{ProvisioningStatus: StatusActive, OperatingStatus: StatusOffline, Since: t0}
 	obs := func(at time.Duration) Observation {
 		return Observation{Snapshot: snap(StatusActive, Present, mem(StatusActive, StatusOffline)), At: t0.Add(at)}
 	}
@@ -319,8 +326,8 @@ func TestEvaluateWatchesForTheFirstOnline(t *testing.T) {
 		t.Fatalf("25 s after: gap %s, want the backoff's %s", v.RetryAfter, DefaultMaxDelay)
 	}
 	o.OnlineWatch = -1
-	if v := Evaluate(obs(15*time.Second), Member{ID: "m1"}, o, p); v.RetryAfter != DefaultMaxDelay {
-		t.Fatalf("watch off: gap %s, want %s", v.RetryAfter, DefaultMaxDelay)
+	if v := Evaluate(obs(15*time.Second), Member{ID: "m1"}, o, p); v.RetryAfter != 8500*time.Millisecond {
+		t.Fatalf("watch off: gap %s, want the backoff's 1s + 0.5×15s = 8.5s", v.RetryAfter)
 	}
 }
 
@@ -333,5 +340,23 @@ func TestEvaluateMemberReachedBehindAPendingLoadBalancer(t *testing.T) {
 	v = Evaluate(Observation{Snapshot: snap(StatusPendingUpdate, Present, mem(StatusActive, StatusOffline)), At: t0}, Member{ID: "m1"}, o, Progress{})
 	if v.MemberReached {
 		t.Fatal("an OFFLINE member has not reached Serving")
+	}
+}
+
+func TestEvaluateRetriesSoonAfterAFailedPoll(t *testing.T) {
+	// Unchanged for ten minutes: the next look would be 10 s away, but a
+	// failed poll is retried after 1 s, then 1.5 s, … while errors go on.
+	p := Progress{ProvisioningStatus: StatusActive, OperatingStatus: StatusOffline, Since: t0, Started: t0}
+	at := t0.Add(10 * time.Minute)
+	for i, want := range []time.Duration{time.Second, 1500 * time.Millisecond, 2250 * time.Millisecond} {
+		v := Evaluate(Observation{Err: code(503, nil), At: at}, Member{ID: "m1"}, noJitter, p)
+		if v.RetryAfter != want {
+			t.Fatalf("failure %d: retry after %s, want %s", i+1, v.RetryAfter, want)
+		}
+		p = v.Progress
+	}
+	v := Evaluate(Observation{Snapshot: snap(StatusActive, Present, mem(StatusActive, StatusOffline)), At: at}, Member{ID: "m1"}, noJitter, p)
+	if v.Progress.Failures != 0 || v.RetryAfter != DefaultMaxDelay {
+		t.Fatalf("after a good poll: failures %d, gap %s; want 0 and the unchanged schedule's %s", v.Progress.Failures, v.RetryAfter, DefaultMaxDelay)
 	}
 }

@@ -253,17 +253,12 @@ func (p *Poller) applyLocked(lb *lbPoll, obs Observation, sent time.Time) {
 			if w.done {
 				continue
 			}
-			early := obs.At.Before(w.due)
+			// Every waiter takes every observation and reschedules from it:
+			// the backoff depends on how long its member has been unchanged,
+			// not on how many polls were made, so others' polls cost it
+			// nothing and the next poll is the most impatient waiter's.
 			v := Evaluate(obs, w.member, c.opts, w.progress)
 			due := obs.At.Add(v.RetryAfter)
-			if v.Outcome == Pending && early && v.Progress.Step > w.progress.Step {
-				// Another waiter's poll, and nothing changed: it costs this
-				// waiter no backoff step and does not postpone its own poll.
-				v.Progress.Step = w.progress.Step
-				if due.After(w.due) {
-					due = w.due
-				}
-			}
 			w.progress, w.verdict = v.Progress, v
 			w.evals++
 			switch v.Outcome {

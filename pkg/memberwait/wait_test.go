@@ -3,6 +3,7 @@ package memberwait_test
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -237,7 +238,7 @@ func TestWaitNoisyAPIStillCorrect(t *testing.T) {
 
 func TestHundredWaitersShareOnePollPerLoadBalancer(t *testing.T) {
 	const n = 100
-	run := func(waiters int) (requests, polls int, returned time.Duration) {
+	run := func(waiters int, jitter func(i int) func() float64) (requests, polls int, returned time.Duration) {
 		b := newBed(t, true)
 		b.octa.ScriptMembers(octaviatest.MemberMatch{Name: "new-0"}, octaviatest.MemberScript{
 			Provisioning: []octaviatest.Step{{After: 0, Status: memberwait.StatusPendingCreate}, {After: 30 * time.Second, Status: memberwait.StatusActive}},
@@ -246,12 +247,12 @@ func TestHundredWaitersShareOnePollPerLoadBalancer(t *testing.T) {
 		id := b.addMember("new-0", "10.0.0.12")
 		b.octa.ResetCounters()
 		p := memberwait.NewPoller(memberwait.StatusTree(b.client), b.clk)
-		opts := memberwait.Options{Rand: func() float64 { return 0.5 }}
 		var wg sync.WaitGroup
 		errs := make(chan error, waiters)
 		var mu sync.Mutex
 		for i := 0; i < waiters; i++ {
 			wg.Add(1)
+			opts := memberwait.Options{Rand: jitter(i)}
 			go func() {
 				defer wg.Done()
 				rs, err := p.Wait(context.Background(), b.lb, []memberwait.Member{{ID: id}, {Name: "old-0"}}, opts)
@@ -279,14 +280,25 @@ func TestHundredWaitersShareOnePollPerLoadBalancer(t *testing.T) {
 		}
 		return b.octa.TotalRequests(), p.Stats().Polls, returned
 	}
-	aloneReq, _, aloneAt := run(1)
-	req, polls, at := run(n)
+	// The same jitter for everyone: exactly one waiter's schedule.
+	same := func(int) func() float64 { return func() float64 { return 0.5 } }
+	aloneReq, _, aloneAt := run(1, same)
+	req, polls, at := run(n, same)
 	t.Logf("1 waiter: %d requests in %s; %d waiters: %d requests, %d polls in %s", aloneReq, aloneAt, n, req, polls, at)
 	if req != polls {
 		t.Fatalf("%d requests for %d polls: want one request per poll", req, polls)
 	}
 	if req != aloneReq || at != aloneAt {
 		t.Fatalf("%d waiters cost %d requests and returned at %s; one waiter costs %d and returns at %s", n, req, at, aloneReq, aloneAt)
+	}
+	// Each waiter its own jitter: the most impatient sets the pace, so a
+	// little more than one waiter's schedule, never one per waiter.
+	own := func(i int) func() float64 { return rand.New(rand.NewPCG(7, uint64(i))).Float64 }
+	aloneReq, _, _ = run(1, own)
+	req, polls, _ = run(n, own)
+	t.Logf("own jitter: 1 waiter %d requests; %d waiters %d requests in %d polls", aloneReq, n, req, polls)
+	if req != polls || float64(req) > 1.2*float64(aloneReq) {
+		t.Fatalf("%d waiters with their own jitter: %d requests in %d polls, one waiter %d: want one per poll and at most 1.2×", n, req, polls, aloneReq)
 	}
 }
 
