@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -22,10 +24,21 @@ const (
 
 // fields is one JSON object of a request body, validated attribute by
 // attribute the way wsme does; the first failure is kept in err.
+//
+// wsme reports two kinds of attribute errors. A value its type rejects
+// (range, length, UUID, IP, enumeration, a string that is not one) is
+// reported on the attribute: "Invalid input for field/attribute
+// protocol_port. Value: '70000'. …". A value it cannot convert at all (int()
+// or a boolean of garbage, a list or dict that is not one) escapes as a
+// ValueError to the body argument: "Invalid input for field/attribute
+// member_. Value: '<the whole body, as Python prints it>'. invalid literal
+// for int() with base 10: 'x'".
 type fields struct {
-	arg string
-	m   map[string]json.RawMessage
-	err *apiError
+	arg  string // the controller's body argument, named by body-level errors
+	path string // "member_.member": where unknown attributes are reported
+	body []byte // the whole request body, quoted by body-level errors
+	m    map[string]json.RawMessage
+	err  *apiError
 }
 
 const (
@@ -34,50 +47,64 @@ const (
 )
 
 // parseRoot decodes {"<root>": {...}}; arg is the controller argument name
-// that wsme quotes in "Unknown attribute" errors.
+// that wsme quotes in its errors.
 func parseRoot(body []byte, root, arg string) (*fields, *apiError) {
-	var outer map[string]json.RawMessage
-	if err := json.Unmarshal(body, &outer); err != nil || outer == nil {
-		return nil, errBadRequest("Request is not in valid JSON format")
+	outer, apiErr := parseObject(body, arg)
+	if apiErr != nil {
+		return nil, apiErr
 	}
-	raw, ok := outer[root]
+	outer.allow(root)
+	if outer.err != nil {
+		return nil, outer.err
+	}
+	raw, ok := outer.m[root]
 	if !ok || isJSONNull(raw) {
 		return nil, errInvalidInput(root, "None", "Mandatory field missing.")
 	}
-	return objectFields(raw, root, arg)
+	return outer.objectFields(raw, root)
 }
 
-// parseObject decodes a body that is a bare JSON object.
+// parseObject decodes a body that is a bare JSON object (the root type).
 func parseObject(body []byte, arg string) (*fields, *apiError) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
 		return nil, errBadRequest("Request is not in valid JSON format")
 	}
-	return &fields{arg: arg, m: m}, nil
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+		return nil, errNoKeys(body)
+	}
+	return &fields{arg: arg, path: arg, body: body, m: m}, nil
 }
 
-func objectFields(raw json.RawMessage, name, arg string) (*fields, *apiError) {
+// errNoKeys is the 500 wsme answers when an object is expected and
+// something else came: it calls .keys() on it.
+func errNoKeys(raw []byte) *apiError {
+	return &apiError{code: http.StatusInternalServerError, msg: fmt.Sprintf("'%s' object has no attribute 'keys'", pyTypeName(raw))}
+}
+
+// objectFields decodes attribute k of f, a nested object.
+func (f *fields) objectFields(raw json.RawMessage, k string) (*fields, *apiError) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-		return nil, errInvalidInput(name, rawText(raw), "Wrong type. Expected '<class 'dict'>'")
+		return nil, errNoKeys(raw)
 	}
-	return &fields{arg: arg, m: m}, nil
+	return &fields{arg: f.arg, path: f.path + "." + k, body: f.body, m: m}, nil
 }
 
 func isJSONNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
 
-func rawText(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	return string(bytes.TrimSpace(raw))
-}
+func rawText(raw json.RawMessage) string { return pyStr(raw) }
 
 func (f *fields) fail(e *apiError) {
 	if f.err == nil {
 		f.err = e
 	}
+}
+
+// failBody reports a conversion error on the whole body argument.
+func (f *fields) failBody(msg string) {
+	f.fail(errInvalidInput(f.arg, pyRepr(f.body), msg))
 }
 
 // allow rejects attributes the wsme type does not declare. tenant_id is
@@ -96,9 +123,13 @@ func (f *fields) allow(keys ...string) {
 			unknown = append(unknown, k)
 		}
 	}
-	if len(unknown) > 0 {
+	switch {
+	case len(unknown) == 1:
+		f.fail(errBadRequest(fmt.Sprintf("Unknown attribute for argument %s: %s", f.path, unknown[0])))
+	case len(unknown) > 1:
+		// wsme lists them in Python set order, which varies between runs.
 		sort.Strings(unknown)
-		f.fail(errBadRequest(fmt.Sprintf("Unknown attribute for argument %s: %s", f.arg, strings.Join(unknown, ", "))))
+		f.fail(errBadRequest(fmt.Sprintf("Unknown attributes for argument %s: %s", f.path, strings.Join(unknown, ", "))))
 	}
 }
 
@@ -120,21 +151,7 @@ func (f *fields) mandatory(k string) {
 	}
 }
 
-func (f *fields) wrongType(k string, raw json.RawMessage, want string) {
-	got := "str"
-	switch t := bytes.TrimSpace(raw); {
-	case len(t) > 0 && (t[0] == '{'):
-		got = "dict"
-	case len(t) > 0 && t[0] == '[':
-		got = "list"
-	case bytes.Equal(t, []byte("true")) || bytes.Equal(t, []byte("false")):
-		got = "bool"
-	case len(t) > 0 && t[0] != '"':
-		got = "int"
-	}
-	f.fail(errInvalidInput(k, rawText(raw), fmt.Sprintf("Wrong type. Expected '<class '%s'>', got '<class '%s'>'", want, got)))
-}
-
+// str reads a wtypes.StringType attribute.
 func (f *fields) str(k string, maxLen int) (string, presence) {
 	raw, p := f.lookup(k)
 	if p != set {
@@ -142,7 +159,7 @@ func (f *fields) str(k string, maxLen int) (string, presence) {
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		f.wrongType(k, raw, "str")
+		f.fail(errInvalidInput(k, pyStr(raw), "Value should be string"))
 		return "", p
 	}
 	if maxLen > 0 && len([]rune(s)) > maxLen {
@@ -151,80 +168,147 @@ func (f *fields) str(k string, maxLen int) (string, presence) {
 	return s, p
 }
 
+// integer reads a wtypes.IntegerType attribute: wsme converts with Python's
+// int(), which takes numeric strings and truncates floats.
 func (f *fields) integer(k string, min, max int) (int, presence) {
 	raw, p := f.lookup(k)
 	if p != set {
 		return 0, p
 	}
+	var v int64
 	var n json.Number
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&n); err != nil {
-		f.wrongType(k, raw, "int")
+	var s string
+	var b bool
+	switch {
+	case json.Unmarshal(raw, &n) == nil:
+		if i, err := n.Int64(); err == nil {
+			v = i
+		} else if fl, err := n.Float64(); err == nil {
+			v = int64(fl)
+		}
+	case json.Unmarshal(raw, &s) == nil:
+		i, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			f.failBody("invalid literal for int() with base 10: " + pyQuote(s))
+			return 0, p
+		}
+		v = i
+	case json.Unmarshal(raw, &b) == nil:
+		if b {
+			v = 1
+		}
+	default:
+		f.fail(&apiError{code: http.StatusInternalServerError, msg: fmt.Sprintf(
+			"int() argument must be a string, a bytes-like object or a real number, not '%s'", pyTypeName(raw))})
 		return 0, p
 	}
-	v, err := n.Int64()
-	if err != nil || v < math.MinInt32 || v > math.MaxInt32 {
-		f.wrongType(k, raw, "int")
-		return 0, p
+	text := strconv.FormatInt(v, 10)
+	// Python's ints are unbounded; clamping keeps the range checks right.
+	if v > math.MaxInt32 {
+		v = math.MaxInt32 + 1
+	} else if v < math.MinInt32 {
+		v = math.MinInt32 - 1
 	}
 	i := int(v)
 	if min != noMin && i < min {
-		f.fail(errInvalidInput(k, n.String(), fmt.Sprintf("Value should be greater or equal to %d", min)))
+		f.fail(errInvalidInput(k, text, fmt.Sprintf("Value should be greater or equal to %d", min)))
 	}
 	if max != noMax && i > max {
-		f.fail(errInvalidInput(k, n.String(), fmt.Sprintf("Value should be lower or equal to %d", max)))
+		f.fail(errInvalidInput(k, text, fmt.Sprintf("Value should be lower or equal to %d", max)))
 	}
 	return i, p
 }
 
+// number reads a float attribute (http_version): Python's float().
 func (f *fields) number(k string) (float64, presence) {
 	raw, p := f.lookup(k)
 	if p != set {
 		return 0, p
 	}
 	var v float64
-	if err := json.Unmarshal(raw, &v); err != nil {
-		f.wrongType(k, raw, "float")
+	if err := json.Unmarshal(raw, &v); err == nil {
+		return v, p
 	}
-	return v, p
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if fl, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
+			return fl, p
+		}
+		f.failBody("could not convert string to float: " + pyQuote(s))
+		return 0, p
+	}
+	f.fail(&apiError{code: http.StatusInternalServerError, msg: fmt.Sprintf(
+		"float() argument must be a string or a real number, not '%s'", pyTypeName(raw))})
+	return 0, p
 }
 
+// wsme's unambiguous boolean strings.
+var (
+	enumTrue  = []string{"true", "t", "yes", "y", "on", "1"}
+	enumFalse = []string{"false", "f", "no", "n", "off", "0"}
+)
+
+// boolean reads a bool attribute: JSON booleans and integers, and wsme's
+// unambiguous strings.
 func (f *fields) boolean(k string) (bool, presence) {
 	raw, p := f.lookup(k)
 	if p != set {
 		return false, p
 	}
 	var b bool
-	if err := json.Unmarshal(raw, &b); err != nil {
-		f.wrongType(k, raw, "bool")
+	if json.Unmarshal(raw, &b) == nil {
+		return b, p
 	}
-	return b, p
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		if i, err := n.Int64(); err == nil {
+			return i != 0, p
+		}
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		switch {
+		case contains(enumTrue, s):
+			return true, p
+		case contains(enumFalse, s):
+			return false, p
+		}
+	}
+	f.failBody("Value not an unambiguous boolean: " + pyStr(raw))
+	return false, p
 }
 
 func (f *fields) enum(k string, values ...string) (string, presence) {
-	s, p := f.str(k, 0)
+	raw, p := f.lookup(k)
 	if p != set {
-		return s, p
+		return "", p
 	}
-	for _, v := range values {
-		if s == v {
-			return s, p
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		for _, v := range values {
+			if s == v {
+				return s, p
+			}
 		}
 	}
-	f.fail(errInvalidInput(k, s, "Value should be one of: "+strings.Join(values, ", ")))
+	// wsme lists the values in Python set order, which varies between runs.
+	f.fail(errInvalidInput(k, pyStr(raw), "Value should be one of: "+strings.Join(values, ", ")))
 	return s, p
 }
 
 // uuid validates like wsme's UuidType and returns the canonical form.
 func (f *fields) uuid(k string) (string, presence) {
-	s, p := f.str(k, 0)
+	raw, p := f.lookup(k)
 	if p != set {
-		return s, p
+		return "", p
 	}
-	c, ok := canonicalUUID(s)
+	var s string
+	c, ok := "", false
+	if json.Unmarshal(raw, &s) == nil {
+		c, ok = canonicalUUID(s)
+	}
 	if !ok {
-		f.fail(errInvalidInput(k, s, "Value should be UUID format"))
+		f.fail(errInvalidInput(k, pyStr(raw), "Value should be UUID format"))
 	}
 	return c, p
 }
@@ -244,30 +328,41 @@ func canonicalUUID(s string) (string, bool) {
 }
 
 func (f *fields) ip(k string) (string, presence) {
-	s, p := f.str(k, 0)
-	if p == set && net.ParseIP(s) == nil {
-		f.fail(errInvalidInput(k, s, "Value should be IPv4 or IPv6 format"))
+	raw, p := f.lookup(k)
+	if p != set {
+		return "", p
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil || net.ParseIP(s) == nil {
+		f.fail(errInvalidInput(k, pyStr(raw), "Value should be IPv4 or IPv6 format"))
 	}
 	return s, p
 }
 
+// strList reads a list of strings: a value that is no list escapes to the
+// body argument; an item that is no string (or too long) is reported on the
+// attribute, quoting the whole list.
 func (f *fields) strList(k string, maxLen int) ([]string, presence) {
 	raw, p := f.lookup(k)
 	if p != set {
 		return nil, p
 	}
-	var l []string
-	if err := json.Unmarshal(raw, &l); err != nil {
-		f.wrongType(k, raw, "list")
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		f.failBody("Value not a valid list: " + pyStr(raw))
 		return nil, p
 	}
-	for _, s := range l {
-		if maxLen > 0 && len([]rune(s)) > maxLen {
-			f.fail(errInvalidInput(k, s, fmt.Sprintf("Value should have a maximum character requirement of %d", maxLen)))
+	l := make([]string, 0, len(items))
+	for _, it := range items {
+		var s string
+		if err := json.Unmarshal(it, &s); err != nil {
+			f.fail(errInvalidInput(k, pyStr(raw), "Value should be string"))
+			return nil, p
 		}
-	}
-	if l == nil {
-		l = []string{}
+		if maxLen > 0 && len([]rune(s)) > maxLen {
+			f.fail(errInvalidInput(k, pyStr(raw), fmt.Sprintf("Value should have a maximum character requirement of %d", maxLen)))
+		}
+		l = append(l, s)
 	}
 	return l, p
 }
@@ -279,7 +374,12 @@ func (f *fields) strMap(k string) (map[string]string, presence) {
 	}
 	var m map[string]string
 	if err := json.Unmarshal(raw, &m); err != nil {
-		f.wrongType(k, raw, "dict")
+		var anyMap map[string]any
+		if json.Unmarshal(raw, &anyMap) != nil {
+			f.failBody("Value not a valid dict: " + pyStr(raw))
+		} else {
+			f.fail(errInvalidInput(k, pyStr(raw), "Value should be string"))
+		}
 	}
 	return m, p
 }
@@ -289,7 +389,7 @@ func (f *fields) object(k string) (*fields, presence) {
 	if p != set {
 		return nil, p
 	}
-	sub, err := objectFields(raw, k, k)
+	sub, err := f.objectFields(raw, k)
 	if err != nil {
 		f.fail(err)
 		return nil, p
@@ -305,12 +405,13 @@ func (f *fields) list(k string) ([]*fields, presence) {
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
-		f.wrongType(k, raw, "list")
+		f.failBody("Value not a valid list: " + pyStr(raw))
 		return nil, p
 	}
 	out := make([]*fields, 0, len(items))
 	for _, it := range items {
-		sub, err := objectFields(it, k, f.arg)
+		// wsme names unknown attributes of list items after the list.
+		sub, err := f.objectFields(it, k)
 		if err != nil {
 			f.fail(err)
 			return nil, p

@@ -82,9 +82,9 @@ func (s *Server) injectedResponse(code int, rq *request) response {
 	case http.StatusConflict:
 		return faultResponse(errImmutable("Load Balancer", s.lbIDFor(rq)))
 	case http.StatusNotFound:
-		return faultResponse(&apiError{code, "The resource could not be found."})
+		return faultResponse(&apiError{code: code, msg: "The resource could not be found."})
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		r := faultResponse(&apiError{code, http.StatusText(code)})
+		r := faultResponse(&apiError{code: code, msg: http.StatusText(code)})
 		r.header = map[string]string{"Retry-After": "1"}
 		return r
 	}
@@ -92,7 +92,7 @@ func (s *Server) injectedResponse(code int, rq *request) response {
 	if text == "" {
 		text = "Injected fault"
 	}
-	return faultResponse(&apiError{code, text})
+	return faultResponse(&apiError{code: code, msg: text})
 }
 
 // lbIDFor finds, best effort, the load balancer a request is about, so an

@@ -22,7 +22,7 @@ type memberSpec struct {
 func (s *Server) handleListMembers(rq *request) response {
 	p := s.st.pools[rq.params["id"]]
 	if p == nil {
-		return faultResponse(errNotFound("Pool", rq.params["id"]))
+		return faultResponse(errPoolLookup(rq.params["id"]))
 	}
 	entries := make([]listEntry, 0, len(p.members))
 	for _, mid := range p.members {
@@ -39,7 +39,7 @@ func (s *Server) handleListMembers(rq *request) response {
 func (s *Server) poolAndMember(rq *request) (*pool, *member, *apiError) {
 	p := s.st.pools[rq.params["id"]]
 	if p == nil {
-		return nil, nil, errNotFound("Pool", rq.params["id"])
+		return nil, nil, errPoolLookup(rq.params["id"])
 	}
 	m := s.st.members[rq.params["member_id"]]
 	if m == nil || m.poolID != p.id {
@@ -141,7 +141,7 @@ func (s *Server) newMember(rq *request, p *pool, spec memberSpec) *member {
 func (s *Server) handleCreateMember(rq *request) response {
 	p := s.st.pools[rq.params["id"]]
 	if p == nil {
-		return faultResponse(errNotFound("Pool", rq.params["id"]))
+		return faultResponse(errPoolLookup(rq.params["id"]))
 	}
 	f, apiErr := parseRoot(rq.body, "member", "member_")
 	if apiErr != nil {
@@ -166,7 +166,7 @@ func (s *Server) handleCreateMember(rq *request) response {
 
 func (s *Server) handleUpdateMember(rq *request) response {
 	if s.st.pools[rq.params["id"]] == nil {
-		return faultResponse(errNotFound("Pool", rq.params["id"]))
+		return faultResponse(errPoolLookup(rq.params["id"]))
 	}
 	f, apiErr := parseRoot(rq.body, "member", "member_")
 	if apiErr != nil {
@@ -210,7 +210,7 @@ func (s *Server) handleDeleteMember(rq *request) response {
 func (s *Server) handleBatchMembers(rq *request) response {
 	p := s.st.pools[rq.params["id"]]
 	if p == nil {
-		return faultResponse(errNotFound("Pool", rq.params["id"]))
+		return faultResponse(errPoolLookup(rq.params["id"]))
 	}
 	outer, apiErr := parseObject(rq.body, "members_")
 	if apiErr != nil {
@@ -226,7 +226,6 @@ func (s *Server) handleBatchMembers(rq *request) response {
 	}
 	var specs []memberSpec
 	for _, it := range items {
-		it.arg = "members_"
 		spec := parseMemberPOST(it)
 		if it.err != nil {
 			return faultResponse(it.err)

@@ -63,6 +63,11 @@ func listResponse(rq *request, coll string, entries []listEntry, filterable []st
 		if !allowed[k] {
 			return faultResponse(errBadRequest("One or more arguments are either duplicate or invalid"))
 		}
+		if len(v) > 1 && !contains(tagParams, k) {
+			// A repeated filter reaches the SQL query as a list compared
+			// with "=", which MariaDB refuses: Octavia 11 answers 500.
+			return faultResponse(&apiError{code: 500, msg: "(pymysql.err.OperationalError) (4078, \"Illegal parameter data types varchar and row for operation '='\")"})
+		}
 		filters[k] = v
 	}
 	keys, apiErr := parseSort(q)
@@ -365,15 +370,17 @@ func matchTags(e *listEntry, k string, want []string) bool {
 	}
 }
 
+// wantedFields reads ?fields=: Octavia keeps an attribute whose name equals
+// one of the values, so ?fields=id&fields=name selects both while
+// ?fields=id,name names no attribute and leaves every object empty
+// (measured on Octavia 11).
 func wantedFields(vals []string) map[string]bool {
 	if len(vals) == 0 {
 		return nil
 	}
 	out := map[string]bool{}
 	for _, v := range vals {
-		for _, f := range strings.Split(v, ",") {
-			out[strings.TrimSpace(f)] = true
-		}
+		out[v] = true
 	}
 	return out
 }

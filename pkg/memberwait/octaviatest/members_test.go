@@ -131,7 +131,6 @@ func TestListMemberFilters(t *testing.T) {
 		{"tags all", "tags=cp,x", "a"},
 		{"tags any", "tags-any=x,zzz", "a"},
 		{"not-tags", "not-tags=cp", "b,c"},
-		{"two values", "name=a&name=c", "a,c"},
 		{"combined", "protocol_port=6443&operating_status=ONLINE", "b"},
 		{"no match", "name=zzz", ""},
 	}
@@ -154,6 +153,10 @@ func TestListMemberFilters(t *testing.T) {
 				t.Fatalf("?%s = %q, want %q", tt.query, got, tt.want)
 			}
 		})
+	}
+	// A repeated filter is a 500 on Octavia 11 (the list reaches SQL's "=").
+	if code, b, _ := e.raw("GET", "/v2/lbaas/pools/"+poolID+"/members?name=a&name=c", ""); code != 500 {
+		t.Fatalf("repeated filter: status %d, want 500: %s", code, b)
 	}
 	// Through gophercloud's own query builder.
 	if got := memberNames(t, e, poolID, pools.ListMembersOpts{Address: "10.0.0.2", ProtocolPort: 6443}); strings.Join(got, ",") != "b" {
@@ -191,12 +194,17 @@ func TestListPaginationAndSort(t *testing.T) {
 	}
 	for _, path := range []string{
 		"/v2/lbaas/pools/" + poolID + "/members?fields=id&fields=name",
-		"/v2/lbaas/pools/" + poolID + "/members/" + s.MemberIDs[0][0] + "?fields=id,name",
+		"/v2/lbaas/pools/" + poolID + "/members/" + s.MemberIDs[0][0] + "?fields=id&fields=name",
 	} {
 		code, b, _ = e.raw("GET", path, "")
 		if code != 200 || strings.Contains(string(b), "address") || !strings.Contains(string(b), `"name"`) {
 			t.Fatalf("fields selection on %s: %d %s", path, code, b)
 		}
+	}
+	// Octavia 11 does not split values at commas: no attribute is named "id,name".
+	code, b, _ = e.raw("GET", "/v2/lbaas/pools/"+poolID+"/members/"+s.MemberIDs[0][0]+"?fields=id,name", "")
+	if code != 200 || string(b) != `{"member":{}}` {
+		t.Fatalf("?fields=id,name: %d %s, want an empty member", code, b)
 	}
 }
 

@@ -138,11 +138,24 @@ func (s *Server) match(method, path string) (*route, map[string]string, response
 	case pathMatched && keystone:
 		return nil, nil, keystoneError(http.StatusMethodNotAllowed, "The method is not allowed for the requested URL.")
 	case pathMatched:
-		return nil, nil, webobResponse(http.StatusMethodNotAllowed, "The method "+method+" is not allowed for this resource. ")
+		// pecan's RestController allows what the controller defines: every
+		// Octavia resource controller defines all four; the status and stats
+		// controllers only GET.
+		allow := "DELETE, GET, POST, PUT"
+		switch segs[len(segs)-1] {
+		case "status", "statuses", "stats":
+			allow = "GET"
+		}
+		r := pecanResponse(http.StatusMethodNotAllowed, "Method Not Allowed", "")
+		r.header = map[string]string{"Allow": allow}
+		return nil, nil, r
 	case keystone:
 		return nil, nil, keystoneError(http.StatusNotFound, "The resource could not be found.")
+	case len(segs) > 0 && segs[0] == "v2":
+		return nil, nil, pecanResponse(http.StatusNotFound, "Not Found", "")
 	}
-	return nil, nil, webobResponse(http.StatusNotFound, "The resource could not be found.")
+	// Outside the v2 controller pecan has no description at all.
+	return nil, nil, pecanResponse(http.StatusNotFound, "Not Found", nil)
 }
 
 func matchSegs(pattern, segs []string) (map[string]string, bool) {
