@@ -169,3 +169,20 @@ func TestGateWithBrokenCredentialsHoldsAndSaysWhy(t *testing.T) {
 	w.g.Expect(ready.Message).NotTo(ContainSubstring("s3cret"))
 	w.g.Expect(w.condition(1).Reason).To(Equal(gate.ReasonOctaviaUnavailable))
 }
+
+func TestGateHoldsThroughAnOctaviaOutage(t *testing.T) {
+	w := newWorld(t, 2)
+	w.run(2*time.Minute, func() bool { return w.condition(1).Status == metav1.ConditionTrue })
+	remove := w.octa.InjectFault(octaviatest.Fault{PathContains: "/status", Codes: []int{503}})
+	w.deleteMachine(0)
+	for i := 0; i < 5; i++ {
+		w.clk.Step(w.reconcile().RequeueAfter)
+	}
+	w.g.Expect(w.hasHook(0)).To(BeTrue(), "released while Octavia answered 503")
+	w.g.Expect(w.condition(1).Reason).To(Equal(gate.ReasonOctaviaUnavailable))
+	w.g.Expect(w.memberGate().Status.Reason).To(ContainSubstring("503"))
+	remove()
+	// Back: the remaining member serves again only after a new settle window.
+	w.run(2*time.Minute, func() bool { return !w.hasHook(0) })
+	w.g.Expect(w.condition(1).Status).To(Equal(metav1.ConditionTrue))
+}
