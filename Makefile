@@ -52,6 +52,14 @@ openstack-down: ## Stop what openstack-up started.
 test-openstack: openstack-up ## Conformance: the same scenarios against real Octavia/Neutron and the emulator.
 	test/openstack/run-tests.sh
 
+.PHONY: sim
+sim: ## Deterministic simulation of 10,000 seeded rollouts under faults, with and without the gate.
+	hack/sim.sh
+
+.PHONY: fuzz
+fuzz: ## Run every Go fuzz target for FUZZTIME each (default 30s), corpus under testdata/fuzz.
+	hack/fuzz.sh
+
 .PHONY: lint
 lint: ## gofmt and go vet on both modules; fails on any finding.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
