@@ -15,6 +15,15 @@ import (
 // keystoneClient authenticates with Keystone and finds Octavia in the
 // catalog, unless an endpoint override says where it is.
 func (s *settings) keystoneClient(ctx context.Context, hc *http.Client, opts Options) (*gophercloud.ServiceClient, error) {
+	pc, err := s.keystoneProvider(ctx, hc, opts)
+	if err != nil {
+		return nil, err
+	}
+	return s.loadBalancerFromCatalog(pc)
+}
+
+// keystoneProvider authenticates with Keystone.
+func (s *settings) keystoneProvider(ctx context.Context, hc *http.Client, opts Options) (*gophercloud.ProviderClient, error) {
 	ao, err := clientconfig.AuthOptions(s.clientOpts())
 	if err != nil {
 		var missing gophercloud.ErrMissingInput
@@ -48,7 +57,12 @@ func (s *settings) keystoneClient(ctx context.Context, hc *http.Client, opts Opt
 		}
 		return nil, authError(err, ao.IdentityEndpoint, s.where)
 	}
+	return pc, nil
+}
 
+// loadBalancerFromCatalog finds Octavia in the token's catalog, unless an
+// endpoint override says where it is.
+func (s *settings) loadBalancerFromCatalog(pc *gophercloud.ProviderClient) (*gophercloud.ServiceClient, error) {
 	if s.endpoint != "" {
 		return s.serviceClient(pc)
 	}

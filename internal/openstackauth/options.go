@@ -25,6 +25,11 @@ type Options struct {
 	// load_balancer_endpoint_override and $OS_ENDPOINT_OVERRIDE. Required,
 	// in one of these forms, with auth_type none.
 	EndpointOverride string
+	// NetworkEndpointOverride is Neutron's endpoint, instead of the
+	// catalog's; it wins over the cloud's network_endpoint_override and
+	// $OS_NETWORK_ENDPOINT_OVERRIDE. Required with auth_type none for
+	// NewClients.
+	NetworkEndpointOverride string
 	// ProjectID is the project to act in: sent as X-Project-Id with
 	// auth_type none, the token's project scope otherwise (except with
 	// application credentials, whose scope is fixed). Empty means the

@@ -20,7 +20,9 @@ type settings struct {
 	cloud     *clientconfig.Cloud
 	authType  string
 	endpoint  string
-	projectID string
+	// networkEndpoint overrides Neutron's catalog entry.
+	networkEndpoint string
+	projectID       string
 	region    string
 	iface     string
 	tls       tlsSettings
@@ -76,6 +78,8 @@ func resolve(opts Options) (*settings, error) {
 	s.authType = strings.ToLower(strings.TrimSpace(firstSet(string(s.cloud.AuthType), getenv("OS_AUTH_TYPE"))))
 	s.endpoint = firstSet(opts.EndpointOverride, s.rawString("load_balancer_endpoint_override"),
 		getenv("OS_LOAD_BALANCER_ENDPOINT_OVERRIDE"), getenv("OS_ENDPOINT_OVERRIDE"))
+	s.networkEndpoint = firstSet(opts.NetworkEndpointOverride, s.rawString("network_endpoint_override"),
+		getenv("OS_NETWORK_ENDPOINT_OVERRIDE"))
 	var authProject string
 	if s.cloud.AuthInfo != nil {
 		authProject = s.cloud.AuthInfo.ProjectID

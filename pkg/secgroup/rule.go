@@ -27,6 +27,9 @@ type Rule struct {
 	Description    string
 }
 
+// Clone returns a copy of the rule.
+func (r Rule) Clone() *Rule { return &r }
+
 // String renders the rule as a person reads it.
 func (r Rule) String() string {
 	proto := r.Protocol

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/membergate/membergate/internal/diagnose"
+	"github.com/membergate/membergate/internal/openstackauth"
+)
+
+// exitMissingRules: diagnose found members whose groups lack a rule, and
+// --fix was not given.
+const exitMissingRules = 6
+
+const diagnoseUsageHead = `Usage:
+  membergate diagnose --loadbalancer ID|NAME [--fix] [flags]
+
+Traces why a load balancer's members fail their health checks, as an
+operator would by hand: load balancer, pools, members and their statuses,
+the Neutron port holding each member's address, its security groups, and
+whether any ingress rule admits TCP to the member's (monitor) port from the
+subnet the load balancer reaches it from. Prints the rule that would fix it;
+--fix adds it (once per group, after showing it; an existing rule counts as
+done). A member whose groups admit the traffic but is still ERROR has its
+cause elsewhere: the service on the node, or the monitor.
+
+Credentials as for "membergate wait"; with auth_type none give Neutron's
+endpoint too (network_endpoint_override, OS_NETWORK_ENDPOINT_OVERRIDE or
+--network-endpoint).
+
+Exit codes:
+  0  no member lacks a rule (or --fix added every missing one)
+  1  failure: authentication, an OpenStack error
+  2  usage: bad flags, malformed clouds.yaml, unknown cloud, no credentials
+  5  not found: no load balancer with that ID or name
+  6  some member's security groups lack a rule (run again with --fix)
+
+Flags:
+`
+
+func (c *cli) diagnose(ctx context.Context, args []string) int {
+	var lb, osCloud, osConfigFile, endpoint, networkEndpoint, output string
+	var fix bool
+	fs := newFlags("diagnose")
+	fs.str(&lb, "loadbalancer", "ID|NAME", "", "the load balancer (a name must match exactly one)")
+	fs.boolean(&fix, "fix", "add the missing rules")
+	fs.str(&osCloud, "os-cloud", "CLOUD", c.env("OS_CLOUD"), "the cloud in clouds.yaml (default $OS_CLOUD)")
+	fs.str(&osConfigFile, "os-config-file", "FILE", "", "the clouds.yaml (default: clientconfig's search)")
+	fs.str(&endpoint, "endpoint", "URL", "", "Octavia's endpoint, instead of the catalog's")
+	fs.str(&networkEndpoint, "network-endpoint", "URL", "", "Neutron's endpoint, instead of the catalog's")
+	fs.str(&output, "output", "text|json", "text", "a table, or one JSON document")
+	help, err := fs.parse(args)
+	if help {
+		fmt.Fprint(c.stdout, diagnoseUsageHead)
+		fs.print(c.stdout)
+		return exitReached
+	}
+	if err == nil && lb == "" {
+		err = usagef("diagnose: --loadbalancer is required")
+	}
+	if err == nil && output != "text" && output != "json" {
+		err = usagef("diagnose: --output %q: want text or json", output)
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "membergate: %v\n", err)
+		return exitUsage
+	}
+	code, err := c.runDiagnose(ctx, lb, fix, output == "json", openstackauth.Options{Cloud: osCloud, CloudsFile: osConfigFile,
+		EndpointOverride: endpoint, NetworkEndpointOverride: networkEndpoint, UserAgent: userAgent()})
+	if err != nil {
+		fmt.Fprintf(c.stderr, "membergate: %v\n", err)
+		var nf *diagnose.NotFoundError
+		var cfg *openstackauth.ConfigError
+		switch {
+		case errors.As(err, &nf):
+			return exitNotFound
+		case errors.As(err, &cfg):
+			return exitUsage
+		}
+		return exitFailure
+	}
+	return code
+}
+
+func (c *cli) runDiagnose(ctx context.Context, lb string, fix, asJSON bool, opts openstackauth.Options) (int, error) {
+	clients, err := openstackauth.NewClients(ctx, opts)
+	if err != nil {
+		return 0, err
+	}
+	trace, err := diagnose.Run(ctx, clients.LoadBalancer, clients.Network, lb)
+	if err != nil {
+		return 0, err
+	}
+	missing := 0
+	for _, r := range trace.Rows {
+		if r.Fix != nil {
+			missing++
+		}
+	}
+	var applied []diagnose.Applied
+	if !asJSON {
+		printTrace(c.stdout, trace)
+	}
+	if fix && missing > 0 {
+		if !asJSON {
+			fmt.Fprintln(c.stdout)
+		}
+		applied, err = diagnose.Fix(ctx, clients.Network, trace)
+		for _, a := range applied {
+			if !asJSON {
+				state := "added"
+				if a.Existed {
+					state = "already there"
+				}
+				fmt.Fprintf(c.stdout, "%s: group %s: %s\n", state, a.Rule.SecurityGroupID, a.Rule)
+			}
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	code := exitReached
+	if missing > 0 && !fix {
+		code = exitMissingRules
+	}
+	if asJSON {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(struct {
+			*diagnose.Trace
+			Applied []diagnose.Applied `json:"applied,omitempty"`
+			Missing int                `json:"missingRules"`
+		}{trace, applied, missing}); err != nil {
+			return 0, err
+		}
+	} else if missing > 0 && !fix {
+		fmt.Fprintf(c.stdout, "\n%d member(s) lack a rule: run again with --fix to add it.\n", missing)
+	}
+	return code, nil
+}
+
+// printTrace renders the trace as one table a person reads in one look.
+func printTrace(w io.Writer, t *diagnose.Trace) {
+	lb := t.LoadBalancer
+	fmt.Fprintf(w, "load balancer %s (%s) %s/%s, VIP %s\n\n", lb.Name, lb.ID, lb.ProvisioningStatus, lb.OperatingStatus, lb.VIPAddress)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "POOL\tMEMBER\tADDRESS\tSTATUS\tFROM\tPORT\tGROUPS\tVERDICT")
+	for _, r := range t.Rows {
+		pool := r.PoolName
+		if pool == "" {
+			pool = short(r.PoolID)
+		}
+		name := r.MemberName
+		if name == "" {
+			name = short(r.MemberID)
+		}
+		groups := make([]string, len(r.Groups))
+		for i, g := range r.Groups {
+			groups[i] = short(g)
+		}
+		verdict := r.Verdict
+		if r.By != nil {
+			verdict += " by " + r.By.String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s:%d\t%s/%s\t%s\t%s\t%s\t%s\n", pool, name, r.Address, r.CheckPort(), r.ProvisioningStatus,
+			r.OperatingStatus, r.Source, short(r.PortID), strings.Join(groups, ","), verdict)
+	}
+	_ = tw.Flush()
+	for _, r := range t.Rows {
+		if r.Fix != nil {
+			fmt.Fprintf(w, "fix for %s: add to group %s: %s\n", r.Address, r.Fix.SecurityGroupID, r.Fix)
+		}
+	}
+}
+
+func short(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	if id == "" {
+		return "-"
+	}
+	return id
+}

@@ -1,0 +1,325 @@
+// Package diagnose traces why a load balancer's members fail their health
+// checks, the way an operator would by hand — load balancer, pools, members,
+// the Neutron port behind each member's address, its security groups and
+// their rules — and says which group lacks which rule, or that the groups
+// admit the traffic and the cause is elsewhere. Fix adds the missing rules.
+package diagnose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/loadbalancers"
+	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/pools"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/groups"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/rules"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
+
+	"github.com/membergate/membergate/pkg/secgroup"
+)
+
+// Verdicts of a row.
+const (
+	Admitted        = "admitted"
+	MissingRule     = "missing rule"
+	PortSecurityOff = "port security disabled"
+	NoPort          = "no port found"
+)
+
+// Trace is the whole diagnosis of one load balancer.
+type Trace struct {
+	LoadBalancer LoadBalancer `json:"loadBalancer"`
+	Rows         []Row        `json:"members"`
+}
+
+// LoadBalancer is what the trace starts from.
+type LoadBalancer struct {
+	ID                 string `json:"id"`
+	Name               string `json:"name"`
+	ProvisioningStatus string `json:"provisioningStatus"`
+	OperatingStatus    string `json:"operatingStatus"`
+	VIPAddress         string `json:"vipAddress"`
+	VIPSubnetID        string `json:"vipSubnetID"`
+}
+
+// Row is one member: where its checks come from, which port and groups
+// guard it, and the verdict.
+type Row struct {
+	PoolID             string `json:"poolID"`
+	PoolName           string `json:"poolName,omitempty"`
+	HasMonitor         bool   `json:"hasMonitor"`
+	MemberID           string `json:"memberID"`
+	MemberName         string `json:"memberName,omitempty"`
+	Address            string `json:"address"`
+	ProtocolPort       int    `json:"protocolPort"`
+	MonitorPort        int    `json:"monitorPort,omitempty"`
+	ProvisioningStatus string `json:"provisioningStatus"`
+	OperatingStatus    string `json:"operatingStatus"`
+	// Failing is true when the member is ACTIVE but not ONLINE (or ERROR):
+	// the rows a person looks at first.
+	Failing bool `json:"failing"`
+	// Source is the subnet the load balancer reaches the member from.
+	SourceSubnetID string   `json:"sourceSubnetID"`
+	Source         string   `json:"source"`
+	PortID         string   `json:"portID,omitempty"`
+	Groups         []string `json:"groups,omitempty"`
+	Verdict        string   `json:"verdict"`
+	// By is the rule that admits the traffic; Fix the rule that would.
+	By  *secgroup.Rule `json:"admittedBy,omitempty"`
+	Fix *secgroup.Rule `json:"fix,omitempty"`
+}
+
+// CheckPort is the port health checks and traffic use: the monitor port
+// when the member has one.
+func (r Row) CheckPort() int {
+	if r.MonitorPort != 0 {
+		return r.MonitorPort
+	}
+	return r.ProtocolPort
+}
+
+// Run traces a load balancer given by ID or name.
+func Run(ctx context.Context, lbClient, network *gophercloud.ServiceClient, ref string) (*Trace, error) {
+	lb, err := findLoadBalancer(ctx, lbClient, ref)
+	if err != nil {
+		return nil, err
+	}
+	t := &Trace{LoadBalancer: LoadBalancer{ID: lb.ID, Name: lb.Name, ProvisioningStatus: lb.ProvisioningStatus,
+		OperatingStatus: lb.OperatingStatus, VIPAddress: lb.VipAddress, VIPSubnetID: lb.VipSubnetID}}
+	c := &cache{network: network, subnets: map[string]*subnets.Subnet{}, groups: map[string]*groups.SecGroup{}}
+	for _, ref := range lb.Pools {
+		pool, err := pools.Get(ctx, lbClient, ref.ID).Extract()
+		if err != nil {
+			return nil, fmt.Errorf("reading pool %s: %w", ref.ID, err)
+		}
+		pages, err := pools.ListMembers(lbClient, pool.ID, nil).AllPages(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("listing the members of pool %s: %w", pool.ID, err)
+		}
+		members, err := pools.ExtractMembers(pages)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range members {
+			row := Row{PoolID: pool.ID, PoolName: pool.Name, HasMonitor: pool.MonitorID != "", MemberID: m.ID, MemberName: m.Name,
+				Address: m.Address, ProtocolPort: m.ProtocolPort, MonitorPort: m.MonitorPort,
+				ProvisioningStatus: m.ProvisioningStatus, OperatingStatus: m.OperatingStatus,
+				Failing: m.ProvisioningStatus == "ERROR" || (m.ProvisioningStatus == "ACTIVE" && (m.OperatingStatus == "ERROR" || m.OperatingStatus == "OFFLINE"))}
+			if err := c.judge(ctx, &row, m.SubnetID, lb.VipSubnetID); err != nil {
+				return nil, err
+			}
+			t.Rows = append(t.Rows, row)
+		}
+	}
+	return t, nil
+}
+
+// judge fills the row's source, port, groups and verdict.
+func (c *cache) judge(ctx context.Context, row *Row, memberSubnet, vipSubnet string) error {
+	// Health checks come from the member's subnet when it has one (the
+	// amphora plugs a port into it), else from the VIP's.
+	row.SourceSubnetID = memberSubnet
+	if row.SourceSubnetID == "" {
+		row.SourceSubnetID = vipSubnet
+	}
+	sn, err := c.subnet(ctx, row.SourceSubnetID)
+	if err != nil {
+		return err
+	}
+	row.Source = sn.CIDR
+	src, err := netip.ParsePrefix(sn.CIDR)
+	if err != nil {
+		return fmt.Errorf("subnet %s has CIDR %q: %w", sn.ID, sn.CIDR, err)
+	}
+	port, err := c.portOf(ctx, row.Address, memberSubnet)
+	if err != nil {
+		return err
+	}
+	if port == nil {
+		row.Verdict = NoPort
+		return nil
+	}
+	row.PortID, row.Groups = port.ID, port.SecurityGroups
+	if p := port.PortSecurityEnabled; p != nil && !*p {
+		row.Verdict = PortSecurityOff
+		return nil
+	}
+	var all []secgroup.Rule
+	for _, id := range port.SecurityGroups {
+		g, err := c.group(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, r := range g.Rules {
+			all = append(all, convert(r))
+		}
+	}
+	v := secgroup.Evaluate(all, src, row.CheckPort())
+	if v.Admitted {
+		row.Verdict, row.By = Admitted, v.By
+		return nil
+	}
+	row.Verdict = MissingRule
+	fix := *v.Missing
+	if len(port.SecurityGroups) > 0 {
+		fix.SecurityGroupID = port.SecurityGroups[0]
+	}
+	fix.Description = "membergate: load balancer health checks and traffic from " + row.Source
+	row.Fix = &fix
+	return nil
+}
+
+func convert(r rules.SecGroupRule) secgroup.Rule {
+	return secgroup.Rule{ID: r.ID, SecurityGroupID: r.SecGroupID, Direction: r.Direction, EtherType: r.EtherType, Protocol: r.Protocol,
+		PortRangeMin: r.PortRangeMin, PortRangeMax: r.PortRangeMax, RemoteIPPrefix: r.RemoteIPPrefix, RemoteGroupID: r.RemoteGroupID,
+		Description: r.Description}
+}
+
+// port is a Neutron port with the port-security extension's field: a port
+// without port security is not filtered at all. The field is a pointer: a
+// Neutron without the extension says nothing, which is not "disabled".
+type port struct {
+	ports.Port
+	PortSecurity
+}
+
+// PortSecurity is the port-security extension's field of a port.
+type PortSecurity struct {
+	PortSecurityEnabled *bool `json:"port_security_enabled"`
+}
+
+type cache struct {
+	network *gophercloud.ServiceClient
+	subnets map[string]*subnets.Subnet
+	groups  map[string]*groups.SecGroup
+}
+
+func (c *cache) subnet(ctx context.Context, id string) (*subnets.Subnet, error) {
+	if sn, ok := c.subnets[id]; ok {
+		return sn, nil
+	}
+	sn, err := subnets.Get(ctx, c.network, id).Extract()
+	if err != nil {
+		return nil, fmt.Errorf("reading subnet %s: %w", id, err)
+	}
+	c.subnets[id] = sn
+	return sn, nil
+}
+
+func (c *cache) group(ctx context.Context, id string) (*groups.SecGroup, error) {
+	if g, ok := c.groups[id]; ok {
+		return g, nil
+	}
+	g, err := groups.Get(ctx, c.network, id).Extract()
+	if err != nil {
+		return nil, fmt.Errorf("reading security group %s: %w", id, err)
+	}
+	c.groups[id] = g
+	return g, nil
+}
+
+// portOf finds the Neutron port holding a member's address, preferring the
+// one in the member's subnet when the address is reused across networks.
+func (c *cache) portOf(ctx context.Context, address, subnetID string) (*port, error) {
+	pages, err := ports.List(c.network, ports.ListOpts{FixedIPs: []ports.FixedIPOpts{{IPAddress: address}}}).AllPages(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("looking up the port of %s: %w", address, err)
+	}
+	var found []port
+	if err := ports.ExtractPortsInto(pages, &found); err != nil || len(found) == 0 {
+		return nil, err
+	}
+	for i := range found {
+		for _, ip := range found[i].FixedIPs {
+			if ip.IPAddress == address && (subnetID == "" || ip.SubnetID == subnetID) {
+				return &found[i], nil
+			}
+		}
+	}
+	return &found[0], nil
+}
+
+func findLoadBalancer(ctx context.Context, c *gophercloud.ServiceClient, ref string) (*loadbalancers.LoadBalancer, error) {
+	lb, err := loadbalancers.Get(ctx, c, ref).Extract()
+	if err == nil {
+		return lb, nil
+	}
+	if !gophercloud.ResponseCodeIs(err, http.StatusNotFound) && !gophercloud.ResponseCodeIs(err, http.StatusBadRequest) {
+		return nil, fmt.Errorf("reading load balancer %s: %w", ref, err)
+	}
+	pages, err := loadbalancers.List(c, loadbalancers.ListOpts{Name: ref}).AllPages(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("looking up load balancer %q: %w", ref, err)
+	}
+	all, err := loadbalancers.ExtractLoadBalancers(pages)
+	if err != nil {
+		return nil, err
+	}
+	switch len(all) {
+	case 0:
+		return nil, &NotFoundError{Ref: ref}
+	case 1:
+		return &all[0], nil
+	}
+	ids := make([]string, len(all))
+	for i, l := range all {
+		ids[i] = l.ID
+	}
+	return nil, fmt.Errorf("%d load balancers are named %q (%s): give the ID", len(all), ref, strings.Join(ids, ", "))
+}
+
+// NotFoundError is a load balancer that neither ID nor name finds.
+type NotFoundError struct{ Ref string }
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("no load balancer with ID or name %q", e.Ref) }
+
+// Applied is one rule Fix created, or found already there.
+type Applied struct {
+	Rule    secgroup.Rule `json:"rule"`
+	Existed bool          `json:"existed"`
+}
+
+// Fix creates the missing rule of every row that names one. A rule that
+// already exists (409 SecurityGroupRuleExists, say from a concurrent fix)
+// counts as done; the same rule wanted by several members is created once.
+func Fix(ctx context.Context, network *gophercloud.ServiceClient, t *Trace) ([]Applied, error) {
+	var out []Applied
+	done := map[string]bool{}
+	for _, row := range t.Rows {
+		r := row.Fix
+		if r == nil || r.SecurityGroupID == "" {
+			continue
+		}
+		key := r.SecurityGroupID + "|" + r.String()
+		if done[key] {
+			continue
+		}
+		done[key] = true
+		_, err := rules.Create(ctx, network, rules.CreateOpts{SecGroupID: r.SecurityGroupID, Direction: rules.RuleDirection(r.Direction),
+			EtherType: rules.RuleEtherType(r.EtherType), Protocol: rules.RuleProtocol(r.Protocol), PortRangeMin: r.PortRangeMin,
+			PortRangeMax: r.PortRangeMax, RemoteIPPrefix: r.RemoteIPPrefix, Description: r.Description}).Extract()
+		switch {
+		case err == nil:
+			out = append(out, Applied{Rule: *r})
+		case gophercloud.ResponseCodeIs(err, http.StatusConflict) && strings.Contains(errorBody(err), "SecurityGroupRuleExists"):
+			out = append(out, Applied{Rule: *r, Existed: true})
+		default:
+			return out, fmt.Errorf("adding %s to group %s: %w", r, r.SecurityGroupID, err)
+		}
+	}
+	return out, nil
+}
+
+func errorBody(err error) string {
+	var code gophercloud.ErrUnexpectedResponseCode
+	if errors.As(err, &code) {
+		return string(code.Body)
+	}
+	return err.Error()
+}

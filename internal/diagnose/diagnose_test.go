@@ -1,0 +1,91 @@
+package diagnose
+
+import (
+	"context"
+	"testing"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/pools"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/groups"
+	. "github.com/onsi/gomega"
+
+	"github.com/membergate/membergate/pkg/memberwait/octaviatest"
+	"github.com/membergate/membergate/pkg/neutrontest"
+)
+
+// The case operators trace by hand: nodes on the project's default group,
+// which admits only its own members, so the amphora's health checks from
+// the load balancer's subnet are dropped and the member goes ERROR.
+func TestDefaultGroupLacksTheSubnetRule(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	neutron := neutrontest.NewServer()
+	defer neutron.Close()
+	octa := octaviatest.NewServer(octaviatest.Options{})
+	defer octa.Close()
+
+	_, subnets := neutron.AddNetwork("k8s-nodes", "10.6.0.0/24")
+	def := neutron.DefaultGroup()
+	neutron.AddPort("cp-0", subnets[0], "10.6.0.11", def)
+	neutron.AddPort("cp-1", subnets[0], "10.6.0.12", def)
+	seeded := octa.Seed(octaviatest.LoadBalancerSpec{Name: "kubeapi", Listeners: []octaviatest.ListenerSpec{{Port: 6443, Pool: &octaviatest.PoolSpec{
+		Monitor: &octaviatest.MonitorSpec{Type: "TCP", Delay: 10, Timeout: 5, MaxRetries: 5, MaxRetriesDown: 3},
+		Members: []octaviatest.MemberSpec{
+			{Name: "cp-0", Address: "10.6.0.11", ProtocolPort: 6443, SubnetID: subnets[0], OperatingStatus: "ERROR"},
+			{Name: "cp-1", Address: "10.6.0.12", ProtocolPort: 6443, SubnetID: subnets[0], OperatingStatus: "ERROR"},
+		}}}}})
+	lbc, netc := octa.ServiceClient(), neutron.ServiceClient()
+
+	trace, err := Run(ctx, lbc, netc, "kubeapi")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(trace.LoadBalancer.ID).To(Equal(seeded.LoadBalancerID))
+	g.Expect(trace.Rows).To(HaveLen(2))
+	for _, row := range trace.Rows {
+		g.Expect(row.Failing).To(BeTrue())
+		g.Expect(row.Source).To(Equal("10.6.0.0/24"))
+		g.Expect(row.Groups).To(Equal([]string{def}))
+		g.Expect(row.Verdict).To(Equal(MissingRule))
+		g.Expect(row.Fix.SecurityGroupID).To(Equal(def))
+		g.Expect(row.Fix.String()).To(Equal("ingress tcp port 6443 from 10.6.0.0/24"))
+	}
+
+	applied, err := Fix(ctx, netc, trace)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(applied).To(HaveLen(1), "the same rule for both members is added once")
+	dg, err := groups.Get(ctx, netc, def).Extract()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(dg.Rules).To(HaveLen(5), "exactly one rule added to the default group's four")
+
+	// Fixed: the groups admit the checks now; the cause of a remaining
+	// ERROR would be elsewhere.
+	trace, err = Run(ctx, lbc, netc, seeded.LoadBalancerID)
+	g.Expect(err).NotTo(HaveOccurred())
+	for _, row := range trace.Rows {
+		g.Expect(row.Verdict).To(Equal(Admitted))
+		g.Expect(row.By.RemoteIPPrefix).To(Equal("10.6.0.0/24"))
+	}
+	// Fixing again is harmless: the rule exists (409) and counts as done.
+	trace.Rows[0].Fix = applied[0].Rule.Clone()
+	again, err := Fix(ctx, netc, trace)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(again).To(HaveLen(1))
+	g.Expect(again[0].Existed).To(BeTrue())
+}
+
+func TestNoPortAndUnknownLoadBalancer(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	neutron := neutrontest.NewServer()
+	defer neutron.Close()
+	octa := octaviatest.NewServer(octaviatest.Options{})
+	defer octa.Close()
+	_, subnets := neutron.AddNetwork("nodes", "10.6.0.0/24")
+	seeded := octa.Seed(octaviatest.LoadBalancerSpec{Name: "lb", Listeners: []octaviatest.ListenerSpec{{Port: 6443, Pool: &octaviatest.PoolSpec{}}}})
+	_, err := pools.CreateMember(ctx, octa.ServiceClient(), seeded.PoolIDs[0], pools.CreateMemberOpts{Address: "10.6.0.99", ProtocolPort: 6443, SubnetID: subnets[0]}).Extract()
+	g.Expect(err).NotTo(HaveOccurred())
+	trace, err := Run(ctx, octa.ServiceClient(), neutron.ServiceClient(), "lb")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(trace.Rows[0].Verdict).To(Equal(NoPort))
+	_, err = Run(ctx, octa.ServiceClient(), neutron.ServiceClient(), "nope")
+	var nf *NotFoundError
+	g.Expect(err).To(BeAssignableToTypeOf(nf))
+}
