@@ -277,7 +277,9 @@ func findLoadBalancer(ctx context.Context, c *gophercloud.ServiceClient, ref str
 // NotFoundError is a load balancer that neither ID nor name finds.
 type NotFoundError struct{ Ref string }
 
-func (e *NotFoundError) Error() string { return fmt.Sprintf("no load balancer with ID or name %q", e.Ref) }
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("no load balancer with ID or name %q", e.Ref)
+}
 
 // Applied is one rule Fix created, or found already there.
 type Applied struct {

@@ -23,9 +23,9 @@ type settings struct {
 	// networkEndpoint overrides Neutron's catalog entry.
 	networkEndpoint string
 	projectID       string
-	region    string
-	iface     string
-	tls       tlsSettings
+	region          string
+	iface           string
+	tls             tlsSettings
 }
 
 // resolve reads clouds.yaml (when a cloud is named or a file given) and the
