@@ -1,0 +1,79 @@
+package secgroup
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// Owner marks the rules one cluster's enforcement created, in their
+// description, so that it repairs and removes only its own.
+type Owner string
+
+// Marks reports whether a rule carries this owner's mark.
+func (o Owner) Marks(r Rule) bool {
+	return o != "" && strings.HasPrefix(r.Description, string(o)+":")
+}
+
+// Mark returns the rule with this owner's mark as its description.
+func (o Owner) Mark(r Rule, why string) Rule {
+	r.Description = string(o) + ": " + why
+	return r
+}
+
+// Actions converge the target groups' rules on the plan.
+type Actions struct {
+	// Create lists planned rules that nothing admits yet.
+	Create []Rule
+	// Delete lists rules this owner created that the plan no longer holds
+	// (the policy changed, a pool went away, enforcement was disabled).
+	Delete []Rule
+}
+
+// Empty reports whether there is nothing to do.
+func (a Actions) Empty() bool { return len(a.Create) == 0 && len(a.Delete) == 0 }
+
+// Reconcile compares the plan with the rules that exist on the target
+// groups. A planned rule already covered by any rule — ours or the
+// operator's — is not created again; a rule of ours that the plan does not
+// hold is deleted; rules of others are never touched. Applying the actions
+// and reconciling again gives no actions.
+func Reconcile(owner Owner, mode Mode, planned, existing []Rule) Actions {
+	var a Actions
+	if mode == Disabled {
+		planned = nil
+	}
+	for _, r := range existing {
+		if owner.Marks(r) && !inPlan(r, planned) {
+			a.Delete = append(a.Delete, r)
+		}
+	}
+	// What remains after the deletes is what may cover the plan.
+	var kept []Rule
+	for _, r := range existing {
+		if !(owner.Marks(r) && !inPlan(r, planned)) {
+			kept = append(kept, r)
+		}
+	}
+	for _, want := range Missing(planned, kept) {
+		a.Create = append(a.Create, owner.Mark(want, strings.TrimPrefix(want.Description, "membergate: ")))
+	}
+	return a
+}
+
+// inPlan reports whether a rule of ours is one the plan holds (same group,
+// source, ether type and port range).
+func inPlan(r Rule, planned []Rule) bool {
+	for _, p := range planned {
+		if p.SecurityGroupID == r.SecurityGroupID && samePrefix(p.RemoteIPPrefix, r.RemoteIPPrefix) && p.EtherType == r.EtherType &&
+			p.PortRangeMin == r.PortRangeMin && p.PortRangeMax == r.PortRangeMax && strings.EqualFold(r.Protocol, "tcp") {
+			return true
+		}
+	}
+	return false
+}
+
+func samePrefix(a, b string) bool {
+	pa, ea := netip.ParsePrefix(a)
+	pb, eb := netip.ParsePrefix(b)
+	return ea == nil && eb == nil && pa.Masked() == pb.Masked()
+}

@@ -1,0 +1,93 @@
+package secgroup
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+)
+
+const owner = Owner("membergate default/prod")
+
+func TestReconcileConverges(t *testing.T) {
+	planned, _ := Plan(Policy{Mode: Enforce}, []netip.Prefix{subnet}, []Target{{GroupID: "cp", Ports: []int{6443}}})
+	foreign := Rule{ID: "f", SecurityGroupID: "cp", Direction: "ingress", EtherType: "IPv4", Protocol: "tcp", PortRangeMin: 22, PortRangeMax: 22, RemoteIPPrefix: "0.0.0.0/0", Description: "ssh"}
+	stale := owner.Mark(Rule{ID: "s", SecurityGroupID: "cp", Direction: "ingress", EtherType: "IPv4", Protocol: "tcp", PortRangeMin: 9000, PortRangeMax: 9000, RemoteIPPrefix: "10.6.0.0/24"}, "old pool")
+
+	a := Reconcile(owner, Enforce, planned, []Rule{foreign, stale})
+	if len(a.Create) != 1 || a.Create[0].PortRangeMin != 6443 || !owner.Marks(a.Create[0]) {
+		t.Fatalf("create %+v, want the 6443 rule, marked", a.Create)
+	}
+	if len(a.Delete) != 1 || a.Delete[0].ID != "s" {
+		t.Fatalf("delete %+v, want only our stale rule", a.Delete)
+	}
+	// Applied: nothing more to do.
+	if again := Reconcile(owner, Enforce, planned, []Rule{foreign, a.Create[0]}); !again.Empty() {
+		t.Fatalf("not idempotent: %+v", again)
+	}
+	// Drift: someone deleted our rule; it comes back.
+	if drift := Reconcile(owner, Enforce, planned, []Rule{foreign}); len(drift.Create) != 1 {
+		t.Fatalf("a deleted rule is not repaired: %+v", drift)
+	}
+	// An operator's wider rule already admits it: nothing to create.
+	wide := Rule{ID: "w", SecurityGroupID: "cp", Direction: "ingress", EtherType: "IPv4", Protocol: "tcp", RemoteIPPrefix: "10.0.0.0/8"}
+	if a := Reconcile(owner, Enforce, planned, []Rule{wide}); !a.Empty() {
+		t.Fatalf("created a rule an operator's rule covers: %+v", a)
+	}
+	// Disabled: ours go, others stay.
+	off := Reconcile(owner, Disabled, planned, []Rule{foreign, a.Create[0], wide})
+	if len(off.Create) != 0 || len(off.Delete) != 1 || off.Delete[0].PortRangeMin != 6443 {
+		t.Fatalf("disabled: %+v", off)
+	}
+}
+
+// TestReconcileNeverTouchesOthers is a property test: whatever the plan
+// and the existing rules, deletes are only ever our own rules, creates are
+// only planned rules, and one round of actions reaches a fixed point.
+func TestReconcileNeverTouchesOthers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for run := 0; run < 1000; run++ {
+		var sources []netip.Prefix
+		for i := rng.IntN(2); i >= 0; i-- {
+			sources = append(sources, randomPrefix(rng))
+		}
+		targets := []Target{{GroupID: "cp", Ports: []int{6443, 1 + rng.IntN(65535)}}, {GroupID: "w", NodePorts: rng.IntN(2) == 0}}
+		planned, _ := Plan(Policy{Mode: Enforce, AllowAnywhere: rng.IntN(2) == 0}, sources, targets)
+		var existing []Rule
+		for i := rng.IntN(6); i > 0; i-- {
+			r := Rule{ID: string(rune('a' + i)), SecurityGroupID: []string{"cp", "w"}[rng.IntN(2)], Direction: "ingress", EtherType: "IPv4",
+				Protocol: "tcp", PortRangeMin: 1 + rng.IntN(40000), RemoteIPPrefix: "10.0.0.0/8"}
+			r.PortRangeMax = r.PortRangeMin + rng.IntN(100)
+			if rng.IntN(2) == 0 {
+				r = owner.Mark(r, "x")
+			}
+			existing = append(existing, r)
+		}
+		mode := []Mode{Enforce, Audit, Disabled}[rng.IntN(3)]
+		a := Reconcile(owner, mode, planned, existing)
+		for _, d := range a.Delete {
+			if !owner.Marks(d) {
+				t.Fatalf("run %d: deletes a rule not ours: %+v", run, d)
+			}
+		}
+		for _, c := range a.Create {
+			if !owner.Marks(c) || !inPlan(c, planned) {
+				t.Fatalf("run %d: creates an unplanned or unmarked rule: %+v", run, c)
+			}
+		}
+		// Apply and reconcile again.
+		var after []Rule
+		for _, r := range existing {
+			deleted := false
+			for _, d := range a.Delete {
+				deleted = deleted || d.ID == r.ID
+			}
+			if !deleted {
+				after = append(after, r)
+			}
+		}
+		after = append(after, a.Create...)
+		if again := Reconcile(owner, mode, planned, after); !again.Empty() {
+			t.Fatalf("run %d: no fixed point after one round: %+v", run, again)
+		}
+	}
+}
