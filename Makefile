@@ -25,11 +25,14 @@ test: envtest ## Vet and test both modules, with the race detector; envtest suit
 	done
 
 CONTROLLER_GEN ?= $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.22.0
+KUSTOMIZE_VERSION ?= v5.8.1
+KUSTOMIZE ?= $(GO) run sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+IMG ?= ghcr.io/membergate/membergate-manager:dev
 
 .PHONY: manifests
 manifests: ## Regenerate deepcopy code, the CRD and the RBAC role from the Go markers.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
-	$(CONTROLLER_GEN) crd:crdVersions=v1 rbac:roleName=membergate-manager webhook paths=./api/... paths=./controllers/... paths=./webhooks/... \
+	$(CONTROLLER_GEN) crd:crdVersions=v1 rbac:roleName=membergate-manager webhook paths=./api/... paths=./controllers/... paths=./webhooks/... paths=./extension/... \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac output:webhook:artifacts:config=config/webhook
 
 .PHONY: compat
@@ -64,6 +67,22 @@ fuzz: ## Run every Go fuzz target for FUZZTIME each (default 30s), corpus under 
 lint: ## gofmt and go vet on both modules; fails on any finding.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
+	@$(GO) vet -tags e2e ./test/e2e/kind/...
+
+.PHONY: release-manifests
+release-manifests: ## Write out/runtime-extension-components.yaml and out/metadata.yaml for a clusterctl repository.
+	mkdir -p out
+	$(KUSTOMIZE) build config/default > out/runtime-extension-components.yaml
+	cp metadata.yaml out/
+
+.PHONY: docker-build
+docker-build: ## Build the manager image $(IMG) (needs Docker).
+	docker build -t $(IMG) .
+
+.PHONY: test-e2e-kind
+test-e2e-kind: ## kind + clusterctl + CAPO on a real OpenStack cloud (needs Docker and a cloud; see test/e2e/kind/README.md).
+	GOBIN=$(CURDIR)/bin $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+	cd test/e2e/kind && CAPI_KUSTOMIZE_PATH=$(CURDIR)/bin/kustomize $(GO) test -tags e2e -timeout 3h -v . -args -e2e.config=config/membergate.yaml -e2e.artifacts-folder=$(CURDIR)/_artifacts
 
 .PHONY: build
 build: ## Build the binaries into bin/.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -166,7 +167,10 @@ func memberRow(pool string, v memberwait.Verdict) v1alpha1.Member {
 	row.ID, row.Name, row.Address, row.ProtocolPort = m.ID, m.Name, m.Address, int32(m.ProtocolPort)
 	row.ProvisioningStatus, row.OperatingStatus = m.ProvisioningStatus, m.OperatingStatus
 	if !v.Progress.Since.IsZero() {
-		t := metav1.NewTime(v.Progress.Since)
+		// Stored to the second, rounded up: the next reconcile restores the
+		// settle window's start from here, and a truncated start would let
+		// a member count as serving up to a second early.
+		t := metav1.NewTime(ceilSecond(v.Progress.Since))
 		row.Since = &t
 	}
 	if !v.Progress.MissingSince.IsZero() {
@@ -174,6 +178,14 @@ func memberRow(pool string, v memberwait.Verdict) v1alpha1.Member {
 		row.MissingSince = &t
 	}
 	return row
+}
+
+// ceilSecond rounds t up to a whole second, the precision of metav1.Time.
+func ceilSecond(t time.Time) time.Time {
+	if r := t.Truncate(time.Second); !r.Equal(t) {
+		return r.Add(time.Second)
+	}
+	return t
 }
 
 func blockingReason(d gate.Decision) string {

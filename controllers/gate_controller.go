@@ -122,7 +122,10 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	case !in.Paused && !in.Deleting && in.Policy.Mode != gate.Disabled:
 		snap, in.LoadBalancer.Err = r.observe(ctx, target)
 	}
-	obs := memberwait.Observation{Snapshot: snap, Err: in.LoadBalancer.Err, At: now}
+	// The settle window counts from when Octavia answered, not from when
+	// the reconcile began: reading the cluster first can take a while, and
+	// an earlier stamp would date an ONLINE seen now back to before it was.
+	obs := memberwait.Observation{Snapshot: snap, Err: in.LoadBalancer.Err, At: r.Clock.Now()}
 	verdicts := r.judge(mg, machines, target.LoadBalancerName, snap, obs, &in)
 
 	d := gate.Decide(in)

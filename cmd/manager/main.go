@@ -1,90 +1,114 @@
 // Command manager runs membergate's controllers: the gate that holds CAPO
-// clusters' control-plane rollouts until the new load-balancer members serve.
+// clusters' control-plane rollouts until the new load-balancer members serve,
+// the MemberGate admission webhooks and the Runtime Extension.
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
+	"fmt"
 	"os"
-	"time"
 
 	"golang.org/x/time/rate"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/membergate/membergate/controllers"
+	"github.com/membergate/membergate/extension"
 	"github.com/membergate/membergate/internal/scheme"
 	"github.com/membergate/membergate/webhooks"
 )
 
 func main() {
-	var (
-		metricsAddr, probeAddr string
-		leaderElect            bool
-		budget                 float64
-		burst                  int
-		syncPeriod             time.Duration
-		webhookPort            int
-		certDir                string
-		enableWebhooks         bool
-	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "address of the metrics endpoint (HTTPS, authenticated); 0 disables it")
-	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz probes")
-	flag.BoolVar(&leaderElect, "leader-elect", true, "elect a leader, so that only one replica acts")
-	flag.Float64Var(&budget, "octavia-qps", 5, "Octavia requests per second per cloud, for all clusters together")
-	flag.IntVar(&burst, "octavia-burst", 10, "burst of Octavia requests per cloud")
-	flag.DurationVar(&syncPeriod, "sync-period", 10*time.Minute, "how often every watched object is reconciled anyway")
-	flag.IntVar(&webhookPort, "webhook-port", 9443, "port of the admission webhook server (TLS)")
-	flag.StringVar(&certDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory with tls.crt and tls.key for the webhook server (cert-manager mounts them)")
-	flag.BoolVar(&enableWebhooks, "enable-webhooks", true, "serve the MemberGate admission webhooks")
-	opts := zap.Options{}
-	opts.BindFlags(flag.CommandLine)
-	flag.Parse()
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
-	setup := ctrl.Log.WithName("setup")
+	o, err := parse(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
+	if err := run(ctrl.SetupSignalHandler(), ctrl.GetConfigOrDie(), o); err != nil {
+		ctrl.Log.WithName("setup").Error(err, "manager stopped")
+		os.Exit(1)
+	}
+}
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                 scheme.New(),
-		Metrics:                metricsserver.Options{BindAddress: metricsAddr, SecureServing: true},
-		HealthProbeBindAddress: probeAddr,
-		LeaderElection:         leaderElect,
-		LeaderElectionID:       "membergate.membergate.io",
-		Cache:                  cache.Options{SyncPeriod: &syncPeriod},
-		WebhookServer:          webhook.NewServer(webhook.Options{Port: webhookPort, CertDir: certDir}),
+// run builds the manager from options and runs it until ctx ends.
+func run(ctx context.Context, cfg *rest.Config, o *options) error {
+	setup := ctrl.Log.WithName("setup")
+	metrics := metricsserver.Options{BindAddress: o.metricsAddr, SecureServing: true}
+	if o.metricsAddr != "0" {
+		// Metrics name clusters and their members: only callers allowed to
+		// GET /metrics (a TokenReview and a SubjectAccessReview) read them.
+		metrics.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  scheme.New(),
+		Metrics:                 metrics,
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.leaderElect,
+		LeaderElectionID:        "membergate.membergate.io",
+		LeaderElectionNamespace: o.leaderElectNamespace,
+		Cache:                   cache.Options{SyncPeriod: &o.syncPeriod},
+		WebhookServer:           webhook.NewServer(webhook.Options{Host: o.webhookHost, Port: o.webhookPort, CertDir: o.webhookCertDir}),
 	})
 	if err != nil {
-		setup.Error(err, "creating the manager")
-		os.Exit(1)
+		return fmt.Errorf("creating the manager: %w", err)
 	}
 	r := &controllers.GateReconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("membergate"),
-		Sources:  &controllers.SecretSources{Client: mgr.GetAPIReader(), Budget: rate.Limit(budget), Burst: burst},
+		Sources:  &controllers.SecretSources{Client: mgr.GetAPIReader(), Budget: rate.Limit(o.budget), Burst: o.burst},
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
-		setup.Error(err, "setting up the gate controller")
-		os.Exit(1)
+		return fmt.Errorf("setting up the gate controller: %w", err)
 	}
-	if enableWebhooks {
+	if o.enableWebhooks {
 		if err := (webhooks.MemberGate{}).SetupWithManager(mgr); err != nil {
-			setup.Error(err, "setting up the MemberGate webhooks")
-			os.Exit(1)
+			return fmt.Errorf("setting up the MemberGate webhooks: %w", err)
+		}
+		if err := mgr.AddReadyzCheck("webhooks", mgr.GetWebhookServer().StartedChecker()); err != nil {
+			return err
+		}
+	}
+	if o.enableExtension {
+		if err := addExtension(mgr, o); err != nil {
+			return err
 		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		setup.Error(err, "adding the health check")
-		os.Exit(1)
+		return err
 	}
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
-		setup.Error(err, "adding the readiness check")
-		os.Exit(1)
+		return err
 	}
-	setup.Info("starting the manager")
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
-		setup.Error(err, "running the manager")
-		os.Exit(1)
+	setup.Info("starting the manager", "webhooks", o.enableWebhooks, "extension", o.enableExtension, "hooks", o.parsedHooks)
+	return mgr.Start(ctx)
+}
+
+// addExtension adds the Runtime Extension server, on its own port and
+// certificate: CAPI reaches it through an ExtensionConfig, the API server
+// reaches the webhooks through webhook configurations.
+func addExtension(mgr manager.Manager, o *options) error {
+	h := &extension.Handlers{Client: mgr.GetClient(), MaxObservationAge: o.maxObservationAge}
+	srv, err := extension.NewServer(extension.Options{Host: o.extensionHost, Port: o.extensionPort, CertDir: o.extensionCertDir, Hooks: o.parsedHooks}, h)
+	if err != nil {
+		return fmt.Errorf("creating the Runtime Extension server: %w", err)
 	}
+	// The server needs no leader: every replica answers hooks from the
+	// shared cache, so a rollout of the manager never blocks CAPI.
+	if err := mgr.Add(srv); err != nil {
+		return fmt.Errorf("adding the Runtime Extension server: %w", err)
+	}
+	return mgr.AddReadyzCheck("extension", srv.StartedChecker())
 }

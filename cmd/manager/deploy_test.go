@@ -1,0 +1,372 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/pools"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	runtimehooksv1 "sigs.k8s.io/cluster-api/api/runtime/hooks/v1alpha1"
+	runtimev1 "sigs.k8s.io/cluster-api/api/runtime/v1beta2"
+	"sigs.k8s.io/cluster-api/core/reconcilers/extensionconfig"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/config"
+	"github.com/membergate/membergate/extension/extensiontest"
+	"github.com/membergate/membergate/internal/scheme"
+	"github.com/membergate/membergate/pkg/memberwait/octaviatest"
+)
+
+// The cluster of extension/testdata's literal request bodies.
+const ns, clusterName, oscName = "team-a", "prod", "prod-8k4fj"
+
+// TestManagerServesTheDeployment runs the manager as config/default deploys
+// it — its very arguments, certificates where the Deployment mounts them —
+// against a real kube-apiserver, with the gate reading the Octavia emulator
+// through a CAPO identity Secret:
+//   - the admission webhooks, registered from config/default with the CA
+//     cert-manager's cainjector would inject, default a MemberGate;
+//   - CAPI's own ExtensionConfig reconciler injects the extension's CA from
+//     the Secret named in config/default's ExtensionConfig and discovers the
+//     extension over TLS at the Service's DNS name;
+//   - the lifecycle hooks, called with CAPI's request types and with a
+//     literal CAPI v1.11 body, block while a new member is PENDING_CREATE and
+//     allow once it serves; AfterControlPlaneUpgrade blocks on an orphan.
+//
+// CAPI's runtime client is internal to CAPI: the calls go through
+// extensiontest's client, which builds URLs and verifies TLS as CAPI's does.
+func TestManagerServesTheDeployment(t *testing.T) {
+	g := NewWithT(t)
+	logs := captureLogs(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	cfg := startEnv(t)
+	sch := scheme.New()
+	g.Expect(runtimev1.AddToScheme(sch)).To(Succeed())
+	c, err := client.New(cfg, client.Options{Scheme: sch})
+	g.Expect(err).NotTo(HaveOccurred())
+
+	objs, err := config.Build("default", nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	find := func(kind, name string) *unstructured.Unstructured {
+		for _, o := range objs {
+			if o.GetKind() == kind && (name == "" || o.GetName() == name) {
+				return o.DeepCopy()
+			}
+		}
+		t.Fatalf("config/default has no %s %s", kind, name)
+		return nil
+	}
+	var deploy appsv1.Deployment
+	g.Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(find("Deployment", "").Object, &deploy)).To(Succeed())
+	extCertNames, _, _ := unstructured.NestedStringSlice(find("Certificate", "membergate-extension-cert").Object, "spec", "dnsNames")
+	extSecret, _, _ := unstructured.NestedString(find("Certificate", "membergate-extension-cert").Object, "spec", "secretName")
+
+	// Certificates, as cert-manager would issue them from the self-signed
+	// issuer: the extension's for the Service names in config/default.
+	ca, err := extensiontest.NewCA()
+	g.Expect(err).NotTo(HaveOccurred())
+	webhookDir, extDir := t.TempDir(), t.TempDir()
+	g.Expect(ca.WriteServingCert(webhookDir, nil, []net.IP{net.ParseIP("127.0.0.1")})).To(Succeed())
+	g.Expect(ca.WriteServingCert(extDir, extCertNames, nil)).To(Succeed())
+
+	// The Deployment's arguments, then what differs outside a Pod: ports on
+	// loopback, certificate directories, no leader election or metrics.
+	webhookPort, extPort, probePort := freePort(t), freePort(t), freePort(t)
+	args := append(deploy.Spec.Template.Spec.Containers[0].Args,
+		"--leader-elect=false", "--metrics-bind-address=0",
+		"--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(probePort),
+		"--webhook-host=127.0.0.1", "--webhook-port="+strconv.Itoa(webhookPort), "--webhook-cert-dir="+webhookDir,
+		"--extension-host=127.0.0.1", "--extension-port="+strconv.Itoa(extPort), "--extension-cert-dir="+extDir)
+	o, err := parse(args)
+	g.Expect(err).NotTo(HaveOccurred(), "config/default's arguments are the manager's flags")
+	g.Expect(o.enableWebhooks && o.enableExtension).To(BeTrue())
+
+	// The webhook configurations of config/default, pointed at the local
+	// server with the CA the cainjector would write.
+	g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "membergate-system"}})).To(Succeed())
+	for _, kind := range []string{"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"} {
+		wh := find(kind, "")
+		hooks, _, _ := unstructured.NestedSlice(wh.Object, "webhooks")
+		for _, h := range hooks {
+			cc := h.(map[string]any)["clientConfig"].(map[string]any)
+			path := cc["service"].(map[string]any)["path"].(string)
+			delete(cc, "service")
+			cc["url"] = fmt.Sprintf("https://127.0.0.1:%d%s", webhookPort, path)
+			cc["caBundle"] = base64.StdEncoding.EncodeToString(ca.PEM)
+		}
+		g.Expect(unstructured.SetNestedSlice(wh.Object, hooks, "webhooks")).To(Succeed())
+		g.Expect(c.Create(ctx, wh)).To(Succeed())
+	}
+
+	mgrCtx, stopMgr := context.WithCancel(ctx)
+	stopped := make(chan error, 1)
+	go func() { stopped <- run(mgrCtx, cfg, o) }()
+	defer func() {
+		stopMgr()
+		g.Expect(<-stopped).To(Succeed())
+		if t.Failed() {
+			lines := strings.Split(logs(), "\n")
+			t.Logf("manager logs (last 60 lines):\n%s", strings.Join(lines[max(0, len(lines)-60):], "\n"))
+		}
+	}()
+	g.Eventually(func() (int, error) {
+		res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort))
+		if err != nil {
+			return 0, err
+		}
+		res.Body.Close()
+		return res.StatusCode, nil
+	}).WithTimeout(30*time.Second).Should(Equal(http.StatusOK), "readyz: webhooks and extension serving")
+
+	// A CAPO cluster: control-plane Machine cp-0 serves, cp-1's member is
+	// stuck PENDING_CREATE while the load balancer is ACTIVE (amphorav2).
+	w := newWorld(t, ctx, c)
+	mg := &v1alpha1.MemberGate{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: clusterName},
+		Spec: v1alpha1.MemberGateSpec{ClusterName: clusterName, SettleWindow: &metav1.Duration{}}}
+	g.Expect(c.Create(ctx, mg)).To(Succeed())
+	g.Expect(mg.Spec.Mode).To(Equal(v1alpha1.ModeEnforce), "defaulted by the manager's mutating webhook")
+	w.createCluster()
+
+	// CAPI's ExtensionConfig reconciler, on config/default's ExtensionConfig
+	// and the Secret cert-manager would write.
+	g.Expect(c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "membergate-system", Name: extSecret},
+		Data: map[string][]byte{"ca.crt": ca.PEM, "tls.crt": []byte("unused"), "tls.key": []byte("unused")}})).To(Succeed())
+	g.Expect(c.Create(ctx, find("ExtensionConfig", "membergate"))).To(Succeed())
+	rc := &extensiontest.RuntimeClient{DialAddr: fmt.Sprintf("127.0.0.1:%d", extPort)}
+	ecr := &extensionconfig.Reconciler{Client: c, APIReader: c, RuntimeClient: rc}
+	ec := &runtimev1.ExtensionConfig{}
+	g.Eventually(func(g Gomega) {
+		_, err := ecr.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKey{Name: "membergate"}})
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "membergate"}, ec)).To(Succeed())
+		g.Expect(meta.IsStatusConditionTrue(ec.Status.Conditions, runtimev1.ExtensionConfigDiscoveredCondition)).To(BeTrue())
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+	g.Expect(ec.Spec.ClientConfig.CABundle).To(Equal(ca.PEM), "CA injected by CAPI from the annotated Secret")
+	var discovered []string
+	for _, h := range ec.Status.Handlers {
+		discovered = append(discovered, h.Name)
+		g.Expect(h.FailurePolicy).To(Equal(runtimev1.FailurePolicyFail))
+	}
+	g.Expect(discovered).To(ConsistOf("before-cluster-upgrade.membergate", "before-control-plane-upgrade.membergate", "after-control-plane-upgrade.membergate"))
+
+	beforeUpgrade := func() *runtimehooksv1.BeforeClusterUpgradeResponse {
+		resp := &runtimehooksv1.BeforeClusterUpgradeResponse{}
+		req := &runtimehooksv1.BeforeClusterUpgradeRequest{Cluster: *w.cluster, FromKubernetesVersion: "v1.31.4", ToKubernetesVersion: "v1.32.1"}
+		g.Expect(rc.CallExtension(ctx, runtimehooksv1.BeforeClusterUpgrade, w.cluster, "before-cluster-upgrade.membergate", req, resp)).To(Succeed())
+		return resp
+	}
+	g.Eventually(func() string { return beforeUpgrade().Message }).WithTimeout(60 * time.Second).WithPolling(250 * time.Millisecond).Should(
+		ContainSubstring(fmt.Sprintf("cp-1 (MemberPending): member %s (10.0.0.11:6443) in pool %s is PENDING_CREATE", w.pendingID, w.poolID)))
+	g.Expect(beforeUpgrade().RetryAfterSeconds).To(BeNumerically(">", 0))
+
+	// CAPI v1.11's body (a v1beta1 Cluster) reaches the same handler.
+	body, err := os.ReadFile(filepath.Join("..", "..", "extension", "testdata", "before-cluster-upgrade.capi-v1.11.json"))
+	g.Expect(err).NotTo(HaveOccurred())
+	raw, err := extensiontest.NewClient(ec.Spec.ClientConfig, rc.DialAddr)
+	g.Expect(err).NotTo(HaveOccurred())
+	out, err := raw.Post(ctx, "/hooks.runtime.cluster.x-k8s.io/v1alpha1/beforeclusterupgrade/before-cluster-upgrade", body)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(string(out)).To(ContainSubstring(`"status":"Success"`))
+	g.Expect(string(out)).To(ContainSubstring("cp-1 (MemberPending)"))
+
+	// The member turns ACTIVE/ONLINE: the gate observes it, the hook allows.
+	g.Expect(w.octa.SetMemberStatus(w.pendingID, "ACTIVE", "ONLINE")).To(Succeed())
+	g.Eventually(func() int32 { return beforeUpgrade().RetryAfterSeconds }).WithTimeout(60 * time.Second).WithPolling(250 * time.Millisecond).Should(BeZero())
+	g.Expect(beforeUpgrade().Message).To(ContainSubstring("2 control-plane Machine(s) are member-ready"))
+
+	// A member that belongs to no Machine holds the workers.
+	afterUpgrade := func() *runtimehooksv1.AfterControlPlaneUpgradeResponse {
+		resp := &runtimehooksv1.AfterControlPlaneUpgradeResponse{}
+		req := &runtimehooksv1.AfterControlPlaneUpgradeRequest{Cluster: *w.cluster, KubernetesVersion: "v1.32.1"}
+		g.Expect(rc.CallExtension(ctx, runtimehooksv1.AfterControlPlaneUpgrade, w.cluster, "after-control-plane-upgrade.membergate", req, resp)).To(Succeed())
+		return resp
+	}
+	g.Expect(afterUpgrade().RetryAfterSeconds).To(BeZero())
+	orphan := w.addMember("k8s-clusterapi-cluster-team-a-prod-kubeapi-6443-gone", "10.0.0.99")
+	w.poke()
+	g.Eventually(func() string { return afterUpgrade().Message }).WithTimeout(60 * time.Second).WithPolling(250 * time.Millisecond).Should(
+		ContainSubstring(fmt.Sprintf("1 orphan member(s) belong to no control-plane Machine: member %s (10.0.0.99:6443)", orphan)))
+	// 409 while the pool is PENDING_UPDATE from the create: retry, as CAPO should.
+	g.Eventually(func() error { return pools.DeleteMember(ctx, w.octa.ServiceClient(), w.poolID, orphan).ExtractErr() }).
+		WithTimeout(10 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+	g.Eventually(func() int32 { w.poke(); return afterUpgrade().RetryAfterSeconds }).WithTimeout(60 * time.Second).WithPolling(250 * time.Millisecond).Should(BeZero())
+}
+
+// world is a CAPO cluster in envtest whose load balancer is in the Octavia
+// emulator (real clock: the manager runs for real).
+type world struct {
+	t                       *testing.T
+	g                       Gomega
+	ctx                     context.Context
+	c                       client.Client
+	octa                    *octaviatest.Server
+	poolID, pendingID, lbID string
+	cluster                 *clusterv1.Cluster
+}
+
+const lbName = "k8s-clusterapi-cluster-team-a-prod-kubeapi"
+
+func newWorld(t *testing.T, ctx context.Context, c client.Client) *world {
+	w := &world{t: t, g: NewWithT(t), ctx: ctx, c: c}
+	w.g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	w.octa = octaviatest.NewServer(octaviatest.Options{Users: map[string]string{"capo": "s3cret"}})
+	t.Cleanup(w.octa.Close)
+	pool := &octaviatest.PoolSpec{Name: lbName + "-6443", Monitor: &octaviatest.MonitorSpec{},
+		Members: []octaviatest.MemberSpec{{Name: lbName + "-6443-cp-0", Address: "10.0.0.10", OperatingStatus: "ONLINE"}}}
+	seeded := w.octa.Seed(octaviatest.LoadBalancerSpec{Name: lbName, Listeners: []octaviatest.ListenerSpec{{Port: 6443, Pool: pool}}})
+	w.lbID, w.poolID = seeded.LoadBalancerID, seeded.PoolIDs[0]
+	// cp-1's member, created as CAPO does, then stuck PENDING_CREATE.
+	w.pendingID = w.addMember(lbName+"-6443-cp-1", "10.0.0.11")
+	w.g.Expect(w.octa.SetMemberStatus(w.pendingID, "PENDING_CREATE", "OFFLINE")).To(Succeed())
+
+	clouds := fmt.Sprintf("clouds:\n  openstack:\n    auth:\n      auth_url: %s\n      username: capo\n      password: s3cret\n"+
+		"      project_name: capo\n      user_domain_name: Default\n      project_domain_name: Default\n    region_name: RegionOne\n", w.octa.KeystoneURL())
+	w.g.Expect(c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cloud-config"},
+		Data: map[string][]byte{"clouds.yaml": []byte(clouds)}})).To(Succeed())
+	osc := &infrav1.OpenStackCluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: oscName},
+		Spec: infrav1.OpenStackClusterSpec{IdentityRef: infrav1.OpenStackIdentityReference{Name: "cloud-config", CloudName: "openstack"}}}
+	w.g.Expect(c.Create(ctx, osc)).To(Succeed())
+	osc.Status.APIServerLoadBalancer = &infrav1.LoadBalancer{Name: lbName, ID: w.lbID, IP: "203.0.113.10", InternalIP: "10.0.0.2"}
+	w.g.Expect(c.Status().Update(ctx, osc)).To(Succeed())
+	for i := range 2 {
+		w.addMachine(i)
+	}
+	return w
+}
+
+// createCluster creates the Cluster last, so the gate's first look finds
+// everything else in place.
+func (w *world) createCluster() {
+	w.cluster = &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: clusterName},
+		Spec: clusterv1.ClusterSpec{InfrastructureRef: clusterv1.ContractVersionedObjectReference{
+			APIGroup: infrav1.SchemeGroupVersion.Group, Kind: "OpenStackCluster", Name: oscName}}}
+	w.g.Expect(w.c.Create(w.ctx, w.cluster)).To(Succeed())
+}
+
+// poke changes the Cluster so the controller looks again now rather than
+// at its next resync.
+func (w *world) poke() {
+	cl := &clusterv1.Cluster{}
+	w.g.Expect(w.c.Get(w.ctx, client.ObjectKeyFromObject(w.cluster), cl)).To(Succeed())
+	patch := client.MergeFrom(cl.DeepCopy())
+	if cl.Annotations == nil {
+		cl.Annotations = map[string]string{}
+	}
+	cl.Annotations["test.membergate.io/poke"] = time.Now().Format(time.RFC3339Nano)
+	w.g.Expect(w.c.Patch(w.ctx, cl, patch)).To(Succeed())
+}
+
+func (w *world) addMember(name, addr string) string {
+	m, err := pools.CreateMember(w.ctx, w.octa.ServiceClient(), w.poolID, pools.CreateMemberOpts{Name: name, Address: addr, ProtocolPort: 6443}).Extract()
+	w.g.Expect(err).NotTo(HaveOccurred())
+	return m.ID
+}
+
+func (w *world) addMachine(i int) {
+	name := fmt.Sprintf("cp-%d", i)
+	m := &clusterv1.Machine{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name,
+		Labels: map[string]string{clusterv1.ClusterNameLabel: clusterName, clusterv1.MachineControlPlaneLabel: ""}},
+		Spec: clusterv1.MachineSpec{ClusterName: clusterName, Bootstrap: clusterv1.Bootstrap{DataSecretName: ptrTo("bootstrap")},
+			InfrastructureRef: clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.SchemeGroupVersion.Group, Kind: "OpenStackMachine", Name: name}}}
+	w.g.Expect(w.c.Create(w.ctx, m)).To(Succeed())
+	m.Status.NodeRef = clusterv1.MachineNodeReference{Name: "node-" + name}
+	m.Status.Addresses = clusterv1.MachineAddresses{{Type: clusterv1.MachineInternalIP, Address: fmt.Sprintf("10.0.0.%d", 10+i)}}
+	w.g.Expect(w.c.Status().Update(w.ctx, m)).To(Succeed())
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// startEnv starts a kube-apiserver and etcd (hack/envtest/build.sh) with
+// Cluster API's, CAPO's and membergate's CRDs.
+func startEnv(t *testing.T) *rest.Config {
+	t.Helper()
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		out, err := exec.Command(filepath.Join("..", "..", "hack", "envtest", "build.sh")).Output()
+		if err != nil {
+			t.Fatalf("building envtest binaries: %v", err)
+		}
+		t.Setenv("KUBEBUILDER_ASSETS", strings.TrimSpace(string(out)))
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths: []string{
+			filepath.Join(moduleDir(t, "sigs.k8s.io/cluster-api"), "core", "config", "crd", "bases"),
+			filepath.Join(moduleDir(t, "sigs.k8s.io/cluster-api-provider-openstack"), "config", "crd", "bases"),
+			filepath.Join(config.Dir(), "crd", "bases"),
+		},
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("starting envtest: %v", err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	return cfg
+}
+
+func moduleDir(t *testing.T, mod string) string {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", mod).Output()
+	if err != nil {
+		t.Fatalf("go list -m %s: %v", mod, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// captureLogs sends controller-runtime's logs to a buffer, shown when the
+// test fails.
+func captureLogs(t *testing.T) func() string {
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	ctrl.SetLogger(zap.New(zap.WriteTo(lockedWriter{&mu, &buf}), zap.UseDevMode(true)))
+	return func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.String()
+	}
+}
+
+type lockedWriter struct {
+	mu  *sync.Mutex
+	buf *bytes.Buffer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
