@@ -11,7 +11,11 @@ help: ## List the targets.
 	@awk -F':.*## ' '/^[a-z-]+:.*## /{printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: demo
-demo: ## Run the main job on the embedded default: an emulated amphorav2 load balancer, watched live.
+demo: envtest ## The main job on the embedded default: a CAPI control-plane rollout behind an emulated amphorav2 load balancer, gated by membergate, watched live.
+	@KUBEBUILDER_ASSETS=$$(hack/envtest/build.sh) $(GO) run ./cmd/rollout-demo $(DEMO_ARGS)
+
+.PHONY: demo-wait
+demo-wait: ## memberwait alone on an emulated amphorav2 load balancer (seconds).
 	$(GO) run ./cmd/membergate demo
 
 .PHONY: envtest

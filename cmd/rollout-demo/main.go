@@ -1,0 +1,137 @@
+// Command rollout-demo replaces the control plane of a CAPI cluster while
+// Octavia behaves as amphorav2 does, and shows, live, which Machines exist,
+// their load-balancer members, and which Machine the gate holds and why.
+//
+// Everything runs in this process on the embedded default: a real
+// kube-apiserver and etcd (envtest, built by hack/envtest/build.sh), the
+// real Cluster API controllers on in-memory infrastructure, a stand-in for
+// CAPO's member handling, the Octavia emulator and membergate's gate.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/membergate/membergate/test/e2e/inprocess/harness"
+)
+
+type config struct {
+	replicas, maxSurge     int
+	gate                   bool
+	pending, online        time.Duration
+	settle, alert, timeout time.Duration
+	log                    string
+}
+
+func main() {
+	var cfg config
+	flag.IntVar(&cfg.replicas, "replicas", 3, "control-plane replicas")
+	flag.IntVar(&cfg.maxSurge, "max-surge", 1, "KubeadmControlPlane rollout maxSurge (0 or 1)")
+	flag.BoolVar(&cfg.gate, "gate", true, "gate the cluster; -gate=false shows the outage without membergate")
+	flag.DurationVar(&cfg.pending, "pending", 12*time.Second, "how long a new member stays PENDING_CREATE (amphorav2: ~45s)")
+	flag.DurationVar(&cfg.online, "online", 3*time.Second, "how long after ACTIVE a new member turns ONLINE (a heartbeat: ~10s)")
+	flag.DurationVar(&cfg.settle, "settle", 3*time.Second, "the MemberGate's settle window (default in production: 45s)")
+	flag.DurationVar(&cfg.alert, "alert-after", time.Minute, "the MemberGate's alert threshold")
+	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "give up after this long")
+	flag.StringVar(&cfg.log, "log", "", "write the controllers' logs to this file")
+	flag.Parse()
+	if cfg.maxSurge != 0 && cfg.maxSurge != 1 {
+		fmt.Fprintln(os.Stderr, "rollout-demo: -max-surge must be 0 or 1")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "rollout-demo:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cfg config, out io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	defer cancel()
+	opts := harness.Options{}
+	if cfg.log != "" {
+		f, err := os.Create(cfg.log)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		opts.Log = f
+	}
+	fmt.Fprintln(out, "Starting kube-apiserver and etcd (envtest), the CAPI controllers, the CAPO stand-in, the Octavia emulator and the gate…")
+	h, err := harness.Start(opts)
+	if err != nil {
+		return err
+	}
+	// The envtest processes must not outlive the demo, however it ends.
+	defer func() {
+		if err := h.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "rollout-demo: stopping:", err)
+		}
+	}()
+	c, err := h.CreateCluster(ctx, harness.ClusterSpec{Namespace: "demo", Name: "cp", Replicas: int32(cfg.replicas),
+		Ungated: !cfg.gate, SettleWindow: cfg.settle, AlertAfter: cfg.alert})
+	if err != nil {
+		return err
+	}
+	if err := bringUp(ctx, c, cfg.replicas, out); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nRolling out the control plane (maxSurge=%d, gate %s). New members: PENDING_CREATE for %s, ONLINE %s after ACTIVE; settle window %s.\n",
+		cfg.maxSurge, onOff(cfg.gate), cfg.pending, cfg.online, cfg.settle)
+	fmt.Fprintf(out, "Members are named %s-%d-<machine>, as CAPO names them.\n\n", c.Cloud.LoadBalancerName, harness.APIServerPort)
+	live := newLive(out, harness.Required(int32(cfg.replicas), int32(cfg.maxSurge)))
+	r, err := c.Rollout(ctx, harness.RolloutSpec{MaxSurge: int32(cfg.maxSurge),
+		Script: harness.Amphorav2(cfg.pending, cfg.online), Tick: 250 * time.Millisecond, OnSample: live.sample})
+	if err != nil {
+		return err
+	}
+	summarize(out, r, cfg)
+	return nil
+}
+
+// bringUp waits for the cluster to be stable, printing progress on change.
+func bringUp(ctx context.Context, c *harness.Cluster, replicas int, out io.Writer) error {
+	start := time.Now()
+	last := ""
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		s, err := c.Snapshot(ctx)
+		if err == nil {
+			ready := 0
+			for _, m := range s.Machines {
+				if m.Ready {
+					ready++
+				}
+			}
+			line := fmt.Sprintf("Bringing up the control plane: %d/%d Machines ready, members serving: %d", ready, replicas, s.Serving)
+			if line != last {
+				fmt.Fprintf(out, "%6.1fs  %s\n", time.Since(start).Seconds(), line)
+				last = line
+			}
+			if c.Stable(s, replicas) {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("bringing up the control plane: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}

@@ -1,0 +1,8 @@
+// Package harness runs a whole CAPI control-plane rollout in one process:
+// a real kube-apiserver and etcd (envtest), the real Cluster API
+// controllers (Cluster, Machine, MachineSet, KubeadmConfig,
+// KubeadmControlPlane, ClusterCache) with the in-memory Dev infrastructure,
+// a stand-in for CAPO's load-balancer member handling against the Octavia
+// emulator, and membergate's gate — plus a sampler that watches whether the
+// API load balancer keeps serving. The e2e test and cmd/rollout-demo share it.
+package harness

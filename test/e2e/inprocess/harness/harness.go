@@ -1,0 +1,200 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"time"
+
+	"github.com/go-logr/logr"
+	"golang.org/x/time/rate"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/core/setup"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/membergate/membergate/controllers"
+)
+
+// Options configure a Harness.
+type Options struct {
+	// Root is the repository root; empty means found from the working
+	// directory (see RepoRoot).
+	Root string
+	// Assets is the directory of kube-apiserver and etcd; empty means
+	// $KUBEBUILDER_ASSETS, else what hack/envtest/build.sh prints.
+	Assets string
+	// Log receives the controllers' logs; nil discards them.
+	Log io.Writer
+	// OctaviaBudget is the gate's request budget per cloud (requests per
+	// second); zero means unlimited.
+	OctaviaBudget rate.Limit
+}
+
+// Harness is a running management cluster: envtest, one manager with the
+// CAPI controllers, the in-memory infrastructure, the CAPO stand-in and
+// the gate.
+type Harness struct {
+	// Client reads and writes the API server directly, without a cache.
+	Client client.Client
+	// Config reaches the API server.
+	Config *rest.Config
+
+	mgr     ctrl.Manager
+	env     *envtest.Environment
+	backend *inMemoryBackend
+	clouds  *clouds
+	stop    context.CancelFunc
+	// done reports the manager's end; nil until it runs.
+	done chan error
+	// closeClusterCache ends the watches on the workload clusters, which
+	// would otherwise keep the in-memory API servers from shutting down.
+	closeClusterCache func()
+}
+
+// Start starts everything and returns once the manager's caches are synced.
+func Start(opts Options) (_ *Harness, err error) {
+	setLogger(opts.Log)
+	if opts.Root == "" {
+		if opts.Root, err = RepoRoot(); err != nil {
+			return nil, err
+		}
+	}
+	env, err := newEnvironment(opts.Root, opts.Assets)
+	if err != nil {
+		return nil, err
+	}
+	h := &Harness{env: env, clouds: &clouds{}}
+	if h.Config, err = env.Start(); err != nil {
+		return nil, fmt.Errorf("starting envtest: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = h.Stop()
+		}
+	}()
+	// The CAPI controllers and the sampler together make many requests.
+	h.Config.QPS, h.Config.Burst = 200, 400
+	scheme := newScheme()
+	if h.Client, err = client.New(h.Config, client.Options{Scheme: scheme}); err != nil {
+		return nil, err
+	}
+	if h.backend, err = startInMemoryBackend(); err != nil {
+		return nil, err
+	}
+	if h.mgr, err = newManager(h.Config); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.stop = cancel
+	if h.closeClusterCache, err = setupCAPI(ctx, h.mgr, h.backend); err != nil {
+		return nil, err
+	}
+	if err := (&capoStandIn{client: h.mgr.GetClient(), clouds: h.clouds}).setupWithManager(h.mgr); err != nil {
+		return nil, fmt.Errorf("setting up the CAPO stand-in: %w", err)
+	}
+	budget := opts.OctaviaBudget
+	if budget == 0 {
+		budget = rate.Inf
+	}
+	gate := &controllers.GateReconciler{
+		Client:   h.mgr.GetClient(),
+		Recorder: h.mgr.GetEventRecorder("membergate"),
+		Sources:  &controllers.SecretSources{Client: h.mgr.GetAPIReader(), Budget: budget, Burst: 10},
+		Locator:  DevLocator{},
+	}
+	if err := gate.SetupWithManager(h.mgr); err != nil {
+		return nil, fmt.Errorf("setting up the gate: %w", err)
+	}
+	h.done = make(chan error, 1)
+	go func() { h.done <- h.mgr.Start(ctx) }()
+	syncCtx, cancelSync := context.WithTimeout(ctx, time.Minute)
+	defer cancelSync()
+	if !h.mgr.GetCache().WaitForCacheSync(syncCtx) {
+		return nil, errors.New("the manager's caches did not sync within a minute")
+	}
+	return h, nil
+}
+
+// newManager builds one manager for every controller. CAPI's binaries each
+// strip the data of Secrets they do not read from their cache; one manager
+// hosting them all must keep it (KCP reads the cluster CA), so only the
+// selection by cluster-name label is kept.
+func newManager(cfg *rest.Config) (ctrl.Manager, error) {
+	req, err := labels.NewRequirement(clusterv1.ClusterNameLabel, selection.Exists, nil)
+	if err != nil {
+		return nil, err
+	}
+	return ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 newScheme(),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		// A process may start more than one harness (tests run in sequence).
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}: {Label: labels.NewSelector().Add(*req)},
+		}},
+		Client: setup.ManagerClientOptions(),
+	})
+}
+
+// Stop stops the manager first (its controllers talk to the in-memory
+// workload clusters), then the in-memory backend, the emulators and envtest.
+// Every step has a time limit, so a stuck shutdown cannot hang a test.
+func (h *Harness) Stop() error {
+	var errs []error
+	if h.stop != nil {
+		h.stop()
+	}
+	if h.done != nil {
+		select {
+		case err := <-h.done:
+			if err != nil {
+				errs = append(errs, fmt.Errorf("manager: %w", err))
+			}
+		case <-time.After(30 * time.Second):
+			errs = append(errs, errors.New("the manager did not stop within 30 s"))
+		}
+	}
+	if h.closeClusterCache != nil {
+		h.closeClusterCache()
+	}
+	if h.backend != nil {
+		if err := h.backend.shutdown(5 * time.Second); err != nil {
+			errs = append(errs, fmt.Errorf("in-memory backend: %w", err))
+		}
+	}
+	h.clouds.closeAll()
+	if err := h.env.Stop(); err != nil {
+		errs = append(errs, fmt.Errorf("envtest: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// setLogger sends controller-runtime's and klog's logs to w, or nowhere,
+// and so does the standard logger: the in-memory API servers' HTTP servers
+// log through it ("superfluous response.WriteHeader call").
+func setLogger(w io.Writer) {
+	logger := logr.Discard()
+	if w == nil {
+		w = io.Discard
+	} else {
+		logger = zap.New(zap.WriteTo(w), zap.UseDevMode(true))
+	}
+	ctrl.SetLogger(logger)
+	klog.SetLogger(logger)
+	log.SetOutput(w)
+}
