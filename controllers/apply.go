@@ -23,7 +23,7 @@ import (
 // CAPI's patch helper, owning only our condition), events, the MemberGate
 // status and metrics.
 func (r *GateReconciler) apply(ctx context.Context, cluster *clusterv1.Cluster, mg *v1alpha1.MemberGate, machines []clusterv1.Machine,
-	in gate.Input, d gate.Decision, verdicts map[string]map[string]memberwait.Verdict, snap *memberwait.Snapshot) error {
+	in gate.Input, d gate.Decision, verdicts map[string]map[string]memberwait.Verdict, snap *memberwait.Snapshot, sg *sgOutcome) error {
 	statusOf := map[string]gate.MachineStatus{}
 	for _, st := range d.Machines {
 		statusOf[st.Name] = st
@@ -34,7 +34,7 @@ func (r *GateReconciler) apply(ctx context.Context, cluster *clusterv1.Cluster, 
 	}
 	var errs []error
 	for i := range machines {
-		if err := r.patchMachine(ctx, &machines[i], in, statusOf, release, slices.Contains(d.AddHook, machines[i].Name)); err != nil {
+		if err := r.patchMachine(ctx, &machines[i], in, statusOf, release, slices.Contains(d.AddHook, machines[i].Name), sg.note(machines[i].Name)); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -56,7 +56,7 @@ func (r *GateReconciler) apply(ctx context.Context, cluster *clusterv1.Cluster, 
 	if in.Paused {
 		return kerrors.NewAggregate(errs)
 	}
-	if err := r.patchStatus(ctx, mg, in, d, verdicts, snap); err != nil {
+	if err := r.patchStatus(ctx, mg, in, d, verdicts, snap, sg); err != nil {
 		errs = append(errs, err)
 	}
 	recordMetrics(cluster, in, d)
@@ -64,7 +64,7 @@ func (r *GateReconciler) apply(ctx context.Context, cluster *clusterv1.Cluster, 
 }
 
 func (r *GateReconciler) patchMachine(ctx context.Context, m *clusterv1.Machine, in gate.Input, statusOf map[string]gate.MachineStatus,
-	release map[string]gate.Release, addHook bool) error {
+	release map[string]gate.Release, addHook bool, note string) error {
 	helper, err := patch.NewHelper(m, r.Client)
 	if err != nil {
 		return err
@@ -88,6 +88,10 @@ func (r *GateReconciler) patchMachine(ctx context.Context, m *clusterv1.Machine,
 		if st.Held {
 			msg = fmt.Sprintf("held since %s: %s", st.HeldSince.UTC().Format("2006-01-02T15:04:05Z"), msg)
 		}
+		if note != "" && !st.MemberReady {
+			// Why the member fails, as far as its security groups tell.
+			msg += "; " + note
+		}
 		conditions.Set(m, metav1.Condition{Type: v1alpha1.MemberReadyCondition, Status: status, Reason: st.Reason, Message: msg})
 	case in.Policy.Mode == gate.Disabled:
 		conditions.Delete(m, v1alpha1.MemberReadyCondition)
@@ -96,8 +100,9 @@ func (r *GateReconciler) patchMachine(ctx context.Context, m *clusterv1.Machine,
 }
 
 func (r *GateReconciler) patchStatus(ctx context.Context, mg *v1alpha1.MemberGate, in gate.Input, d gate.Decision,
-	verdicts map[string]map[string]memberwait.Verdict, snap *memberwait.Snapshot) error {
+	verdicts map[string]map[string]memberwait.Verdict, snap *memberwait.Snapshot, sg *sgOutcome) error {
 	orig := mg.DeepCopy()
+	sg.writeStatus(mg)
 	s := &mg.Status
 	s.ObservedGeneration = mg.Generation
 	now := metav1.NewTime(in.Now)

@@ -46,6 +46,12 @@ type GateReconciler struct {
 	// Rand, when set, is memberwait's jitter source (tests make schedules
 	// reproducible with it).
 	Rand func() float64
+	// Networks, when set, gives the Neutron (and Octavia) clients of the
+	// security-group enforcement and the member diagnosis (see
+	// docs/secgroups.md); nil turns both off.
+	Networks NetworkFactory
+
+	secgroups sgCaches
 }
 
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters,verbs=get;list;watch
@@ -88,7 +94,10 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	logger := log.FromContext(ctx)
 	var cluster clusterv1.Cluster
 	if err := r.Client.Get(ctx, req.NamespacedName, &cluster); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		if apierrors.IsNotFound(err) {
+			return r.cleanupWithoutCluster(ctx, req.NamespacedName)
+		}
+		return ctrl.Result{}, err
 	}
 	target, gated, err := r.locator().Locate(ctx, r.Client, &cluster)
 	if err != nil || !gated {
@@ -129,7 +138,12 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	verdicts := r.judge(mg, machines, target.LoadBalancerName, snap, obs, &in)
 
 	d := gate.Decide(in)
-	if err := r.apply(ctx, &cluster, mg, machines, in, d, verdicts, snap); err != nil {
+	sg := r.securityGroups(ctx, sgInput{cluster: &cluster, mg: mg, target: target, machines: machines, snap: snap, verdicts: verdicts,
+		now: r.Clock.Now()}, in.Paused)
+	if err := r.apply(ctx, &cluster, mg, machines, in, d, verdicts, snap, sg); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.releaseSecurityGroups(ctx, mg, sg); err != nil {
 		return ctrl.Result{}, err
 	}
 	if d.Blocking {

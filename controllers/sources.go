@@ -38,9 +38,10 @@ type SecretSources struct {
 	Budget rate.Limit
 	Burst  int
 
-	mu      sync.Mutex
-	clients map[Identity]cachedSource
-	budgets map[string]*rate.Limiter
+	mu       sync.Mutex
+	clients  map[Identity]cachedSource
+	networks map[Identity]cachedNetwork
+	budgets  map[string]*rate.Limiter
 }
 
 type cachedSource struct {
@@ -50,45 +51,62 @@ type cachedSource struct {
 
 // Source implements SourceFactory.
 func (s *SecretSources) Source(ctx context.Context, id Identity) (memberwait.Source, error) {
-	var secret corev1.Secret
-	if err := s.Client.Get(ctx, types.NamespacedName{Namespace: id.Namespace, Name: id.SecretName}, &secret); err != nil {
-		return nil, fmt.Errorf("reading identity Secret %s/%s: %w", id.Namespace, id.SecretName, err)
+	rv, opts, err := s.options(ctx, id)
+	if err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := s.clients[id]; ok && c.resourceVersion == secret.ResourceVersion {
+	if c, ok := s.clients[id]; ok && c.resourceVersion == rv {
 		return c.source, nil
+	}
+	opts.WrapTransport = countRequests
+	sc, err := openstackauth.NewLoadBalancerClient(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if s.clients == nil {
+		s.clients = map[Identity]cachedSource{}
+	}
+	// The budget is per cloud endpoint, not per Secret: clusters of many
+	// namespaces often share one cloud.
+	src := Budgeted(memberwait.StatusTree(sc), s.limiterLocked(sc.ResourceBase))
+	s.clients[id] = cachedSource{resourceVersion: rv, source: src}
+	return src, nil
+}
+
+// options reads an identity's Secret into client options: its clouds.yaml,
+// cloud and CA bundle, never the manager's own environment.
+func (s *SecretSources) options(ctx context.Context, id Identity) (string, openstackauth.Options, error) {
+	var secret corev1.Secret
+	if err := s.Client.Get(ctx, types.NamespacedName{Namespace: id.Namespace, Name: id.SecretName}, &secret); err != nil {
+		return "", openstackauth.Options{}, fmt.Errorf("reading identity Secret %s/%s: %w", id.Namespace, id.SecretName, err)
 	}
 	clouds, ok := secret.Data["clouds.yaml"]
 	if !ok {
-		return nil, fmt.Errorf("identity Secret %s/%s has no clouds.yaml key", id.Namespace, id.SecretName)
+		return "", openstackauth.Options{}, fmt.Errorf("identity Secret %s/%s has no clouds.yaml key", id.Namespace, id.SecretName)
 	}
 	cloud := id.CloudName
 	if v, ok := secret.Data["cloudName"]; ok && cloud == "" {
 		cloud = string(v)
 	}
-	sc, err := openstackauth.NewLoadBalancerClient(ctx, openstackauth.Options{
+	return secret.ResourceVersion, openstackauth.Options{
 		Cloud: cloud, CloudsYAML: clouds, CloudsSource: fmt.Sprintf("Secret %s/%s", id.Namespace, id.SecretName),
 		CACert: string(secret.Data["cacert"]), Getenv: openstackauth.NoEnvironment, UserAgent: "membergate",
-		WrapTransport: countRequests,
-	})
-	if err != nil {
-		return nil, err
+	}, nil
+}
+
+// limiterLocked returns the request budget of a cloud endpoint; s.mu is held.
+func (s *SecretSources) limiterLocked(endpoint string) *rate.Limiter {
+	if s.budgets == nil {
+		s.budgets = map[string]*rate.Limiter{}
 	}
-	if s.clients == nil {
-		s.clients, s.budgets = map[Identity]cachedSource{}, map[string]*rate.Limiter{}
-	}
-	// The budget is per cloud endpoint, not per Secret: clusters of many
-	// namespaces often share one cloud.
-	key := sc.ResourceBase
-	lim, ok := s.budgets[key]
+	lim, ok := s.budgets[endpoint]
 	if !ok {
 		lim = rate.NewLimiter(s.Budget, s.Burst)
-		s.budgets[key] = lim
+		s.budgets[endpoint] = lim
 	}
-	src := Budgeted(memberwait.StatusTree(sc), lim)
-	s.clients[id] = cachedSource{resourceVersion: secret.ResourceVersion, source: src}
-	return src, nil
+	return lim
 }
 
 // Budgeted wraps a source with a request budget that never blocks: when the

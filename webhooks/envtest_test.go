@@ -55,6 +55,13 @@ func TestWebhooksOnARealAPIServer(t *testing.T) {
 	g.Eventually(func() error { return c.Create(ctx, mg) }).WithTimeout(30 * time.Second).Should(Succeed())
 	g.Expect(mg.Spec.Mode).To(Equal(v1alpha1.ModeEnforce), "not defaulted by the mutating webhook")
 	g.Expect(mg.Spec.SettleWindow.Duration).To(Equal(DefaultSettleWindow))
+	g.Expect(mg.Spec.SecurityGroups.Mode).To(Equal(v1alpha1.SecurityGroupsAudit), "security groups not defaulted to Audit")
+
+	anywhere := &v1alpha1.MemberGate{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "anywhere"},
+		Spec: v1alpha1.MemberGateSpec{ClusterName: "anywhere", SecurityGroups: &v1alpha1.SecurityGroupsSpec{Sources: []string{"0.0.0.0/0"}}}}
+	err = c.Create(ctx, anywhere)
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(err.Error()).To(ContainSubstring("spec.securityGroups.sources[0]: Forbidden: 0.0.0.0/0 admits the whole internet"))
 
 	bad := &v1alpha1.MemberGate{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "bad"},
 		Spec: v1alpha1.MemberGateSpec{ClusterName: "bad", SettleWindow: dur(time.Hour), MinServingMembers: i32(0)}}

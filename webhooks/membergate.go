@@ -59,6 +59,7 @@ func (MemberGate) Default(_ context.Context, mg *v1alpha1.MemberGate) error {
 	if s.AlertAfter == nil {
 		s.AlertAfter = &metav1.Duration{Duration: DefaultAlertAfter}
 	}
+	defaultSecurityGroups(s)
 	return nil
 }
 
@@ -117,6 +118,8 @@ func validate(mg, old *v1alpha1.MemberGate) (admission.Warnings, error) {
 		errs = append(errs, field.Invalid(spec.Child("minServingMembers"), *n,
 			"must be at least 1; leave it unset to require every other control-plane Machine to serve"))
 	}
+	sgErrs, sgWarnings := validateSecurityGroups(s.SecurityGroups, spec.Child("securityGroups"))
+	errs, warnings = append(errs, sgErrs...), append(warnings, sgWarnings...)
 	if len(errs) > 0 {
 		return warnings, apierrors.NewInvalid(v1alpha1.GroupVersion.WithKind("MemberGate").GroupKind(), mg.Name, errs)
 	}

@@ -25,6 +25,14 @@ const (
 	ReadyCondition = "Ready"
 	// BlockingCondition on a MemberGate: True while a rollout is held.
 	BlockingCondition = "Blocking"
+	// SecurityGroupsReadyCondition on a MemberGate: True when the nodes'
+	// security groups admit the load balancer as the policy wants (in
+	// Audit: when nothing would change) and no failing member lacks a rule.
+	SecurityGroupsReadyCondition = "SecurityGroupsReady"
+	// SecurityGroupsFinalizer keeps a MemberGate until the security-group
+	// rules its enforcement created are removed. It is present only while
+	// such rules exist.
+	SecurityGroupsFinalizer = "membergate.io/security-groups"
 )
 
 // GateMode is how a cluster is gated.
@@ -80,6 +88,76 @@ type MemberGateSpec struct {
 	// time passed. Default 15m.
 	// +optional
 	AlertAfter *metav1.Duration `json:"alertAfter,omitempty"`
+
+	// SecurityGroups is the policy for the nodes' security groups: that
+	// they admit TCP from the load balancer's subnet(s) to the members'
+	// ports. Unset means mode Audit: report, change nothing.
+	// +optional
+	SecurityGroups *SecurityGroupsSpec `json:"securityGroups,omitempty"`
+}
+
+// SecurityGroupMode is how the security-group policy is applied.
+// +kubebuilder:validation:Enum=Enforce;Audit;Disabled
+type SecurityGroupMode string
+
+const (
+	// SecurityGroupsEnforce creates the missing rules, repairs them when
+	// deleted and removes its own rules the policy no longer holds.
+	SecurityGroupsEnforce SecurityGroupMode = "Enforce"
+	// SecurityGroupsAudit computes the same changes and only reports them.
+	// The default: changing a cloud's firewall is an operator's choice.
+	SecurityGroupsAudit SecurityGroupMode = "Audit"
+	// SecurityGroupsDisabled removes the rules enforcement created and
+	// reports nothing about the groups.
+	SecurityGroupsDisabled SecurityGroupMode = "Disabled"
+)
+
+// SecurityGroupsSpec is the least-privilege rule policy: ingress TCP from
+// the subnet(s) the load balancer reaches the members from, to the
+// members' protocol and monitor ports on the control-plane nodes' groups
+// (and the NodePort range on the workers' groups, when asked).
+type SecurityGroupsSpec struct {
+	// Mode: Enforce, Audit (report only; the default) or Disabled.
+	// +kubebuilder:default=Audit
+	// +optional
+	Mode SecurityGroupMode `json:"mode,omitempty"`
+
+	// Workers also opens the NodePort range on the groups of the worker
+	// Machines' ports.
+	// +optional
+	Workers bool `json:"workers,omitempty"`
+
+	// NodePortRange is the workers' range. Default 30000-32767, the
+	// Kubernetes default.
+	// +optional
+	NodePortRange *PortRange `json:"nodePortRange,omitempty"`
+
+	// AllTCP opens every TCP port instead of the members' ports and the
+	// NodePort range. Only when chosen.
+	// +optional
+	AllTCP bool `json:"allTCP,omitempty"`
+
+	// Sources are the CIDRs to admit instead of the load balancer's
+	// subnets, derived from its members (or its VIP subnet).
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=set
+	// +optional
+	Sources []string `json:"sources,omitempty"`
+
+	// AllowAnywhere permits 0.0.0.0/0 and ::/0 as a source (a load
+	// balancer on a public subnet, say); without it they are refused.
+	// +optional
+	AllowAnywhere bool `json:"allowAnywhere,omitempty"`
+}
+
+// PortRange is an inclusive range of TCP ports.
+type PortRange struct {
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Min int32 `json:"min"`
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Max int32 `json:"max"`
 }
 
 // MemberGateStatus is what the gate last observed.
@@ -113,11 +191,130 @@ type MemberGateStatus struct {
 	// ObservedGeneration is the spec generation the status reflects.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// Conditions: Ready, Blocking.
+	// SecurityGroups is what the security-group enforcement and the
+	// member diagnosis last found and did.
+	// +optional
+	SecurityGroups *SecurityGroupsStatus `json:"securityGroups,omitempty"`
+	// Conditions: Ready, Blocking, SecurityGroupsReady.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// SecurityGroupsStatus is the last security-group pass.
+type SecurityGroupsStatus struct {
+	// Mode is the mode the pass ran in.
+	// +optional
+	Mode SecurityGroupMode `json:"mode,omitempty"`
+	// Sources are the CIDRs the load balancer reaches the members from.
+	// +optional
+	Sources []string `json:"sources,omitempty"`
+	// Groups are the security groups guarding the nodes' ports, with the
+	// ports each must admit.
+	// +optional
+	Groups []GuardedGroup `json:"groups,omitempty"`
+	// OwnedRules are the rules enforcement created that exist; they are
+	// removed when the policy stops holding them, on Disabled and on
+	// cluster deletion.
+	// +optional
+	OwnedRules []OwnedRule `json:"ownedRules,omitempty"`
+	// Changes are what the last pass changed (Enforce) or would change
+	// (Audit), in words.
+	// +optional
+	Changes []string `json:"changes,omitempty"`
+	// Problems are what keeps the policy from being applied in full:
+	// refused sources, failed requests, listener CIDRs the groups do not
+	// admit (OVN).
+	// +optional
+	Problems []string `json:"problems,omitempty"`
+	// Identity is the identity Secret the rules were managed with, kept so
+	// that they can be removed after the OpenStackCluster is gone.
+	// +optional
+	Identity *IdentityReference `json:"identity,omitempty"`
+	// LastSynced is when the groups were last read.
+	// +optional
+	LastSynced *metav1.Time `json:"lastSynced,omitempty"`
+	// Diagnoses are the verdicts on members that are ACTIVE but ERROR or
+	// OFFLINE past their settle window. Each is renewed at most every few
+	// minutes while the member keeps failing.
+	// +optional
+	// +listType=map
+	// +listMapKey=memberID
+	Diagnoses []MemberDiagnosis `json:"diagnoses,omitempty"`
+}
+
+// GuardedGroup is one security group the policy targets.
+type GuardedGroup struct {
+	// ID of the group.
+	ID string `json:"id"`
+	// Machines whose ports the group guards.
+	// +optional
+	Machines []string `json:"machines,omitempty"`
+	// Ports the group must admit from the sources, as "6443" or
+	// "30000-32767".
+	// +optional
+	Ports []string `json:"ports,omitempty"`
+}
+
+// OwnedRule is a rule enforcement created.
+type OwnedRule struct {
+	// ID of the rule.
+	ID string `json:"id"`
+	// GroupID is its security group.
+	GroupID string `json:"groupID"`
+	// Rule in words: "ingress tcp port 6443 from 10.6.0.0/24".
+	Rule string `json:"rule"`
+}
+
+// IdentityReference names CAPO's identity Secret.
+type IdentityReference struct {
+	// SecretName in the MemberGate's namespace.
+	SecretName string `json:"secretName"`
+	// CloudName is the cloud in its clouds.yaml.
+	// +optional
+	CloudName string `json:"cloudName,omitempty"`
+	// +optional
+	Region string `json:"region,omitempty"`
+}
+
+// MemberDiagnosis is why a failing member's health checks fail, as far as
+// its security groups tell.
+type MemberDiagnosis struct {
+	// MemberID is the member.
+	MemberID string `json:"memberID"`
+	// Machine whose member it is.
+	// +optional
+	Machine string `json:"machine,omitempty"`
+	// PoolID is the member's pool.
+	// +optional
+	PoolID string `json:"poolID,omitempty"`
+	// Address and Port are where the checks go (the monitor port when the
+	// member has one).
+	// +optional
+	Address string `json:"address,omitempty"`
+	// +optional
+	Port int32 `json:"port,omitempty"`
+	// Statuses are the member's provisioning/operating statuses.
+	// +optional
+	Statuses string `json:"statuses,omitempty"`
+	// Source is the CIDR the checks come from.
+	// +optional
+	Source string `json:"source,omitempty"`
+	// Groups guard the member's port.
+	// +optional
+	Groups []string `json:"groups,omitempty"`
+	// Verdict: "admitted", "missing rule", "port security disabled",
+	// "no port found", or "error".
+	Verdict string `json:"verdict"`
+	// Fix is the rule that would admit the checks, when one is missing.
+	// +optional
+	Fix string `json:"fix,omitempty"`
+	// Message says it in a sentence.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// At is when the diagnosis ran.
+	At metav1.Time `json:"at"`
 }
 
 // MachineMembers is one control-plane Machine and its members.

@@ -56,8 +56,8 @@ func flagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz probes")
 	fs.BoolVar(&o.leaderElect, "leader-elect", true, "elect a leader, so that only one replica runs the controller (every replica serves webhooks and the extension)")
 	fs.StringVar(&o.leaderElectNamespace, "leader-elect-namespace", "", "namespace of the leader election Lease; empty means the Pod's own")
-	fs.Float64Var(&o.budget, "octavia-qps", 5, "Octavia requests per second per cloud, for all clusters together")
-	fs.IntVar(&o.burst, "octavia-burst", 10, "burst of Octavia requests per cloud")
+	fs.Float64Var(&o.budget, "octavia-qps", 5, "OpenStack requests (Octavia, and Neutron for security groups) per second per cloud, for all clusters together")
+	fs.IntVar(&o.burst, "octavia-burst", 10, "burst of OpenStack requests per cloud")
 	fs.DurationVar(&o.syncPeriod, "sync-period", 10*time.Minute, "how often every watched object is reconciled anyway")
 
 	fs.BoolVar(&o.enableWebhooks, "enable-webhooks", true, "serve the MemberGate admission webhooks")

@@ -65,10 +65,15 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
+	// One SecretSources for the gate's Octavia observations and the
+	// security-group pass's Octavia and Neutron requests: the same identity
+	// Secrets, the same per-cloud budget.
+	sources := &controllers.SecretSources{Client: mgr.GetAPIReader(), Budget: rate.Limit(o.budget), Burst: o.burst}
 	r := &controllers.GateReconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("membergate"),
-		Sources:  &controllers.SecretSources{Client: mgr.GetAPIReader(), Budget: rate.Limit(o.budget), Burst: o.burst},
+		Sources:  sources,
+		Networks: sources,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the gate controller: %w", err)

@@ -120,7 +120,8 @@ func Run(ctx context.Context, lbClient, network *gophercloud.ServiceClient, ref 
 	return t, nil
 }
 
-// judge fills the row's source, port, groups and verdict.
+// judge fills the row's source, port, groups and verdict, reading what
+// [Judge] needs.
 func (c *cache) judge(ctx context.Context, row *Row, memberSubnet, vipSubnet string) error {
 	// Health checks come from the member's subnet when it has one (the
 	// amphora plugs a port into it), else from the VIP's.
@@ -132,47 +133,76 @@ func (c *cache) judge(ctx context.Context, row *Row, memberSubnet, vipSubnet str
 	if err != nil {
 		return err
 	}
-	row.Source = sn.CIDR
-	src, err := netip.ParsePrefix(sn.CIDR)
-	if err != nil {
-		return fmt.Errorf("subnet %s has CIDR %q: %w", sn.ID, sn.CIDR, err)
-	}
-	port, err := c.portOf(ctx, row.Address, memberSubnet)
+	p, err := c.portOf(ctx, row.Address, memberSubnet)
 	if err != nil {
 		return err
 	}
-	if port == nil {
+	var found *Port
+	var all []secgroup.Rule
+	if p != nil {
+		found = &Port{ID: p.ID, SecurityGroups: p.SecurityGroups, PortSecurityEnabled: p.PortSecurityEnabled}
+		for _, id := range p.SecurityGroups {
+			g, err := c.group(ctx, id)
+			if err != nil {
+				return err
+			}
+			for _, r := range g.Rules {
+				all = append(all, FromNeutron(r))
+			}
+		}
+	}
+	return Judge(row, sn.CIDR, found, all)
+}
+
+// Port is what a verdict needs of the Neutron port holding a member's
+// address.
+type Port struct {
+	ID             string
+	SecurityGroups []string
+	// PortSecurityEnabled is nil when Neutron says nothing (no
+	// port-security extension), which is not "disabled".
+	PortSecurityEnabled *bool
+}
+
+// Judge decides one member's row without any I/O, from the CIDR of the
+// subnet its health checks come from, the port holding its address (nil
+// when none was found) and the rules of that port's groups: admitted, or
+// which rule is missing and on which group (the port's first), or that the
+// port is not filtered at all. The manager calls it with what its own
+// security-group pass already read.
+func Judge(row *Row, sourceCIDR string, p *Port, groupRules []secgroup.Rule) error {
+	row.Source = sourceCIDR
+	src, err := netip.ParsePrefix(sourceCIDR)
+	if err != nil {
+		return fmt.Errorf("subnet %s has CIDR %q: %w", row.SourceSubnetID, sourceCIDR, err)
+	}
+	if p == nil {
 		row.Verdict = NoPort
 		return nil
 	}
-	row.PortID, row.Groups = port.ID, port.SecurityGroups
-	if p := port.PortSecurityEnabled; p != nil && !*p {
+	row.PortID, row.Groups = p.ID, p.SecurityGroups
+	if e := p.PortSecurityEnabled; e != nil && !*e {
 		row.Verdict = PortSecurityOff
 		return nil
 	}
-	var all []secgroup.Rule
-	for _, id := range port.SecurityGroups {
-		g, err := c.group(ctx, id)
-		if err != nil {
-			return err
-		}
-		for _, r := range g.Rules {
-			all = append(all, convert(r))
-		}
-	}
-	v := secgroup.Evaluate(all, src, row.CheckPort())
+	v := secgroup.Evaluate(groupRules, src, row.CheckPort())
 	if v.Admitted {
 		row.Verdict, row.By = Admitted, v.By
 		return nil
 	}
 	row.Verdict = MissingRule
 	fix := *v.Missing
-	if len(port.SecurityGroups) > 0 {
-		fix.SecurityGroupID = port.SecurityGroups[0]
+	if len(p.SecurityGroups) > 0 {
+		fix.SecurityGroupID = p.SecurityGroups[0]
 	}
 	fix.Description = "membergate: load balancer health checks and traffic from " + row.Source
 	row.Fix = &fix
 	return nil
+}
+
+// FromNeutron converts a rule as gophercloud decodes it.
+func FromNeutron(r rules.SecGroupRule) secgroup.Rule {
+	return convert(r)
 }
 
 func convert(r rules.SecGroupRule) secgroup.Rule {

@@ -52,7 +52,9 @@ func octaviaURLs(raw string) (endpoint, resourceBase string, err error) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "", "", fmt.Errorf("want an http:// or https:// URL")
 	}
-	u.RawQuery, u.Fragment = "", ""
+	// A bare "?" (ForceQuery) would otherwise survive and turn the version
+	// path appended below into part of the query.
+	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "", false, "", ""
 	path := strings.TrimRight(u.Path, "/")
 	switch {
 	case strings.HasSuffix(path, "/v2.0"), strings.HasSuffix(path, "/v2"):

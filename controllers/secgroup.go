@@ -1,0 +1,208 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+
+	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/pkg/memberwait"
+	"github.com/membergate/membergate/pkg/secgroup"
+)
+
+// SecurityGroupInterval is how often a cluster's groups are read when
+// nothing it depends on changed: a rule of ours deleted by hand is repaired
+// (or, in Audit, reported) within it. A change of the MemberGate's spec, of
+// the members or of the Machines' addresses triggers a pass at once.
+const SecurityGroupInterval = time.Minute
+
+// DiagnosisInterval is how often a member that keeps failing is diagnosed
+// again: its groups rarely change faster, and every diagnosis is an event.
+const DiagnosisInterval = 5 * time.Minute
+
+// sgOutcome is what one security-group pass decided, applied together with
+// the gate's decision: the MemberGate's status and condition, and a
+// sentence per Machine for its LoadBalancerMemberReady condition.
+type sgOutcome struct {
+	status *v1alpha1.SecurityGroupsStatus
+	cond   metav1.Condition
+	notes  map[string][]string
+	// dropFinalizer is set when no rule of ours remains (or none can be
+	// removed any more): the MemberGate need not wait for a cleanup.
+	dropFinalizer bool
+}
+
+// note is the diagnosis sentence for a Machine, if any.
+func (o *sgOutcome) note(machine string) string {
+	if o == nil {
+		return ""
+	}
+	return strings.Join(o.notes[machine], "; ")
+}
+
+// writeStatus puts the pass's results into the MemberGate's status.
+func (o *sgOutcome) writeStatus(mg *v1alpha1.MemberGate) {
+	if o == nil || o.status == nil {
+		return
+	}
+	mg.Status.SecurityGroups = o.status
+	o.cond.ObservedGeneration = mg.Generation
+	meta.SetStatusCondition(&mg.Status.Conditions, o.cond)
+}
+
+// sgPolicy is the MemberGate's security-group policy in force.
+type sgPolicy struct {
+	secgroup.Policy
+	workers bool
+	sources []netip.Prefix
+}
+
+// sgPolicyOf reads the spec; unset means Audit with the defaults.
+func sgPolicyOf(mg *v1alpha1.MemberGate) sgPolicy {
+	p := sgPolicy{Policy: secgroup.Policy{Mode: secgroup.Audit, NodePorts: secgroup.DefaultNodePorts}}
+	s := mg.Spec.SecurityGroups
+	if s == nil {
+		return p
+	}
+	if s.Mode != "" {
+		p.Mode = secgroup.Mode(s.Mode)
+	}
+	if r := s.NodePortRange; r != nil {
+		p.NodePorts = secgroup.PortRange{Min: int(r.Min), Max: int(r.Max)}
+	}
+	p.AllTCP, p.AllowAnywhere, p.workers = s.AllTCP, s.AllowAnywhere, s.Workers
+	for _, c := range s.Sources {
+		// The webhook refuses what does not parse; a source that slipped
+		// past it (webhooks off) is left out rather than guessed at.
+		if prefix, err := netip.ParsePrefix(c); err == nil {
+			p.sources = append(p.sources, prefix.Masked())
+		}
+	}
+	return p
+}
+
+// ownerOf marks the rules of one cluster's enforcement.
+func ownerOf(namespace, cluster string) secgroup.Owner {
+	return secgroup.Owner(fmt.Sprintf("membergate %s/%s", namespace, cluster))
+}
+
+// sgInput is what a pass works from.
+type sgInput struct {
+	cluster  *clusterv1.Cluster
+	mg       *v1alpha1.MemberGate
+	target   Target
+	machines []clusterv1.Machine // control plane
+	snap     *memberwait.Snapshot
+	verdicts map[string]map[string]memberwait.Verdict
+	now      time.Time
+}
+
+// securityGroups runs the security-group pass of one reconcile: cleanup
+// when the cluster, the MemberGate or the policy says so; else, when due,
+// reading the groups and converging (Enforce) or reporting (Audit); and the
+// diagnosis of failing members. It never blocks: every request is budgeted
+// and a spent budget is reported and retried at the next reconcile. nil
+// means nothing to apply (no Neutron clients configured, or paused).
+func (r *GateReconciler) securityGroups(ctx context.Context, in sgInput, paused bool) *sgOutcome {
+	if r.Networks == nil || paused {
+		return nil
+	}
+	st := &v1alpha1.SecurityGroupsStatus{}
+	if prev := in.mg.Status.SecurityGroups; prev != nil {
+		st = prev.DeepCopy()
+	}
+	if in.target.Identity.SecretName != "" {
+		st.Identity = &v1alpha1.IdentityReference{SecretName: in.target.Identity.SecretName, CloudName: in.target.Identity.CloudName,
+			Region: in.target.Identity.Region}
+	}
+	pol := sgPolicyOf(in.mg)
+	out := &sgOutcome{status: st}
+	owner := ownerOf(in.cluster.Namespace, in.cluster.Name)
+
+	why := ""
+	switch {
+	case !in.cluster.DeletionTimestamp.IsZero():
+		why = "the cluster is being deleted"
+	case !in.mg.DeletionTimestamp.IsZero():
+		why = "the MemberGate is being deleted"
+	case in.cluster.Annotations[v1alpha1.SkipAnnotation] == "true":
+		why = "the cluster opted out (" + v1alpha1.SkipAnnotation + ")"
+	case pol.Mode == secgroup.Disabled:
+		why = "spec.securityGroups.mode is Disabled"
+	}
+	if why != "" {
+		r.sgCleanup(ctx, out, in.mg, owner, identityOf(in.mg.Namespace, st), why)
+		recordDiagnosisMetric(in.cluster, st)
+		return out
+	}
+	st.Mode = v1alpha1.SecurityGroupMode(pol.Mode)
+
+	failing := failingMembers(in.mg, in.machines, in.verdicts, in.now)
+	st.Diagnoses = slices.DeleteFunc(st.Diagnoses, func(d v1alpha1.MemberDiagnosis) bool { return !failing.has(d.MemberID) })
+	due := r.sgDue(in, st)
+	diagnose := failing.due(st.Diagnoses, in.now)
+	if (due || len(diagnose) > 0) && in.target.LoadBalancerID == "" {
+		st.Problems = []string{problemOpenStack + "the cluster has no API server load balancer yet"}
+		due, diagnose = false, nil
+	}
+	if due || len(diagnose) > 0 {
+		r.sgPass(ctx, out, in, pol, owner, due, failing, diagnose)
+	}
+	out.notes = notesOf(st.Diagnoses)
+	out.cond = sgCondition(st)
+	out.dropFinalizer = len(st.OwnedRules) == 0
+	recordDiagnosisMetric(in.cluster, st)
+	return out
+}
+
+// sgDue reports whether the groups must be read in this reconcile: the
+// inputs changed since the last pass, or it is older than the interval.
+func (r *GateReconciler) sgDue(in sgInput, st *v1alpha1.SecurityGroupsStatus) bool {
+	c := &r.secgroups
+	c.mu.Lock()
+	changed := c.inputs[in.cluster.Namespace+"/"+in.cluster.Name] != inputsOf(in)
+	c.mu.Unlock()
+	return changed || st.LastSynced == nil || in.now.Sub(st.LastSynced.Time) >= SecurityGroupInterval
+}
+
+// remember records the inputs of a pass that read the groups.
+func (r *GateReconciler) remember(in sgInput) {
+	c := &r.secgroups
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inputs == nil {
+		c.inputs = map[string]string{}
+	}
+	c.inputs[in.cluster.Namespace+"/"+in.cluster.Name] = inputsOf(in)
+}
+
+// inputsOf sums up what a pass depends on and the gate already read: the
+// policy's generation, the members, the control-plane Machines' addresses.
+// Kept in memory only: after a restart the first reconcile reads anyway.
+func inputsOf(in sgInput) string {
+	var b strings.Builder
+	fmt.Fprint(&b, in.mg.Generation, " ", in.target.LoadBalancerID, " ", membersKey(in.snap))
+	for _, m := range in.machines {
+		b.WriteString(" " + m.Name)
+		for _, a := range m.Status.Addresses {
+			b.WriteString("," + a.Address)
+		}
+	}
+	return b.String()
+}
+
+// identityOf is the identity recorded in the status, for a cleanup after
+// the OpenStackCluster is gone.
+func identityOf(namespace string, st *v1alpha1.SecurityGroupsStatus) Identity {
+	if st == nil || st.Identity == nil {
+		return Identity{}
+	}
+	return Identity{Namespace: namespace, SecretName: st.Identity.SecretName, CloudName: st.Identity.CloudName, Region: st.Identity.Region}
+}

@@ -1,0 +1,113 @@
+package controllers
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/membergate/membergate/internal/openstackauth"
+)
+
+// NetworkClients are what the security-group pass and the member diagnosis
+// use: Octavia, for the members' subnets and ports, and Neutron. Every
+// request takes one token of the cloud's request budget — the one the
+// gate's observations share — and fails at once with [ErrBudgetSpent] when
+// none is left, so a pass never waits.
+type NetworkClients struct {
+	LoadBalancer, Network *gophercloud.ServiceClient
+	// Cloud names the cloud (its Octavia endpoint), for caches that all
+	// its clusters share.
+	Cloud string
+}
+
+// NetworkFactory returns the clients of an identity.
+type NetworkFactory interface {
+	Network(ctx context.Context, id Identity) (*NetworkClients, error)
+}
+
+type cachedNetwork struct {
+	resourceVersion string
+	clients         *NetworkClients
+}
+
+// Network implements NetworkFactory from the same identity Secret as
+// Source, with the same per-cloud budget. The clients are kept while the
+// Secret is unchanged. Neutron's endpoint comes from Keystone's catalog, or
+// the cloud's network_endpoint_override.
+func (s *SecretSources) Network(ctx context.Context, id Identity) (*NetworkClients, error) {
+	rv, opts, err := s.options(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.networks[id]; ok && c.resourceVersion == rv {
+		return c.clients, nil
+	}
+	bt := &budgetTransport{}
+	opts.WrapTransport = func(next http.RoundTripper) http.RoundTripper {
+		bt.next = countAPIRequests(next)
+		return bt
+	}
+	cs, err := openstackauth.NewClients(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	// Authentication went unbudgeted (the endpoint, hence the budget, is
+	// known only after it); every request from here on is counted.
+	bt.lim.Store(s.limiterLocked(cs.LoadBalancer.ResourceBase))
+	nc := &NetworkClients{LoadBalancer: cs.LoadBalancer, Network: cs.Network, Cloud: cs.LoadBalancer.ResourceBase}
+	if s.networks == nil {
+		s.networks = map[Identity]cachedNetwork{}
+	}
+	s.networks[id] = cachedNetwork{resourceVersion: rv, clients: nc}
+	return nc, nil
+}
+
+// budgetTransport takes a token of the cloud's budget per request, never
+// waiting for one.
+type budgetTransport struct {
+	next http.RoundTripper
+	lim  atomic.Pointer[rate.Limiter]
+}
+
+func (b *budgetTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if lim := b.lim.Load(); lim != nil && !lim.Allow() {
+		return nil, ErrBudgetSpent
+	}
+	return b.next.RoundTrip(r)
+}
+
+var neutronRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "membergate_neutron_requests_total",
+	Help: "Requests to Neutron by operation and HTTP status code; code is \"error\" when no answer came.",
+}, []string{"operation", "code"})
+
+func init() { metrics.Registry.MustRegister(neutronRequests) }
+
+// countAPIRequests counts Neutron's requests by collection, and the rest
+// (Octavia, Keystone) as countRequests does.
+func countAPIRequests(next http.RoundTripper) http.RoundTripper {
+	octavia := countRequests(next)
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		_, rest, ok := strings.Cut(r.URL.Path, "/v2.0/")
+		if !ok {
+			return octavia.RoundTrip(r)
+		}
+		resp, err := next.RoundTrip(r)
+		code := "error"
+		if err == nil {
+			code = strconv.Itoa(resp.StatusCode)
+		}
+		collection, _, _ := strings.Cut(rest, "/")
+		neutronRequests.WithLabelValues(strings.ToLower(r.Method)+" "+strings.TrimSuffix(collection, ".json"), code).Inc()
+		return resp, err
+	})
+}

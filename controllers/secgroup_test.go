@@ -1,0 +1,191 @@
+package controllers
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/pools"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/rules"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"github.com/membergate/membergate/api/v1alpha1"
+)
+
+func enforce() *v1alpha1.SecurityGroupsSpec {
+	return &v1alpha1.SecurityGroupsSpec{Mode: v1alpha1.SecurityGroupsEnforce}
+}
+
+// Enforce opens the members' protocol and monitor ports from the member
+// subnet on the control-plane ports' first group and the NodePort range on
+// the workers', once; repairs a rule deleted by hand; removes what the
+// policy stops holding; never touches a rule of someone else.
+func TestSecurityGroupsEnforce(t *testing.T) {
+	sg := enforce()
+	sg.Workers = true
+	w := newSGWorld(t, sgOptions{machines: 2, workers: 1, cpGroups: []string{"cp", "default"}, sg: sg})
+	// The monitor checks another port than the one serving: both open.
+	port := 9443
+	_, err := pools.UpdateMember(w.ctx, w.octa.ServiceClient(), w.poolID, w.members[0], pools.UpdateMemberOpts{MonitorPort: &port}).Extract()
+	w.g.Expect(err).NotTo(HaveOccurred())
+	w.clk.Step(2 * time.Second)
+	ssh, err := rules.Create(w.ctx, w.neutron.ServiceClient(), rules.CreateOpts{SecGroupID: w.cp, Direction: "ingress", EtherType: "IPv4",
+		Protocol: "tcp", PortRangeMin: 22, PortRangeMax: 22, RemoteIPPrefix: "192.0.2.0/24", Description: "operator: ssh"}).Extract()
+	w.g.Expect(err).NotTo(HaveOccurred())
+	// An operator's wider rule on the ports' other group admits the
+	// monitor port already: nothing to add for it.
+	_, err = rules.Create(w.ctx, w.neutron.ServiceClient(), rules.CreateOpts{SecGroupID: w.def, Direction: "ingress", EtherType: "IPv4",
+		Protocol: "tcp", PortRangeMin: 9000, PortRangeMax: 9999, RemoteIPPrefix: "10.0.0.0/8", Description: "operator: monitoring"}).Extract()
+	w.g.Expect(err).NotTo(HaveOccurred())
+
+	w.reconcile()
+	var got []string
+	for _, r := range append(w.ours(w.cp), w.ours(w.worker)...) {
+		w.g.Expect(r.RemoteIPPrefix).To(Equal("10.6.0.0/24"), "wider than the member subnet: %+v", r)
+		w.g.Expect(r.Direction + r.Protocol + r.EtherType).To(Equal("ingresstcpIPv4"))
+		got = append(got, r.SecGroupID+" "+portRange(r))
+	}
+	w.g.Expect(got).To(ConsistOf(w.cp+" 6443", w.worker+" 30000-32767"))
+	w.g.Expect(w.ours(w.def)).To(BeEmpty(), "a port needs its rule on one of its groups, not all")
+	mg := w.memberGate()
+	w.g.Expect(controllerutil.ContainsFinalizer(mg, v1alpha1.SecurityGroupsFinalizer)).To(BeTrue())
+	w.g.Expect(mg.Status.SecurityGroups.OwnedRules).To(HaveLen(2))
+	w.g.Expect(mg.Status.SecurityGroups.Groups).To(ContainElement(v1alpha1.GuardedGroup{ID: w.cp, Machines: []string{"cp-0", "cp-1"}, Ports: []string{"6443", "9443"}}))
+	w.g.Expect(mg.Status.SecurityGroups.Sources).To(Equal([]string{"10.6.0.0/24"}))
+	cond := w.sgCondition()
+	w.g.Expect(cond.Status).To(Equal(metav1.ConditionTrue), "%+v", cond)
+	w.g.Expect(cond.Reason).To(Equal(ReasonSGSynced))
+	evs := strings.Join(w.events(), "\n")
+	w.g.Expect(strings.Count(evs, "SecurityGroupRuleAdded")).To(Equal(2), evs)
+	w.g.Expect(evs).To(ContainSubstring("added ingress tcp port 6443 from 10.6.0.0/24 to group " + w.cp + " (guarding cp-0, cp-1)"))
+
+	// Idempotent: a reconcile before the interval asks Neutron nothing; one
+	// after it reads the ports and the rules, one request each, and writes
+	// nothing.
+	before := w.neutron.Requests()
+	w.reconcile()
+	w.g.Expect(w.requestsSince(before)).To(BeEmpty())
+	w.clk.Step(SecurityGroupInterval)
+	w.reconcile()
+	w.g.Expect(w.requestsSince(before)).To(Equal(map[string]int{"GET /v2.0/ports": 1, "GET /v2.0/security-group-rules": 1}))
+	w.g.Expect(w.events()).To(BeEmpty())
+
+	// Drift: someone deletes our rule; the next pass puts it back.
+	for _, r := range w.ours(w.cp) {
+		if r.PortRangeMin == 6443 {
+			w.g.Expect(rules.Delete(w.ctx, w.neutron.ServiceClient(), r.ID).ExtractErr()).To(Succeed())
+		}
+	}
+	w.clk.Step(SecurityGroupInterval)
+	w.reconcile()
+	w.g.Expect(w.ours(w.cp)).To(HaveLen(1))
+	w.g.Expect(strings.Join(w.events(), "\n")).To(ContainSubstring("added ingress tcp port 6443"))
+
+	// The policy no longer holds the workers' range: our rule goes.
+	w.setSG(enforce())
+	w.reconcile()
+	w.g.Expect(w.ours(w.worker)).To(BeEmpty())
+	w.g.Expect(strings.Join(w.events(), "\n")).To(ContainSubstring("removed ingress tcp ports 30000-32767 from 10.6.0.0/24 from group " + w.worker))
+	w.g.Expect(w.rules(w.cp)).To(ContainElement(HaveField("ID", ssh.ID)), "the operator's rule was touched")
+}
+
+// Audit, the default, computes the same changes and makes none: not one
+// rule is written, the condition says what Enforce would do, once.
+func TestSecurityGroupsAuditChangesNothing(t *testing.T) {
+	w := newSGWorld(t, sgOptions{machines: 2, cpGroups: []string{"default"}})
+	for i := 0; i < 3; i++ {
+		w.reconcile()
+		w.clk.Step(SecurityGroupInterval)
+	}
+	w.g.Expect(w.ruleWrites()).To(BeZero())
+	cond := w.sgCondition()
+	w.g.Expect(cond.Status).To(Equal(metav1.ConditionFalse))
+	w.g.Expect(cond.Reason).To(Equal(ReasonSGWouldChange))
+	w.g.Expect(cond.Message).To(ContainSubstring("would add ingress tcp port 6443 from 10.6.0.0/24 to group " + w.def + " (guarding cp-0, cp-1)"))
+	w.g.Expect(cond.Message).To(ContainSubstring("set spec.securityGroups.mode: Enforce"))
+	w.g.Expect(w.memberGate().Finalizers).To(BeEmpty())
+	w.g.Expect(strings.Count(strings.Join(w.events(), "\n"), "SecurityGroupsAudit")).To(Equal(1), "the same report repeated")
+}
+
+// The policy never opens more than it says: 0.0.0.0/0 only with
+// allowAnywhere, even when the webhook was bypassed.
+func TestSecurityGroupsRefuseAnywhere(t *testing.T) {
+	sg := enforce()
+	sg.Sources = []string{"0.0.0.0/0"}
+	w := newSGWorld(t, sgOptions{machines: 1, cpGroups: []string{"cp"}, sg: sg})
+	w.reconcile()
+	w.g.Expect(w.ruleWrites()).To(BeZero())
+	cond := w.sgCondition()
+	w.g.Expect(cond.Reason).To(Equal(ReasonSGSourceRefused))
+	w.g.Expect(cond.Message).To(ContainSubstring("refusing source 0.0.0.0/0"))
+
+	sg.AllowAnywhere = true
+	w.setSG(sg)
+	w.reconcile()
+	w.g.Expect(w.ours(w.cp)).To(ConsistOf(And(HaveField("RemoteIPPrefix", "0.0.0.0/0"), HaveField("PortRangeMin", 6443))))
+	w.g.Expect(w.sgCondition().Reason).To(Equal(ReasonSGSynced))
+}
+
+// IPv6 members reached from an IPv6 subnet get IPv6 rules.
+func TestSecurityGroupsIPv6(t *testing.T) {
+	w := newSGWorld(t, sgOptions{cidr: "2001:db8:6::/64", machines: 2, cpGroups: []string{"cp"}, sg: enforce()})
+	w.reconcile()
+	ours := w.ours(w.cp)
+	w.g.Expect(ours).To(HaveLen(1))
+	w.g.Expect(ours[0].EtherType).To(Equal("IPv6"))
+	w.g.Expect(ours[0].RemoteIPPrefix).To(Equal("2001:db8:6::/64"))
+	w.g.Expect(ours[0].PortRangeMin).To(Equal(6443))
+	w.g.Expect(w.sgCondition().Reason).To(Equal(ReasonSGSynced))
+}
+
+// Disabled and deletion remove our rules and only ours; with the Cluster
+// gone, the identity the status recorded still reaches them.
+func TestSecurityGroupsCleanup(t *testing.T) {
+	w := newSGWorld(t, sgOptions{machines: 1, cpGroups: []string{"cp"}, sg: enforce()})
+	foreign, err := rules.Create(w.ctx, w.neutron.ServiceClient(), rules.CreateOpts{SecGroupID: w.cp, Direction: "ingress", EtherType: "IPv4",
+		Protocol: "tcp", PortRangeMin: 10250, PortRangeMax: 10250, RemoteIPPrefix: "10.6.0.0/24", Description: "membergate other/prod: not ours"}).Extract()
+	w.g.Expect(err).NotTo(HaveOccurred())
+	w.reconcile()
+	w.g.Expect(w.ours(w.cp)).To(HaveLen(1))
+
+	w.setSG(&v1alpha1.SecurityGroupsSpec{Mode: v1alpha1.SecurityGroupsDisabled})
+	w.reconcile()
+	w.g.Expect(w.ours(w.cp)).To(BeEmpty())
+	w.g.Expect(w.rules(w.cp)).To(ContainElement(HaveField("ID", foreign.ID)))
+	w.g.Expect(w.memberGate().Finalizers).To(BeEmpty())
+	w.g.Expect(w.sgCondition().Reason).To(Equal(ReasonSGDisabled))
+	// Disabled with nothing left: no request at all.
+	before := w.neutron.Requests()
+	w.clk.Step(SecurityGroupInterval)
+	w.reconcile()
+	w.g.Expect(w.requestsSince(before)).To(BeEmpty())
+
+	w.setSG(enforce())
+	w.reconcile()
+	w.g.Expect(w.ours(w.cp)).To(HaveLen(1))
+	w.g.Expect(k8sClient.Delete(w.ctx, w.cluster)).To(Succeed())
+	w.reconcile()
+	w.g.Expect(w.ours(w.cp)).To(BeEmpty(), "rules left after the cluster's deletion")
+	w.g.Expect(w.rules(w.cp)).To(ContainElement(HaveField("ID", foreign.ID)))
+	w.g.Expect(w.memberGate().Finalizers).To(BeEmpty())
+
+	// The Cluster and its OpenStackCluster vanish before a reconcile sees
+	// them deleting: the MemberGate, kept by the finalizer, still leads to
+	// the rules.
+	gone := newSGWorld(t, sgOptions{machines: 1, cpGroups: []string{"cp"}, sg: enforce()})
+	gone.reconcile()
+	gone.g.Expect(gone.ours(gone.cp)).To(HaveLen(1))
+	cl := gone.cluster.DeepCopy()
+	gone.g.Expect(k8sClient.Get(gone.ctx, clientKey(cl), cl)).To(Succeed())
+	cl.Finalizers = nil
+	gone.g.Expect(k8sClient.Update(gone.ctx, cl)).To(Succeed())
+	gone.g.Expect(k8sClient.Delete(gone.ctx, cl)).To(Succeed())
+	gone.g.Expect(k8sClient.DeleteAllOf(gone.ctx, &infrav1.OpenStackCluster{}, client.InNamespace(gone.ns))).To(Succeed())
+	gone.reconcile()
+	gone.g.Expect(gone.ours(gone.cp)).To(BeEmpty())
+	gone.g.Expect(gone.memberGate().Finalizers).To(BeEmpty())
+}
