@@ -46,6 +46,8 @@ type GateReconciler struct {
 	// Rand, when set, is memberwait's jitter source (tests make schedules
 	// reproducible with it).
 	Rand func() float64
+
+	snapshots snapshotCache
 	// Networks, when set, gives the Neutron (and Octavia) clients of the
 	// security-group enforcement and the member diagnosis (see
 	// docs/secgroups.md); nil turns both off.
@@ -124,20 +126,35 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	}
 
 	var snap *memberwait.Snapshot
+	var at time.Time
+	fresh := false
 	in.LoadBalancer.ID = target.LoadBalancerID
 	switch {
 	case target.LoadBalancerID == "":
 		in.LoadBalancer.Err = errors.New("the cluster has no API server load balancer (yet)")
 	case !in.Paused && !in.Deleting && in.Policy.Mode != gate.Disabled:
-		snap, in.LoadBalancer.Err = r.observe(ctx, target)
+		snap, at, fresh, in.LoadBalancer.Err = r.observeOrReuse(ctx, target, machines, now)
 	}
 	// The settle window counts from when Octavia answered, not from when
 	// the reconcile began: reading the cluster first can take a while, and
 	// an earlier stamp would date an ONLINE seen now back to before it was.
-	obs := memberwait.Observation{Snapshot: snap, Err: in.LoadBalancer.Err, At: r.Clock.Now()}
+	if at.IsZero() {
+		at = r.Clock.Now()
+	}
+	base := in
+	obs := memberwait.Observation{Snapshot: snap, Err: in.LoadBalancer.Err, At: at}
 	verdicts := r.judge(mg, machines, target.LoadBalancerName, snap, obs, &in)
-
 	d := gate.Decide(in)
+	if len(d.Release) > 0 && !fresh && snap != nil {
+		// A hook is let go only on what Octavia says now, never on a
+		// remembered observation.
+		in = base
+		snap, at, in.LoadBalancer.Err = r.observeFresh(ctx, target, machines)
+		obs = memberwait.Observation{Snapshot: snap, Err: in.LoadBalancer.Err, At: at}
+		verdicts = r.judge(mg, machines, target.LoadBalancerName, snap, obs, &in)
+		d = gate.Decide(in)
+	}
+	r.rememberDue(target.LoadBalancerID, at, d.RequeueAfter)
 	sg := r.securityGroups(ctx, sgInput{cluster: &cluster, mg: mg, target: target, machines: machines, snap: snap, verdicts: verdicts,
 		now: r.Clock.Now()}, in.Paused)
 	if err := r.apply(ctx, &cluster, mg, machines, in, d, verdicts, snap, sg); err != nil {
@@ -153,6 +170,13 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		return ctrl.Result{}, nil
 	}
 	after := d.RequeueAfter
+	if after > 0 {
+		// Relative to the observation, which may be a remembered one.
+		after -= r.Clock.Since(at)
+		if after < time.Second/10 {
+			after = time.Second / 10
+		}
+	}
 	if after <= 0 || after > Resync {
 		after = Resync
 	}
@@ -243,7 +267,9 @@ func (r *GateReconciler) memberGate(ctx context.Context, cluster *clusterv1.Clus
 			Labels: map[string]string{clusterv1.ClusterNameLabel: cluster.Name}},
 		Spec: v1alpha1.MemberGateSpec{ClusterName: cluster.Name, Mode: v1alpha1.ModeEnforce, NoMonitorPolicy: "Fail"},
 	}
-	if err := controllerutil.SetOwnerReference(cluster, mg, r.Client.Scheme()); err != nil {
+	// A controller reference, so that Owns(&MemberGate{}) maps a
+	// MemberGate's events (a user deleting it, say) to its Cluster.
+	if err := controllerutil.SetControllerReference(cluster, mg, r.Client.Scheme()); err != nil {
 		return nil, err
 	}
 	if err := r.Client.Create(ctx, mg); err != nil {

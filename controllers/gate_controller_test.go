@@ -186,3 +186,23 @@ func TestGateHoldsThroughAnOctaviaOutage(t *testing.T) {
 	w.run(2*time.Minute, func() bool { return !w.hasHook(0) })
 	w.g.Expect(w.condition(1).Status).To(Equal(metav1.ConditionTrue))
 }
+
+func TestGateReadsOctaviaOncePerPollNotPerReconcile(t *testing.T) {
+	w := newWorld(t, 2)
+	w.run(2*time.Minute, func() bool { return w.condition(1).Status == metav1.ConditionTrue })
+	before := w.octa.RequestCount(octaviatest.OpGetLoadBalancerStatus)
+	// Reconciles triggered by Machine status updates and our own patches,
+	// before the verdicts ask to look again: no new read.
+	for i := 0; i < 5; i++ {
+		w.reconcile()
+	}
+	w.g.Expect(w.octa.RequestCount(octaviatest.OpGetLoadBalancerStatus)).To(Equal(before))
+	// A new control-plane Machine is worth a look at once.
+	w.addMachine(2)
+	w.reconcile()
+	w.g.Expect(w.octa.RequestCount(octaviatest.OpGetLoadBalancerStatus)).To(Equal(before + 1))
+	// And once the schedule says so.
+	w.clk.Step(w.reconcile().RequeueAfter)
+	w.reconcile()
+	w.g.Expect(w.octa.RequestCount(octaviatest.OpGetLoadBalancerStatus)).To(Equal(before + 2))
+}
