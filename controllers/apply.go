@@ -178,6 +178,13 @@ func memberRow(pool string, v memberwait.Verdict) v1alpha1.Member {
 		t := metav1.NewTime(ceilSecond(v.Progress.Since))
 		row.Since = &t
 	}
+	if !v.Progress.LastSeen.IsZero() {
+		// Truncated to the second by metav1.Time: earlier, so a gap only
+		// ever looks longer — the safe side.
+		t := metav1.NewTime(v.Progress.LastSeen)
+		row.LastSeen = &t
+	}
+	row.LoadBalancerPending = v.Progress.LoadBalancerPending
 	if !v.Progress.MissingSince.IsZero() {
 		t := metav1.NewTime(v.Progress.MissingSince)
 		row.MissingSince = &t

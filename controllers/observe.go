@@ -126,6 +126,10 @@ func progressFrom(mg *v1alpha1.MemberGate, machine, pool string) memberwait.Prog
 			if m.MissingSince != nil {
 				p.MissingSince = m.MissingSince.Time
 			}
+			if m.LastSeen != nil {
+				p.LastSeen = m.LastSeen.Time
+			}
+			p.LoadBalancerPending = m.LoadBalancerPending
 			return p
 		}
 	}

@@ -373,6 +373,13 @@ type Member struct {
 	// Message says where the member is, in words.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// LastSeen is the last successful observation of the member, and
+	// LoadBalancerPending whether its load balancer was PENDING_* then: a
+	// settle window only runs over statuses fresh throughout.
+	// +optional
+	LastSeen *metav1.Time `json:"lastSeen,omitempty"`
+	// +optional
+	LoadBalancerPending bool `json:"loadBalancerPending,omitempty"`
 }
 
 // MemberGate holds a Cluster's control-plane rollouts until the new

@@ -153,6 +153,9 @@ func Retryable(err error) bool {
 	return true
 }
 
+// MaxRetryAfter caps the delay a Retry-After header can impose.
+const MaxRetryAfter = 5 * time.Minute
+
 // retryAfter returns the delay an error's Retry-After header asks for.
 func retryAfter(err error) time.Duration {
 	var code gophercloud.ErrUnexpectedResponseCode
@@ -161,6 +164,11 @@ func retryAfter(err error) time.Duration {
 	}
 	v := code.ResponseHeader.Get("Retry-After")
 	if secs, perr := strconv.Atoi(v); perr == nil && secs > 0 {
+		// Honoured, within reason: a proxy's "Retry-After: 99999999" must
+		// not park a wait for years (nor overflow a Duration).
+		if secs > int(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter
+		}
 		return time.Duration(secs) * time.Second
 	}
 	return 0

@@ -165,6 +165,11 @@ type Progress struct {
 	Polls   int       `json:"polls,omitempty"`
 	// Failures counts the failed observations in a row.
 	Failures int `json:"failures,omitempty"`
+	// LastSeen is the last successful observation, and
+	// LoadBalancerPending whether the load balancer was PENDING_* in it:
+	// a settle window only runs over statuses that were fresh throughout.
+	LastSeen            time.Time `json:"lastSeen,omitempty"`
+	LoadBalancerPending bool      `json:"loadBalancerPending,omitempty"`
 }
 
 // Observation is the outcome of one attempt to observe a load balancer:
@@ -196,6 +201,10 @@ func Evaluate(obs Observation, m Member, opts Options, prev Progress) Verdict {
 		return v
 	}
 	v := e.judge(obs)
+	if obs.Err == nil && obs.Snapshot != nil {
+		e.p.LastSeen = e.now
+		e.p.LoadBalancerPending = IsPending(obs.Snapshot.ProvisioningStatus)
+	}
 	v.Progress, v.At = e.p, obs.At
 	return v
 }
@@ -247,7 +256,7 @@ func (e *evaluation) judge(obs Observation) Verdict {
 	ms, pool := found[0], pools[0]
 	e.p.MissingSince = time.Time{}
 	e.p.MemberID, e.p.PoolID = ms.ID, pool.ID
-	if ms.ProvisioningStatus != e.p.ProvisioningStatus || ms.OperatingStatus != e.p.OperatingStatus || e.p.Since.IsZero() {
+	if ms.ProvisioningStatus != e.p.ProvisioningStatus || ms.OperatingStatus != e.p.OperatingStatus || e.p.Since.IsZero() || e.stale(s, ms) {
 		e.p.ProvisioningStatus, e.p.OperatingStatus = ms.ProvisioningStatus, ms.OperatingStatus
 		e.p.Since = e.now
 	}
@@ -334,6 +343,9 @@ func (e *evaluation) loadBalancerSettled(s *Snapshot, reason string) Verdict {
 		v := e.pending(reason + ", load balancer " + s.ProvisioningStatus)
 		v.MemberReached = true
 		return v
+	case s.ProvisioningStatus != StatusActive && s.ProvisioningStatus != StatusError && e.opts.Target != Gone:
+		// A status this library does not know (or DELETED): never done.
+		return e.pending(reason + ", load balancer " + s.ProvisioningStatus)
 	case s.ProvisioningStatus == StatusError && e.opts.Target != Gone:
 		return e.fail(&LoadBalancerError{LoadBalancerID: s.LoadBalancerID, ProvisioningStatus: s.ProvisioningStatus, OperatingStatus: s.OperatingStatus})
 	}
@@ -358,6 +370,29 @@ func (e *evaluation) missing(kind, reason string) Verdict {
 func (e *evaluation) pending(reason string) Verdict {
 	d := e.opts.Backoff.Delay(e.now.Sub(e.unchangedSince()), e.opts.Rand())
 	return Verdict{Outcome: Pending, RetryAfter: d, Reason: reason}
+}
+
+// MaxObservationGap is the longest time between two observations over
+// which a settle window may run on: one and a half times the backoff's cap,
+// the longest a settling member is otherwise left unobserved.
+func (o Options) maxObservationGap() time.Duration {
+	return o.Backoff.Max + o.Backoff.Max/2
+}
+
+// stale reports whether the member's statuses may not have been fresh since
+// the last look, for a member whose settle window had not yet run out then:
+// nobody looked for longer than the longest gap (a crash, an outage), or the
+// load balancer is PENDING_* now or was then (an amphora failover: no
+// heartbeats, so Octavia keeps the last statuses, and the new amphora's
+// HAProxy adds every server UP before its first check). ONLINE before and
+// ONLINE after is not ONLINE throughout, so the window starts again.
+func (e *evaluation) stale(s *Snapshot, ms MemberStatus) bool {
+	settling := e.opts.Target == Serving && ms.ProvisioningStatus == StatusActive &&
+		(ms.OperatingStatus == StatusOnline || ms.OperatingStatus == StatusNoMonitor)
+	if !settling || e.p.Since.IsZero() || e.p.LastSeen.IsZero() || e.p.LastSeen.Sub(e.p.Since) >= e.opts.SettleWindow {
+		return false
+	}
+	return e.now.Sub(e.p.LastSeen) > e.opts.maxObservationGap() || IsPending(s.ProvisioningStatus) || e.p.LoadBalancerPending
 }
 
 // unchangedSince is when what the waiter sees last changed: the current

@@ -152,6 +152,8 @@ func TestEvaluateSettleWindow(t *testing.T) {
 		{25 * time.Second, StatusOnline, Pending, 10 * time.Second},
 		{30 * time.Second, StatusError, Pending, time.Second}, // dropped inside the window
 		{40 * time.Second, StatusOnline, Pending, time.Second},
+		{50 * time.Second, StatusOnline, Pending, 10 * time.Second},
+		{60 * time.Second, StatusOnline, Pending, 10 * time.Second},
 		{69 * time.Second, StatusOnline, Pending, time.Second}, // 29 s held: look again in 1 s, not later
 		{70 * time.Second, StatusOnline, Done, 0},
 	}
@@ -358,5 +360,42 @@ func TestEvaluateRetriesSoonAfterAFailedPoll(t *testing.T) {
 	v := Evaluate(Observation{Snapshot: snap(StatusActive, Present, mem(StatusActive, StatusOffline)), At: at}, Member{ID: "m1"}, noJitter, p)
 	if v.Progress.Failures != 0 || v.RetryAfter != DefaultMaxDelay {
 		t.Fatalf("after a good poll: failures %d, gap %s; want 0 and the unchanged schedule's %s", v.Progress.Failures, v.RetryAfter, DefaultMaxDelay)
+	}
+}
+
+// TestEvaluateSettleNeedsFreshStatuses: a settle window runs only over
+// statuses that were fresh throughout. A gap in observation (a crash, an
+// outage) or a load balancer PENDING_* (a failover: no heartbeats, Octavia
+// keeps the last statuses, and the new HAProxy starts every server UP)
+// starts it again; ONLINE before and after is not ONLINE throughout.
+func TestEvaluateSettleNeedsFreshStatuses(t *testing.T) {
+	o := opts(Serving, func(o *Options) { o.SettleWindow = 30 * time.Second })
+	look := func(p Progress, at time.Duration, lb string) Verdict {
+		return Evaluate(Observation{Snapshot: snap(lb, Present, mem(StatusActive, StatusOnline)), At: t0.Add(at)}, Member{ID: "m1"}, o, p)
+	}
+	// Seen ONLINE at 0 and 10 s, then nobody looks until 40 s.
+	v := look(Progress{}, 0, StatusActive)
+	v = look(v.Progress, 10*time.Second, StatusActive)
+	v = look(v.Progress, 40*time.Second, StatusActive)
+	if v.Outcome == Done || !v.Progress.Since.Equal(t0.Add(40*time.Second)) {
+		t.Fatalf("after a 30 s gap: %s, since %s; want the window restarted at 40 s", v.Outcome, v.Progress.Since.Sub(t0))
+	}
+	// A failover in the middle of the window: the LB is PENDING_UPDATE.
+	v = look(Progress{}, 0, StatusActive)
+	v = look(v.Progress, 10*time.Second, StatusPendingUpdate)
+	v = look(v.Progress, 20*time.Second, StatusActive) // was pending at the last look
+	if !v.Progress.Since.Equal(t0.Add(20 * time.Second)) {
+		t.Fatalf("after a PENDING_UPDATE look: since %s, want 20 s", v.Progress.Since.Sub(t0))
+	}
+	for at := 30 * time.Second; at <= 50*time.Second; at += 10 * time.Second {
+		v = look(v.Progress, at, StatusActive)
+	}
+	if v.Outcome != Done {
+		t.Fatalf("30 s of fresh ONLINE after the failover: %s (%s)", v.Outcome, v.Reason)
+	}
+	// A member whose window ran out is not put back by a later failover.
+	v = look(v.Progress, 60*time.Second, StatusPendingUpdate)
+	if !v.MemberReached || !v.Progress.Since.Equal(t0.Add(20*time.Second)) {
+		t.Fatalf("a settled member behind a PENDING_UPDATE: reached=%v since %s", v.MemberReached, v.Progress.Since.Sub(t0))
 	}
 }

@@ -198,6 +198,11 @@ func (p poolMembers) Observe(ctx context.Context, req Request) (*Snapshot, error
 			}
 			return nil, err
 		}
+		if lb == nil {
+			// A 200 without a load balancer (a proxy's "{}"): garbage, so
+			// retryable like any answer that does not decode.
+			return nil, fmt.Errorf("reading load balancer %s: the answer holds no load balancer", req.LoadBalancerID)
+		}
 		s.ProvisioningStatus, s.OperatingStatus = lb.ProvisioningStatus, lb.OperatingStatus
 		if len(poolIDs) == 0 {
 			for _, pl := range lb.Pools {

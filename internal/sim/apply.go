@@ -1,0 +1,91 @@
+package sim
+
+import (
+	"slices"
+	"time"
+
+	"github.com/membergate/membergate/pkg/gate"
+	"github.com/membergate/membergate/pkg/memberwait"
+)
+
+// apply mirrors GateReconciler.apply: patch every Machine (hook added or
+// removed) in order, record the events, then patch the MemberGate status. A
+// crash (cut >= 0) stops after that fraction of the Machine patches; the
+// status patch, last, is then lost.
+func (c *controller) apply(t int, machines []*machine, in gate.Input, d gate.Decision, verdicts map[string]map[string]memberwait.Verdict, obsAt int, cut float64) {
+	release := map[string]gate.Release{}
+	for _, r := range d.Release {
+		release[r.Machine] = r
+	}
+	done := len(machines)
+	if cut >= 0 {
+		done = int(cut * float64(len(machines)+1))
+	}
+	for i, m := range machines {
+		if i >= done {
+			return
+		}
+		if slices.Contains(d.AddHook, m.name) && !m.hook {
+			m.hook = true
+			c.w.tracef(t, "gate", "hook added to %s", m.name)
+		}
+		if r, ok := release[m.name]; ok && m.hook {
+			m.hook = false
+			c.w.released(t, m, r.Manual)
+			c.w.tracef(t, "gate", "released %s: %s", m.name, r.Reason)
+		}
+	}
+	for _, e := range d.Events {
+		switch e.Reason {
+		case gate.EventHeldTooLong:
+			c.alerts[e.Machine] = true
+			c.w.tracef(t, "gate", "ALERT %s: %s", e.Machine, e.Message)
+		case gate.EventHeld:
+			c.w.tracef(t, "gate", "holding %s: %s", e.Machine, e.Message)
+		}
+	}
+	if cut >= 0 {
+		return
+	}
+	c.status, c.lastObserved, c.lastPending = map[string]row{}, obsAt, false
+	if len(in.PoolIDs) > 0 {
+		c.lastPending = memberwait.IsPending(in.LoadBalancer.ProvisioningStatus)
+	}
+	for _, st := range d.Machines {
+		r := row{members: map[string]persisted{}}
+		if st.Held {
+			r.heldSince, r.alerted = st.HeldSince, st.Alerted
+		}
+		for _, pool := range in.PoolIDs {
+			r.members[pool] = memberRow(verdicts[st.Name][pool])
+			if r.members[pool].op == memberwait.StatusOnline && !c.w.byNameOne(st.Name).outdated {
+				c.w.anchor(t)
+			}
+		}
+		c.status[st.Name] = r
+	}
+}
+
+// memberRow mirrors controllers.memberRow: only a member that was seen
+// carries statuses and since-when. Times go through metav1.Time, which keeps
+// whole seconds.
+func memberRow(v memberwait.Verdict) persisted {
+	if v.Member == nil {
+		return persisted{}
+	}
+	p := persisted{id: v.Member.ID, prov: v.Member.ProvisioningStatus, op: v.Member.OperatingStatus, lbPending: v.Progress.LoadBalancerPending}
+	if !v.Progress.Since.IsZero() {
+		// Rounded up, as controllers.memberRow does (ceilSecond).
+		p.since = v.Progress.Since.Truncate(time.Second)
+		if !p.since.Equal(v.Progress.Since) {
+			p.since = p.since.Add(time.Second)
+		}
+	}
+	if !v.Progress.LastSeen.IsZero() {
+		p.lastSeen = v.Progress.LastSeen.Truncate(time.Second)
+	}
+	if !v.Progress.MissingSince.IsZero() {
+		p.missingSince = v.Progress.MissingSince.Truncate(time.Second)
+	}
+	return p
+}

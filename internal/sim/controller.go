@@ -1,0 +1,298 @@
+package sim
+
+import (
+	"math"
+	"strings"
+	"time"
+
+	"github.com/membergate/membergate/pkg/gate"
+	"github.com/membergate/membergate/pkg/memberwait"
+)
+
+// Controller constants, as in controllers/ (Resync, DefaultAlertAfter) and
+// the MemberGate defaults.
+const (
+	resync     = 60
+	alertAfter = 15 * time.Minute
+)
+
+// epoch anchors virtual seconds to the wall-clock times gate and memberwait
+// work with.
+var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func at(t int) time.Time { return epoch.Add(time.Duration(t) * time.Second) }
+
+// row is what the controller persists per Machine in the MemberGate status
+// (status.machines[]): the hold and, per pool, the member's progress. It is
+// all that survives a crash or a leader change.
+type row struct {
+	heldSince time.Time
+	alerted   bool
+	members   map[string]persisted // by pool
+}
+
+// persisted is one status.machines[].members[] entry, reduced to what
+// controllers.progressFrom reads back.
+type persisted struct {
+	id, prov, op                  string
+	since, missingSince, lastSeen time.Time
+	lbPending                     bool
+}
+
+// controller is the gate's controller: a model of controllers.GateReconciler
+// whose judgement is the real memberwait.Evaluate and gate.Decide.
+type controller struct {
+	w      *world
+	status map[string]row // the MemberGate status, by Machine name
+	// In memory only: lost on a crash.
+	next   int // next reconcile, -1 when none is queued
+	downTo int // down until then (-1: up)
+	opts   memberwait.Options
+	// Counters for the report.
+	alerts     map[string]bool // Machines a HeldTooLong event was recorded for
+	reconciles int
+	reads      int // Octavia status-tree requests
+	// cache is the remembered observation (controllers' snapshotCache).
+	cache cached
+	// lastObserved and lastPending are when the observation behind the
+	// last status patch that landed was made and whether the load balancer
+	// was PENDING_* in it. Only the candidate fix reads them: the
+	// controller would persist them beside each member's progress.
+	lastObserved int
+	lastPending  bool
+	fix          bool
+}
+
+func newController(w *world) *controller {
+	c := &controller{w: w, status: map[string]row{}, next: 0, downTo: -1, alerts: map[string]bool{}, lastObserved: -1}
+	// waitOptions(mg) for a defaulted MemberGate: Serving, the default
+	// settle window, NoMonitorPolicy Fail, and no grace for missing members
+	// (a missing member is the gate's business, not a failure).
+	c.opts = memberwait.Options{Target: memberwait.Serving, NotFoundGrace: 365 * 24 * time.Hour, Rand: w.rng.Float64}
+	return c
+}
+
+// kick queues a reconcile, as a watch event on a Machine does.
+func (c *controller) kick(t int) {
+	if c.next < 0 || t < c.next {
+		c.next = t
+	}
+}
+
+// step runs the controller for one second: crashes, restarts, and the
+// reconcile when one is due.
+func (c *controller) step(t int) {
+	cut := -1.0
+	for _, cr := range c.w.sc.Crashes {
+		if cr.At != t || c.downTo >= 0 {
+			continue
+		}
+		if cr.MidReconcile && c.next >= 0 && c.next <= t {
+			cut = cr.Cut
+		}
+		if cut >= 0 {
+			c.reconcile(t, cut)
+		}
+		what := "crashed"
+		if cr.Leader {
+			what = "lost the lease"
+		}
+		c.w.tracef(t, "gate", "controller %s, down until %d (mid-reconcile: %v)", what, t+cr.Down, cut >= 0)
+		c.downTo, c.next = t+cr.Down, -1
+		c.w.res.Crashes++
+	}
+	if c.downTo >= 0 {
+		if t < c.downTo {
+			return
+		}
+		// A new process or leader: informers sync, every Cluster is
+		// reconciled once.
+		c.downTo, c.next = -1, t
+		c.w.tracef(t, "gate", "controller up again")
+	}
+	if c.next >= 0 && t >= c.next {
+		c.reconcile(t, -1)
+	}
+}
+
+// reconcile is GateReconciler.Reconcile: observe (or reuse the remembered
+// observation), judge every member, decide — on a fresh observation before
+// any release — and apply. cut >= 0 crashes after that fraction of the
+// Machine patches, before the status patch.
+func (c *controller) reconcile(t int, cut float64) {
+	c.reconciles++
+	machines := c.w.byName()
+	base := gate.Input{Now: at(t), Policy: gate.Policy{Mode: gate.Enforce, AlertAfter: alertAfter}}
+	base.LoadBalancer.ID = "lb-api"
+	in := base
+	snap, obsAt, fresh, err := c.observeOrReuse(t, machines)
+	in.LoadBalancer.Err = err
+	verdicts := c.judge(machines, snap, memberwait.Observation{Snapshot: snap, Err: err, At: at(obsAt)}, &in)
+	d := gate.Decide(in)
+	if len(d.Release) > 0 && !fresh && snap != nil {
+		// A hook is let go only on what Octavia says now.
+		in = base
+		snap, obsAt, err = c.observeFresh(t, machines)
+		in.LoadBalancer.Err = err
+		verdicts = c.judge(machines, snap, memberwait.Observation{Snapshot: snap, Err: err, At: at(obsAt)}, &in)
+		d = gate.Decide(in)
+	}
+	c.rememberDue(obsAt, d.RequeueAfter)
+	c.apply(t, machines, in, d, verdicts, obsAt, cut)
+	if cut >= 0 {
+		return
+	}
+	after := resync
+	if d.RequeueAfter > 0 {
+		// Relative to the observation, which may be a remembered one; the
+		// controller's floor of 0.1 s is a second here.
+		after = max(int(math.Ceil((d.RequeueAfter - time.Duration(t-obsAt)*time.Second).Seconds())), 1)
+		if after > resync {
+			after = resync
+		}
+	}
+	c.next = t + after
+}
+
+// observeOrReuse mirrors controllers' snapshotCache: the remembered
+// observation while no poll is due and the Machines are as they were (by
+// name, deletion and addresses), else a fresh one. fresh says which.
+func (c *controller) observeOrReuse(t int, machines []*machine) (snap *memberwait.Snapshot, obsAt int, fresh bool, err error) {
+	if c.cache.snap != nil && t < c.cache.due && c.cache.fingerprint == fingerprint(machines, t) {
+		return c.cache.snap, c.cache.at, false, nil
+	}
+	snap, obsAt, err = c.observeFresh(t, machines)
+	return snap, obsAt, true, err
+}
+
+// observeFresh reads Octavia and remembers a good answer; a failed read
+// forgets the last one.
+func (c *controller) observeFresh(t int, machines []*machine) (*memberwait.Snapshot, int, error) {
+	if err := c.w.lb.apiError(t); err != nil {
+		c.reads++
+		c.cache = cached{}
+		return nil, t, err
+	}
+	c.reads++
+	snap := c.w.lb.snapshot(t)
+	c.cache = cached{snap: snap, at: t, due: t, fingerprint: fingerprint(machines, t)}
+	return snap, t, nil
+}
+
+// rememberDue records when the verdicts on the observation made at obsAt
+// asked to look again.
+func (c *controller) rememberDue(obsAt int, after time.Duration) {
+	if c.cache.snap == nil || c.cache.at != obsAt {
+		return
+	}
+	secs := int(math.Ceil(after.Seconds()))
+	if secs <= 0 || secs > resync {
+		secs = resync
+	}
+	c.cache.due = obsAt + secs
+}
+
+// cached is the remembered observation, in memory only.
+type cached struct {
+	snap        *memberwait.Snapshot
+	at, due     int
+	fingerprint string
+}
+
+// fingerprint mirrors controllers.fingerprint: the Machines' names,
+// whether they are deleting, their addresses (known once the server is up).
+func fingerprint(machines []*machine, t int) string {
+	var b strings.Builder
+	for _, m := range machines {
+		b.WriteString(m.name)
+		if m.isDeleting() {
+			b.WriteString("|deleting")
+		}
+		if m.serverUp >= 0 && t >= m.serverUp {
+			b.WriteString("|" + m.ip)
+		}
+		b.WriteString(";")
+	}
+	return b.String()
+}
+
+// judge mirrors GateReconciler.judge: each Machine's member in each pool,
+// found by address, evaluated with the progress the status row holds.
+func (c *controller) judge(machines []*machine, snap *memberwait.Snapshot, obs memberwait.Observation, in *gate.Input) map[string]map[string]memberwait.Verdict {
+	verdicts := map[string]map[string]memberwait.Verdict{}
+	claimed := map[string]bool{}
+	if snap != nil && snap.Found {
+		in.LoadBalancer.Found, in.LoadBalancer.ProvisioningStatus = true, snap.ProvisioningStatus
+		for _, p := range snap.Pools {
+			in.PoolIDs = append(in.PoolIDs, p.ID)
+		}
+	}
+	for _, m := range machines {
+		gm := gate.Machine{Name: m.name, Deleting: m.isDeleting(), HasNode: m.hasNode(c.w.now), HasHook: m.hook, ManualRelease: m.release,
+			Members: map[string]memberwait.Verdict{}}
+		if gm.Deleting {
+			gm.DeletingSince = at(m.deleting)
+		}
+		r := c.status[m.name]
+		if !r.heldSince.IsZero() {
+			// holdFrom: the hold state is read back only with its HeldSince.
+			gm.HeldSince, gm.Alerted = r.heldSince, r.alerted
+		}
+		if snap != nil && snap.Found {
+			for _, p := range snap.Pools {
+				ms, ok := memberOf(m, p)
+				if !ok {
+					continue
+				}
+				claimed[ms.ID] = true
+				gm.Members[p.ID] = memberwait.Evaluate(obs, memberwait.Member{PoolID: p.ID, ID: ms.ID}, c.opts, c.progress(r, p.ID, obs.At, memberwait.IsPending(snap.ProvisioningStatus)))
+			}
+		}
+		verdicts[m.name] = gm.Members
+		in.Machines = append(in.Machines, gm)
+	}
+	if snap != nil {
+		for _, p := range snap.Pools {
+			for _, ms := range p.Members {
+				if !claimed[ms.ID] {
+					in.Orphans = append(in.Orphans, ms)
+				}
+			}
+		}
+	}
+	return verdicts
+}
+
+// memberOf mirrors controllers.memberOf: the first member of the pool at
+// one of the Machine's addresses.
+func memberOf(m *machine, pool memberwait.PoolStatus) (memberwait.MemberStatus, bool) {
+	for _, ms := range pool.Members {
+		if ms.Address == m.ip {
+			return ms, true
+		}
+	}
+	return memberwait.MemberStatus{}, false
+}
+
+// maxGap is, for the candidate fix, the longest time between two
+// observations over which a settle window may run on. A member in its
+// window is looked at every 10 s or sooner (the backoff's cap), and an
+// amphora failover — a new VM — keeps the load balancer PENDING_UPDATE for
+// longer than this, so a gap that hides a whole failover always exceeds it.
+const maxGap = 15
+
+// progress mirrors controllers.progressFrom: the member's progress as the
+// MemberGate status keeps it, including when it was last seen and whether
+// its load balancer was PENDING_* then, from which memberwait.Evaluate
+// restarts a settle window over statuses that were not fresh throughout (a
+// gap in observation, an amphora failover). That rule was first modelled
+// here as the candidate fix for the bugs this simulation found; it now lives
+// in memberwait, and Options.Fix changes nothing.
+func (c *controller) progress(r row, pool string, _ time.Time, _ bool) memberwait.Progress {
+	p, ok := r.members[pool]
+	if !ok {
+		return memberwait.Progress{}
+	}
+	return memberwait.Progress{MemberID: p.id, PoolID: pool, ProvisioningStatus: p.prov, OperatingStatus: p.op, Since: p.since,
+		MissingSince: p.missingSince, LastSeen: p.lastSeen, LoadBalancerPending: p.lbPending}
+}

@@ -1,0 +1,102 @@
+package sim
+
+import "math/rand/v2"
+
+// Drill is a scripted scenario: a seed's cluster with faults anchored to a
+// moment the random campaign reaches only by chance.
+type Drill struct {
+	Name string
+	// What the drill does and what the gate should do.
+	Why string
+	// KnownBug, when set, says why the gate is expected to break the
+	// invariant in this drill today. The drill then fails if the gate does
+	// NOT break it, so that a fix is noticed and the mark removed.
+	KnownBug string
+	Scenario Scenario
+}
+
+// drillSeed fixes the clusters the drills run on; any seed works, this one
+// is what the report quotes.
+const drillSeed = 29
+
+// drillCluster is a fault-free cluster whose new Machines' security group
+// does not admit the load balancer's subnet (so their members are never
+// truly serving, and Octavia says so only after HAProxy's checks fail).
+func drillCluster(replicas, surge int, capo string) Scenario {
+	r := rand.New(rand.NewPCG(drillSeed, 0x6472696c))
+	s := cluster(r, drillSeed, replicas, surge, capo)
+	s.Kind, s.Pools = "drill", 1
+	for k := range s.Machines {
+		s.Machines[k].Members = s.Machines[k].Members[:1]
+		if capo == "v0.14" {
+			// The member comes after the Node: KCP has already deleted
+			// the old Machine when the new member first reads ONLINE.
+			s.Machines[k].MemberLag = 200
+		}
+	}
+	s.SGFrom, s.SGFixAt = replicas, Forever
+	return s
+}
+
+// Drills returns the scripted scenarios.
+func Drills() []Drill {
+	gapBug := "a member's since-when survives a gap in observation (controller down); ONLINE before an amphora failover and " +
+		"ONLINE after it (HAProxy re-adds every server UP before its first check) count as ONLINE throughout, so the settle window is " +
+		"credited with time nobody watched"
+	frozenBug := "while the load balancer is PENDING_UPDATE for an amphora failover no heartbeat comes and Octavia keeps every member's " +
+		"last operating status: a member read ONLINE (HAProxy's UP before its first check) just before keeps reading ONLINE, the settle " +
+		"window runs on it, and once it has the gate counts the member as serving (MemberReached) though its checks fail"
+	var out []Drill
+	add := func(name, why, bug string, s Scenario) {
+		s.Kind = Kind("drill:" + name)
+		// The bugs the marks named are fixed in memberwait (a settle
+		// window runs only over statuses fresh throughout); the texts stay
+		// as the record of what each drill reproduced.
+		_ = bug
+		out = append(out, Drill{Name: name, Why: why, Scenario: s})
+	}
+
+	s := drillCluster(1, 1, "v0.13")
+	s.Anchor = &Anchor{Crash: Crash{At: 1, Down: 210}, Failover: FailoverPlan{Window: Window{From: 60, To: 200}}}
+	add("crash-across-failover",
+		"the controller crashes 1 s after it first records the new member ONLINE (HAProxy's UP before its first check), an amphora failover "+
+			"runs while it is down, it comes back while the new HAProxy says UP again: the gate must not count the gap as serving",
+		gapBug, s)
+
+	s = drillCluster(3, 0, "v0.13")
+	s.Anchor = &Anchor{Crash: Crash{At: 1, Down: 210}, Failover: FailoverPlan{Window: Window{From: 60, To: 200}}}
+	add("crash-across-failover-3", "the same with three replicas and maxSurge 0", gapBug, s)
+
+	s = drillCluster(1, 1, "v0.14")
+	s.Anchor = &Anchor{Crash: Crash{At: 1, Down: 45, Leader: true}, Failover: FailoverPlan{Window: Window{From: 5, To: 27}}}
+	add("leader-change-across-short-failover",
+		"CAPO v0.14 adds the member after KCP deleted the old Machine; a leader change (45 s) spans a 22 s failover right after "+
+			"the first ONLINE", gapBug, s)
+
+	s = drillCluster(1, 1, "v0.13")
+	s.Anchor = &Anchor{Failover: FailoverPlan{Window: Window{From: 10, To: 110}, Frozen: true}}
+	add("frozen-failover-in-settle-window",
+		"an amphora failover 10 s after the new member first reads ONLINE, Octavia keeping the statuses as they were (no heartbeat); "+
+			"the controller watches all along", frozenBug, s)
+
+	s = drillCluster(3, 1, "v0.14")
+	s.Anchor = &Anchor{Failover: FailoverPlan{Window: Window{From: 10, To: 110}, Frozen: true}}
+	add("frozen-failover-in-settle-window-3", "the same with three replicas, maxSurge 1 and CAPO v0.14", frozenBug, s)
+
+	s = drillCluster(1, 1, "v0.13")
+	s.Anchor = &Anchor{Crash: Crash{At: 1, Down: 210}}
+	add("crash-in-settle-window",
+		"the controller is down while the new member falls from ONLINE to ERROR: it must see ERROR when it comes back", "", s)
+
+	s = drillCluster(1, 1, "v0.13")
+	s.Anchor = &Anchor{Failover: FailoverPlan{Window: Window{From: 60, To: 200}}}
+	add("failover-in-settle-window",
+		"an amphora failover right after the first ONLINE, watched: the gate sees OFFLINE and starts the window again", "", s)
+
+	s = drillCluster(1, 1, "v0.13")
+	s.Anchor = &Anchor{Failover: FailoverPlan{Window: Window{From: 60, To: 200}}, Outage: Window{From: 1, To: 211}}
+	add("octavia-outage-across-failover",
+		"Octavia's API is down (503) instead of the controller: the failed observations drop the members' progress, so the window "+
+			"starts again", "", s)
+	return out
+}

@@ -1,0 +1,250 @@
+package sim
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/gophercloud/gophercloud/v2"
+
+	"github.com/membergate/membergate/pkg/memberwait"
+)
+
+// HAProxy's and the amphora's timing with CAPO's default monitor (TCP, delay
+// 10 s, timeout 5 s, max_retries 5, max_retries_down 3).
+const (
+	checkEvery   = 10 // HAProxy's inter
+	checkTimeout = 5  // a failing check lands when it times out: the slowest fall
+	fall         = 3
+	rise         = 5
+	heartbeat    = 10
+)
+
+// octavia is the load balancer: its provisioning status, the members with
+// what Octavia reports of them, and what HAProxy really does.
+type octavia struct {
+	w         *world
+	busyUntil int // a member flow holds the LB PENDING_UPDATE until then
+	failover  *FailoverPlan
+	hbPhase   int
+	members   []*member // creation order, every pool
+	nextID    int
+}
+
+// member is one pool member. prov and op are what Octavia reports;
+// configured, up and the counters are HAProxy's own state on the amphora.
+type member struct {
+	id      string
+	pool    int
+	m       *machine
+	plan    MemberPlan
+	prov    string
+	op      string
+	doneAt  int // end of PENDING_CREATE (Forever: never)
+	delAt   int // end of PENDING_DELETE, -1 while not deleting
+	removed bool
+	// configured: HAProxy has the server; up is its check state.
+	configured   bool
+	up           bool
+	fails, rises int
+	nextCheck    int
+	failDue      int
+}
+
+func poolID(p int) string { return "pool-" + strconv.Itoa(6443+p) }
+
+// status is the load balancer's provisioning status at t.
+func (o *octavia) status(t int) string {
+	if t < o.busyUntil || (o.failover != nil && o.failover.In(t)) {
+		return memberwait.StatusPendingUpdate
+	}
+	return memberwait.StatusActive
+}
+
+// apiError is what an Octavia request gets at t, nil when it works.
+func (o *octavia) apiError(t int) error {
+	for _, f := range o.w.sc.APIFaults {
+		if !f.In(t) {
+			continue
+		}
+		if f.Code == 0 {
+			return fmt.Errorf("dial tcp 10.0.0.5:9876: connect: connection refused")
+		}
+		e := gophercloud.ErrUnexpectedResponseCode{Method: "GET", Actual: f.Code, Body: []byte("upstream error"), ResponseHeader: http.Header{}}
+		if f.RetryAfter > 0 {
+			e.ResponseHeader.Set("Retry-After", strconv.Itoa(f.RetryAfter))
+		}
+		return e
+	}
+	return nil
+}
+
+// create starts a member's create flow, as CAPO's POST does. It fails like
+// Octavia would: 409 while the LB is PENDING_*, or the API fault of the
+// moment.
+func (o *octavia) create(t int, m *machine, pool int, plan MemberPlan) (*member, bool) {
+	if o.apiError(t) != nil || o.status(t) != memberwait.StatusActive {
+		return nil, false
+	}
+	o.nextID++
+	mb := &member{id: fmt.Sprintf("mem-%03d", o.nextID), pool: pool, m: m, plan: plan, prov: memberwait.StatusPendingCreate,
+		op: memberwait.StatusOffline, delAt: -1, failDue: -1}
+	o.busyUntil = t + plan.Flow
+	mb.doneAt = t + plan.Flow
+	switch {
+	case o.w.sc.Worker != nil && o.w.sc.Worker.In(t):
+		// The flow waits for a worker; amphorav2 still lets the LB go
+		// ACTIVE in this model, as in the quirk.
+		mb.doneAt = o.w.sc.Worker.To
+	case plan.Stuck == Forever:
+		mb.doneAt = Forever
+	case plan.Stuck > 0:
+		mb.doneAt += plan.Stuck
+	}
+	o.members = append(o.members, mb)
+	o.w.tracef(t, "octavia", "member %s of %s in %s created: PENDING_CREATE until %s", mb.id, m.name, poolID(pool), when(mb.doneAt))
+	return mb, true
+}
+
+// remove starts a member's delete flow (CAPO's or a person's DELETE).
+func (o *octavia) remove(t int, mb *member) bool {
+	if o.apiError(t) != nil || o.status(t) != memberwait.StatusActive || memberwait.IsPending(mb.prov) {
+		return false
+	}
+	mb.prov, mb.delAt = memberwait.StatusPendingDelete, t+mb.plan.Flow
+	o.busyUntil = t + mb.plan.Flow
+	return true
+}
+
+// step advances flows, HAProxy's checks and the heartbeats by one second.
+func (o *octavia) step(t int) {
+	o.stepFailover(t)
+	for _, mb := range o.members {
+		if mb.removed {
+			continue
+		}
+		switch {
+		case mb.prov == memberwait.StatusPendingCreate && mb.doneAt != Forever && t >= mb.doneAt:
+			o.finishCreate(t, mb)
+		case mb.prov == memberwait.StatusPendingDelete && t >= mb.delAt:
+			mb.removed, mb.configured = true, false
+			o.w.tracef(t, "octavia", "member %s of %s deleted", mb.id, mb.m.name)
+			continue
+		}
+		if mb.configured && !o.failing(t) {
+			o.check(t, mb)
+		}
+	}
+	if !o.failing(t) && (t-o.hbPhase)%heartbeat == 0 {
+		for _, mb := range o.members {
+			if mb.configured && !mb.removed {
+				op := memberwait.StatusOnline
+				if !mb.up {
+					op = memberwait.StatusError
+				}
+				if op != mb.op {
+					o.w.tracef(t, "octavia", "member %s of %s reported %s/%s (truly serving: %v)", mb.id, mb.m.name, mb.prov, op, o.w.serving(mb, t))
+				}
+				mb.op = op
+			}
+		}
+	}
+}
+
+func (o *octavia) failing(t int) bool { return o.failover != nil && o.failover.In(t) }
+
+func (o *octavia) finishCreate(t int, mb *member) {
+	if mb.plan.Error {
+		mb.prov = memberwait.StatusError
+		o.w.tracef(t, "octavia", "member %s of %s ERROR (flow reverted; LB ACTIVE)", mb.id, mb.m.name)
+		return
+	}
+	mb.prov = memberwait.StatusActive
+	// HAProxy adds the server UP, before any check.
+	mb.configured, mb.up, mb.fails, mb.rises = true, true, 0, 0
+	mb.nextCheck = t + 1 + mb.plan.Check
+	mb.m.configured(t)
+	o.w.tracef(t, "octavia", "member %s of %s ACTIVE, HAProxy UP before its first check (backend healthy: %v)", mb.id, mb.m.name, o.w.backendHealthy(mb.m, t))
+}
+
+// check runs HAProxy's health check of one server.
+func (o *octavia) check(t int, mb *member) {
+	if t == mb.nextCheck {
+		mb.nextCheck += checkEvery
+		if o.w.backendHealthy(mb.m, t) {
+			mb.failDue = -1
+			if mb.up {
+				mb.fails = 0
+			} else if mb.rises++; mb.rises >= rise {
+				mb.up, mb.rises = true, 0
+			}
+		} else {
+			mb.failDue = t + checkTimeout
+		}
+	}
+	if t == mb.failDue {
+		mb.failDue = -1
+		if !mb.up {
+			mb.rises = 0
+		} else if mb.fails++; mb.fails >= fall {
+			mb.up, mb.fails = false, 0
+		}
+	}
+}
+
+// stepFailover starts and ends failovers: no heartbeat comes while the
+// amphora is replaced (members keep their last status, or read OFFLINE);
+// the new HAProxy starts every server UP.
+func (o *octavia) stepFailover(t int) {
+	for i := range o.w.sc.Failovers {
+		f := &o.w.sc.Failovers[i]
+		switch t {
+		case f.From:
+			o.failover = f
+			if !f.Frozen {
+				for _, mb := range o.members {
+					if !mb.removed {
+						mb.op = memberwait.StatusOffline
+					}
+				}
+			}
+			o.w.tracef(t, "octavia", "failover: LB PENDING_UPDATE until %d, member statuses frozen: %v (else OFFLINE)", f.To, f.Frozen)
+		case f.To:
+			o.failover = nil
+			o.hbPhase = (t + 3) % heartbeat
+			for _, mb := range o.members {
+				if mb.configured && !mb.removed {
+					mb.up, mb.fails, mb.rises, mb.failDue = true, 0, 0, -1
+					mb.nextCheck = t + 1 + mb.plan.Check
+				}
+			}
+			o.w.tracef(t, "octavia", "failover done: new amphora, every server UP before its first check")
+		}
+	}
+}
+
+// snapshot is the status tree at t, as memberwait's StatusTree source
+// decodes it.
+func (o *octavia) snapshot(t int) *memberwait.Snapshot {
+	s := &memberwait.Snapshot{LoadBalancerID: "lb-api", Found: true, ProvisioningStatus: o.status(t), OperatingStatus: memberwait.StatusOnline,
+		Complete: true, Requests: 1}
+	for p := 0; p < o.w.sc.Pools; p++ {
+		ps := memberwait.PoolStatus{ID: poolID(p), ProvisioningStatus: memberwait.StatusActive, OperatingStatus: memberwait.StatusOnline,
+			Monitor: memberwait.Present}
+		for _, mb := range o.members {
+			if mb.pool == p && !mb.removed {
+				ps.Members = append(ps.Members, memberwait.MemberStatus{ID: mb.id, Name: fmt.Sprintf("k8s-api-%d-%s", 6443+p, mb.m.name),
+					Address: mb.m.ip, ProtocolPort: 6443 + p, ProvisioningStatus: mb.prov, OperatingStatus: mb.op})
+			}
+		}
+		s.Pools = append(s.Pools, ps)
+	}
+	return s
+}
+
+func when(t int) string {
+	if t == Forever {
+		return "forever"
+	}
+	return strconv.Itoa(t)
+}

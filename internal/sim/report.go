@@ -1,0 +1,168 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Pair is one seed played with and without the gate.
+type Pair struct {
+	Scenario Scenario
+	Gated    Result
+	Ungated  Result
+}
+
+// RunSeeds plays seeds first..first+n-1 on workers goroutines (0: one per
+// CPU), the gated runs with the candidate gap fix when fix is set. The
+// result does not depend on the number of workers.
+func RunSeeds(first uint64, n, workers int, fix bool) []Pair {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	out := make([]Pair, n)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				sc := Generate(first + uint64(i))
+				out[i] = Pair{Scenario: sc, Gated: Run(sc, Options{Gate: true, Fix: fix}), Ungated: Run(sc, Options{})}
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// Row is the report line of one scenario kind (or of all).
+type Row struct {
+	Kind                 string
+	Runs                 int
+	Violations           int // with the gate, no manual release before: must be 0
+	ManualViolations     int // with the gate, after a scripted manual release
+	Baseline             int // without the gate: any failure
+	BaselineCapacity     int // without the gate: below max(replicas−1, 1)
+	BaselineOutage       int // without the gate: no member served at all
+	HeldForever, Alerted int
+	HeldButReady         int // held forever although the truth allowed release
+	EarlyReleases        int
+	Holds                []int // per release: seconds beyond true readiness
+	Rollouts             []int // per completed rollout: the sum
+}
+
+// Summarize builds the per-kind rows and the total.
+func Summarize(pairs []Pair) (rows []Row, total Row) {
+	byKind := map[Kind]*Row{}
+	for _, k := range Kinds() {
+		byKind[k] = &Row{Kind: string(k)}
+	}
+	total.Kind = "all"
+	for _, p := range pairs {
+		for _, r := range []*Row{byKind[p.Scenario.Kind], &total} {
+			r.add(p)
+		}
+	}
+	for _, k := range Kinds() {
+		rows = append(rows, *byKind[k])
+	}
+	return rows, total
+}
+
+func (r *Row) add(p Pair) {
+	g, u := p.Gated, p.Ungated
+	r.Runs++
+	r.Violations += b2i(g.Violation)
+	r.ManualViolations += b2i(g.ManualViolation && !g.Violation)
+	r.Baseline += b2i(u.Violation)
+	r.BaselineCapacity += b2i(u.BelowCapacity)
+	r.BaselineOutage += b2i(u.Outage)
+	r.HeldForever += b2i(g.HeldForever)
+	r.Alerted += b2i(g.HeldForever && g.Alerted)
+	r.HeldButReady += b2i(g.HeldButReady)
+	r.EarlyReleases += g.EarlyReleases
+	r.Holds = append(r.Holds, g.Excess...)
+	if g.RolledOut && len(g.Excess) > 0 {
+		r.Rollouts = append(r.Rollouts, g.RolloutExcess)
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Percentile returns the p-th percentile (nearest rank) of xs, -1 if empty.
+func Percentile(xs []int, p float64) int {
+	if len(xs) == 0 {
+		return -1
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	i := int(p/100*float64(len(s))+0.999999) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+// WriteTable writes the report as a Markdown table.
+func WriteTable(out io.Writer, rows []Row, total Row) {
+	fmt.Fprintln(out, "| scenario | runs | violations with gate | after manual release | without gate: any | below capacity | outage | held forever (alerted) | released early | held beyond readiness p50 / p99 (per hold) | per rollout p50 / p99 |")
+	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, r := range append(rows, total) {
+		name := r.Kind
+		if name == "all" {
+			name = "**all**"
+		}
+		fmt.Fprintf(out, "| %s | %d | %d | %d | %d (%s) | %d (%s) | %d (%s) | %d (%d) | %d | %s / %s | %s / %s |\n", name, r.Runs, r.Violations, r.ManualViolations,
+			r.Baseline, pct(r.Baseline, r.Runs), r.BaselineCapacity, pct(r.BaselineCapacity, r.Runs), r.BaselineOutage, pct(r.BaselineOutage, r.Runs),
+			r.HeldForever, r.Alerted, r.EarlyReleases,
+			secs(Percentile(r.Holds, 50)), secs(Percentile(r.Holds, 99)), secs(Percentile(r.Rollouts, 50)), secs(Percentile(r.Rollouts, 99)))
+	}
+}
+
+func pct(n, of int) string {
+	if of == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f%%", 100*float64(n)/float64(of))
+}
+
+func secs(s int) string {
+	if s < 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%ds", s)
+}
+
+// Failures lists the seeds that violated the invariant with the gate, or
+// whose hold outlived the horizon without an alert, with how to replay them.
+func Failures(pairs []Pair) []string {
+	var out []string
+	for _, p := range pairs {
+		g := p.Gated
+		var why []string
+		if g.Violation {
+			why = append(why, fmt.Sprintf("invariant violated at t=%ds: %s", g.ViolationAt, g.ViolationWhy))
+		}
+		if g.HeldForever && !g.Alerted {
+			why = append(why, "held forever without an alert")
+		}
+		if g.HeldButReady {
+			why = append(why, "held forever although every other member truly serves")
+		}
+		if len(why) > 0 {
+			out = append(out, fmt.Sprintf("seed %d (%s): %s — replay: go run ./internal/sim/cmd/sim -seed %d -v", g.Seed, g.Kind, strings.Join(why, "; "), g.Seed))
+		}
+	}
+	return out
+}

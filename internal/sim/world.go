@@ -1,0 +1,224 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/membergate/membergate/pkg/memberwait"
+)
+
+// Horizon is the longest a run lasts, in virtual seconds: a rollout still
+// held then is "held forever".
+const Horizon = 3 * 60 * 60
+
+// tail is how long a run goes on after the rollout completed, to catch late
+// harm (a member that never serves).
+const tail = 300
+
+// world is one run: the cluster, Octavia, and the gate's controller when the
+// run is gated.
+type world struct {
+	sc       Scenario
+	rng      *rand.Rand // run-time randomness: memberwait's jitter
+	lb       *octavia
+	machines []*machine
+	nextPlan int
+	nextKCP  int
+	ctl      *controller // nil: no gate
+	trace    io.Writer
+	res      Result
+	// readySince is, per held Machine, since when the ground truth would
+	// allow its release (-1: it would not).
+	readySince map[*machine]int
+	manualAt   int
+	lastMin    int
+	// credit lowers the capacity floor by one after a remediation (see
+	// check).
+	credit   int
+	anchored bool
+	now      int // the second being played
+}
+
+// anchor schedules the scenario's anchored faults, once.
+func (w *world) anchor(t int) {
+	a := w.sc.Anchor
+	if a == nil || w.anchored {
+		return
+	}
+	w.anchored = true
+	if c := a.Crash; c.Down > 0 {
+		c.At += t
+		w.sc.Crashes = append(w.sc.Crashes, c)
+		w.tracef(t, "drill", "anchor: controller down from %d to %d", c.At, c.At+c.Down)
+	}
+	if f := a.Failover; f.To > f.From {
+		f.From, f.To = t+f.From, t+f.To
+		w.sc.Failovers = append(w.sc.Failovers, f)
+		slices.SortFunc(w.sc.Failovers, func(a, b FailoverPlan) int { return a.From - b.From })
+		w.tracef(t, "drill", "anchor: failover from %d to %d (statuses frozen: %v)", f.From, f.To, f.Frozen)
+	}
+	if o := a.Outage; o.To > o.From {
+		w.sc.APIFaults = append(w.sc.APIFaults, APIFault{Window: Window{From: t + o.From, To: t + o.To}, Code: 503})
+		w.tracef(t, "drill", "anchor: Octavia API down from %d to %d", t+o.From, t+o.To)
+	}
+}
+
+// Options say how to run a scenario.
+type Options struct {
+	// Gate runs the gate; without it nothing holds the rollout (the
+	// baseline).
+	Gate bool
+	// Fix runs the controller with a candidate fix for the stale-status
+	// bugs the drills found (see controller.progress); off, the model
+	// mirrors the controller as it is.
+	Fix bool
+	// Trace, when set, receives a line per event.
+	Trace io.Writer
+}
+
+func newWorld(sc Scenario, o Options) *world {
+	// The scenario's slices are extended by anchored faults: copy them.
+	sc.Crashes, sc.Failovers, sc.APIFaults = slices.Clone(sc.Crashes), slices.Clone(sc.Failovers), slices.Clone(sc.APIFaults)
+	w := &world{sc: sc, rng: rand.New(rand.NewPCG(sc.Seed, 0x72756e)), trace: o.Trace, readySince: map[*machine]int{}, manualAt: -1, lastMin: -1}
+	gated := o.Gate
+	w.lb = &octavia{w: w, hbPhase: sc.HeartbeatPhase}
+	w.res = Result{Seed: sc.Seed, Kind: sc.Kind, Gated: gated, Replicas: sc.Replicas, MaxSurge: sc.MaxSurge, CAPO: sc.CAPO,
+		Need: max(sc.Replicas-1, 1), MinServing: sc.Replicas, ViolationAt: -1}
+	if gated {
+		w.ctl = newController(w)
+		w.ctl.fix = o.Fix
+	}
+	w.seed()
+	return w
+}
+
+// seed builds the cluster as it runs before the rollout: every Machine old
+// and serving, with the gate's hooks and a status written long ago.
+func (w *world) seed() {
+	for k := 0; k < w.sc.Replicas; k++ {
+		// Everything happened before the run: at time 0 at the latest
+		// (negative times are "not yet" in this model).
+		m := newMachine(w, k-w.sc.Replicas, k, true)
+		m.serverUp, m.ready, m.node, m.joinAt, m.apiUp, m.firstConfig = 0, 0, 0, 0, 0, 0
+		for p := range m.members {
+			w.lb.nextID++
+			mb := &member{id: fmt.Sprintf("mem-%03d", w.lb.nextID), pool: p, m: m, plan: m.plan.Members[p], prov: memberwait.StatusActive,
+				op: memberwait.StatusOnline, delAt: -1, failDue: -1, configured: true, up: true, nextCheck: 1 + m.plan.Members[p].Check}
+			m.members[p] = mb
+			w.lb.members = append(w.lb.members, mb)
+		}
+		w.machines = append(w.machines, m)
+		if w.ctl != nil {
+			m.hook = true
+			r := row{members: map[string]persisted{}}
+			for p, mb := range m.members {
+				r.members[poolID(p)] = persisted{id: mb.id, prov: mb.prov, op: mb.op, since: at(-1800)}
+			}
+			w.ctl.status[m.name] = r
+		}
+	}
+	w.nextPlan = w.sc.Replicas
+	w.tracef(0, "sim", "seed %d: %s, %d replicas, maxSurge %d, %s rollout at %d, CAPO %s, %d pool(s), gate %v",
+		w.sc.Seed, w.sc.Kind, w.sc.Replicas, w.sc.MaxSurge, w.sc.Trigger, w.sc.RolloutAt, w.sc.CAPO, w.sc.Pools, w.ctl != nil)
+}
+
+// Run plays a scenario and reports what happened.
+func Run(sc Scenario, o Options) Result {
+	w := newWorld(sc, o)
+	done := -1
+	for t := 0; t <= Horizon; t++ {
+		w.step(t)
+		if done < 0 && w.rolledOut(t) {
+			done = t
+			w.res.RolledOut, w.res.RolloutSeconds = true, t-sc.RolloutAt
+			w.tracef(t, "sim", "rollout complete")
+		}
+		if done >= 0 && t >= done+tail {
+			w.res.End = t
+			return w.finish(t)
+		}
+	}
+	w.res.End = Horizon
+	return w.finish(Horizon)
+}
+
+func (w *world) step(t int) {
+	w.now = t
+	w.killKubelet(t)
+	w.person(t)
+	w.lb.step(t)
+	for _, m := range w.machines {
+		if !m.gone {
+			w.stepCAPO(t, m)
+			w.stepDeletion(t, m)
+		}
+	}
+	w.stepKCP(t)
+	w.check(t)
+	if w.ctl != nil {
+		w.ctl.step(t)
+	}
+}
+
+// person plays the operator: the scripted manual release of long holds, and
+// deleting ERROR members.
+func (w *world) person(t int) {
+	w.personFixesError(t)
+	if w.ctl == nil || w.sc.ManualAfter <= 0 {
+		return
+	}
+	for _, m := range w.machines {
+		if m.isDeleting() && m.hook && m.release == "" && t-m.deleting >= w.sc.ManualAfter {
+			m.release = "alice: member stuck, accepted the risk"
+			w.tracef(t, "person", "annotated %s for manual release", m.name)
+			w.changed(t)
+		}
+	}
+}
+
+// changed is a watch event on a Machine: the controller reconciles soon.
+func (w *world) changed(t int) {
+	if w.ctl != nil && w.ctl.downTo < 0 {
+		w.ctl.kick(t + 1)
+	}
+}
+
+// byName lists the Machines the controller sees, as its List sorts them.
+func (w *world) byName() []*machine {
+	out := w.live()
+	slices.SortFunc(out, func(a, b *machine) int { return strings.Compare(a.name, b.name) })
+	return out
+}
+
+// byNameOne finds a Machine by name (nil when there is none).
+func (w *world) byNameOne(name string) *machine {
+	for _, m := range w.machines {
+		if m.name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// machineName makes KCP-like names; the order they sort in is the order the
+// controller patches Machines, so it should not follow creation.
+func (w *world) machineName() string {
+	r := rand.New(rand.NewPCG(w.sc.Seed, uint64(len(w.machines))+1))
+	const letters = "bcdfghjklmnpqrstvwxz2456789"
+	b := []byte("cp-")
+	for range 5 {
+		b = append(b, letters[r.IntN(len(letters))])
+	}
+	return string(b)
+}
+
+func (w *world) tracef(t int, who, format string, args ...any) {
+	if w.trace == nil {
+		return
+	}
+	fmt.Fprintf(w.trace, "t=%5d %s  %-7s %s\n", t, (time.Duration(t) * time.Second).String(), who, fmt.Sprintf(format, args...))
+}
