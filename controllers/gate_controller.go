@@ -31,7 +31,7 @@ import (
 
 // Resync is how often a cluster is looked at when nothing asks for sooner:
 // Octavia does not tell us when a member changes.
-const Resync = time.Minute
+const Resync = 30 * time.Second
 
 // GateReconciler gates the control-plane rollouts of CAPO clusters.
 type GateReconciler struct {
