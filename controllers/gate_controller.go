@@ -212,47 +212,20 @@ func (r *GateReconciler) judge(mg *v1alpha1.MemberGate, machines []clusterv1.Mac
 	obs memberwait.Observation, in *gate.Input) map[string]map[string]memberwait.Verdict {
 	opts := waitOptions(mg)
 	opts.Rand = r.Rand
-	verdicts := map[string]map[string]memberwait.Verdict{}
-	claimed := map[string]bool{}
-	if snap != nil && snap.Found {
-		in.LoadBalancer.Found, in.LoadBalancer.ProvisioningStatus = true, snap.ProvisioningStatus
-		for _, p := range snap.Pools {
-			in.PoolIDs = append(in.PoolIDs, p.ID)
-		}
-	}
+	candidates := make([]gate.Candidate, 0, len(machines))
 	for i := range machines {
 		m := &machines[i]
 		gm := gate.Machine{Name: m.Name, Deleting: !m.DeletionTimestamp.IsZero(), HasNode: m.Status.NodeRef.IsDefined(),
-			HasHook: m.Annotations[v1alpha1.PreDrainHookAnnotation] != "", ManualRelease: m.Annotations[v1alpha1.ReleaseAnnotation],
-			Members: map[string]memberwait.Verdict{}}
+			HasHook: m.Annotations[v1alpha1.PreDrainHookAnnotation] != "", ManualRelease: m.Annotations[v1alpha1.ReleaseAnnotation]}
 		if gm.Deleting {
 			gm.DeletingSince = m.DeletionTimestamp.Time
 		}
 		gm.HeldSince, gm.Alerted = holdFrom(mg, m.Name)
-		if snap != nil && snap.Found {
-			for _, p := range snap.Pools {
-				ms, ok := memberOf(m, lbName, p)
-				if !ok {
-					continue
-				}
-				claimed[ms.ID] = true
-				v := memberwait.Evaluate(obs, memberwait.Member{PoolID: p.ID, ID: ms.ID}, opts, progressFrom(mg, m.Name, p.ID))
-				gm.Members[p.ID] = v
-			}
-		}
-		verdicts[m.Name] = gm.Members
-		in.Machines = append(in.Machines, gm)
+		candidates = append(candidates, gate.Candidate{Machine: gm,
+			Find:     func(p memberwait.PoolStatus) (memberwait.MemberStatus, bool) { return memberOf(m, lbName, p) },
+			Progress: func(pool string) memberwait.Progress { return progressFrom(mg, m.Name, pool) }})
 	}
-	if snap != nil {
-		for _, p := range snap.Pools {
-			for _, ms := range p.Members {
-				if !claimed[ms.ID] {
-					in.Orphans = append(in.Orphans, ms)
-				}
-			}
-		}
-	}
-	return verdicts
+	return gate.Judge(in, snap, obs, opts, candidates)
 }
 
 // memberGate returns the Cluster's MemberGate, creating it with defaults.

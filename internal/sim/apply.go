@@ -47,10 +47,7 @@ func (c *controller) apply(t int, machines []*machine, in gate.Input, d gate.Dec
 	if cut >= 0 {
 		return
 	}
-	c.status, c.lastObserved, c.lastPending = map[string]row{}, obsAt, false
-	if len(in.PoolIDs) > 0 {
-		c.lastPending = memberwait.IsPending(in.LoadBalancer.ProvisioningStatus)
-	}
+	c.status = map[string]row{}
 	for _, st := range d.Machines {
 		r := row{members: map[string]persisted{}}
 		if st.Held {

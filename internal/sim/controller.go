@@ -54,17 +54,10 @@ type controller struct {
 	reads      int // Octavia status-tree requests
 	// cache is the remembered observation (controllers' snapshotCache).
 	cache cached
-	// lastObserved and lastPending are when the observation behind the
-	// last status patch that landed was made and whether the load balancer
-	// was PENDING_* in it. Only the candidate fix reads them: the
-	// controller would persist them beside each member's progress.
-	lastObserved int
-	lastPending  bool
-	fix          bool
 }
 
 func newController(w *world) *controller {
-	c := &controller{w: w, status: map[string]row{}, next: 0, downTo: -1, alerts: map[string]bool{}, lastObserved: -1}
+	c := &controller{w: w, status: map[string]row{}, next: 0, downTo: -1, alerts: map[string]bool{}}
 	// waitOptions(mg) for a defaulted MemberGate: Serving, the default
 	// settle window, NoMonitorPolicy Fail, and no grace for missing members
 	// (a missing member is the gate's business, not a failure).
@@ -216,20 +209,13 @@ func fingerprint(machines []*machine, t int) string {
 	return b.String()
 }
 
-// judge mirrors GateReconciler.judge: each Machine's member in each pool,
-// found by address, evaluated with the progress the status row holds.
+// judge is GateReconciler.judge on the model: the same gate.Judge, with
+// each Machine's member found by address and its progress read back from
+// the status row.
 func (c *controller) judge(machines []*machine, snap *memberwait.Snapshot, obs memberwait.Observation, in *gate.Input) map[string]map[string]memberwait.Verdict {
-	verdicts := map[string]map[string]memberwait.Verdict{}
-	claimed := map[string]bool{}
-	if snap != nil && snap.Found {
-		in.LoadBalancer.Found, in.LoadBalancer.ProvisioningStatus = true, snap.ProvisioningStatus
-		for _, p := range snap.Pools {
-			in.PoolIDs = append(in.PoolIDs, p.ID)
-		}
-	}
+	candidates := make([]gate.Candidate, 0, len(machines))
 	for _, m := range machines {
-		gm := gate.Machine{Name: m.name, Deleting: m.isDeleting(), HasNode: m.hasNode(c.w.now), HasHook: m.hook, ManualRelease: m.release,
-			Members: map[string]memberwait.Verdict{}}
+		gm := gate.Machine{Name: m.name, Deleting: m.isDeleting(), HasNode: m.hasNode(c.w.now), HasHook: m.hook, ManualRelease: m.release}
 		if gm.Deleting {
 			gm.DeletingSince = at(m.deleting)
 		}
@@ -238,29 +224,11 @@ func (c *controller) judge(machines []*machine, snap *memberwait.Snapshot, obs m
 			// holdFrom: the hold state is read back only with its HeldSince.
 			gm.HeldSince, gm.Alerted = r.heldSince, r.alerted
 		}
-		if snap != nil && snap.Found {
-			for _, p := range snap.Pools {
-				ms, ok := memberOf(m, p)
-				if !ok {
-					continue
-				}
-				claimed[ms.ID] = true
-				gm.Members[p.ID] = memberwait.Evaluate(obs, memberwait.Member{PoolID: p.ID, ID: ms.ID}, c.opts, c.progress(r, p.ID, obs.At, memberwait.IsPending(snap.ProvisioningStatus)))
-			}
-		}
-		verdicts[m.name] = gm.Members
-		in.Machines = append(in.Machines, gm)
+		candidates = append(candidates, gate.Candidate{Machine: gm,
+			Find:     func(p memberwait.PoolStatus) (memberwait.MemberStatus, bool) { return memberOf(m, p) },
+			Progress: func(pool string) memberwait.Progress { return c.progress(r, pool) }})
 	}
-	if snap != nil {
-		for _, p := range snap.Pools {
-			for _, ms := range p.Members {
-				if !claimed[ms.ID] {
-					in.Orphans = append(in.Orphans, ms)
-				}
-			}
-		}
-	}
-	return verdicts
+	return gate.Judge(in, snap, obs, c.opts, candidates)
 }
 
 // memberOf mirrors controllers.memberOf: the first member of the pool at
@@ -274,13 +242,6 @@ func memberOf(m *machine, pool memberwait.PoolStatus) (memberwait.MemberStatus, 
 	return memberwait.MemberStatus{}, false
 }
 
-// maxGap is, for the candidate fix, the longest time between two
-// observations over which a settle window may run on. A member in its
-// window is looked at every 10 s or sooner (the backoff's cap), and an
-// amphora failover — a new VM — keeps the load balancer PENDING_UPDATE for
-// longer than this, so a gap that hides a whole failover always exceeds it.
-const maxGap = 15
-
 // progress mirrors controllers.progressFrom: the member's progress as the
 // MemberGate status keeps it, including when it was last seen and whether
 // its load balancer was PENDING_* then, from which memberwait.Evaluate
@@ -288,7 +249,7 @@ const maxGap = 15
 // gap in observation, an amphora failover). That rule was first modelled
 // here as the candidate fix for the bugs this simulation found; it now lives
 // in memberwait, and Options.Fix changes nothing.
-func (c *controller) progress(r row, pool string, _ time.Time, _ bool) memberwait.Progress {
+func (c *controller) progress(r row, pool string) memberwait.Progress {
 	p, ok := r.members[pool]
 	if !ok {
 		return memberwait.Progress{}

@@ -7,11 +7,7 @@ import "math/rand/v2"
 type Drill struct {
 	Name string
 	// What the drill does and what the gate should do.
-	Why string
-	// KnownBug, when set, says why the gate is expected to break the
-	// invariant in this drill today. The drill then fails if the gate does
-	// NOT break it, so that a fix is noticed and the mark removed.
-	KnownBug string
+	Why      string
 	Scenario Scenario
 }
 

@@ -17,9 +17,9 @@ type Pair struct {
 }
 
 // RunSeeds plays seeds first..first+n-1 on workers goroutines (0: one per
-// CPU), the gated runs with the candidate gap fix when fix is set. The
+// CPU). The
 // result does not depend on the number of workers.
-func RunSeeds(first uint64, n, workers int, fix bool) []Pair {
+func RunSeeds(first uint64, n, workers int) []Pair {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -32,7 +32,7 @@ func RunSeeds(first uint64, n, workers int, fix bool) []Pair {
 			defer wg.Done()
 			for i := range next {
 				sc := Generate(first + uint64(i))
-				out[i] = Pair{Scenario: sc, Gated: Run(sc, Options{Gate: true, Fix: fix}), Ungated: Run(sc, Options{})}
+				out[i] = Pair{Scenario: sc, Gated: Run(sc, Options{Gate: true}), Ungated: Run(sc, Options{})}
 			}
 		}()
 	}

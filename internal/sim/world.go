@@ -72,10 +72,6 @@ type Options struct {
 	// Gate runs the gate; without it nothing holds the rollout (the
 	// baseline).
 	Gate bool
-	// Fix runs the controller with a candidate fix for the stale-status
-	// bugs the drills found (see controller.progress); off, the model
-	// mirrors the controller as it is.
-	Fix bool
 	// Trace, when set, receives a line per event.
 	Trace io.Writer
 }
@@ -90,7 +86,6 @@ func newWorld(sc Scenario, o Options) *world {
 		Need: max(sc.Replicas-1, 1), MinServing: sc.Replicas, ViolationAt: -1}
 	if gated {
 		w.ctl = newController(w)
-		w.ctl.fix = o.Fix
 	}
 	w.seed()
 	return w

@@ -137,13 +137,11 @@ func Retryable(err error) bool {
 	if err == nil {
 		return false
 	}
-	var code gophercloud.ErrUnexpectedResponseCode
-	if errors.As(err, &code) {
-		return code.Actual == http.StatusConflict || code.Actual == http.StatusTooManyRequests || code.Actual >= 500
-	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
+	// gophercloud's ErrUnexpectedResponseCode, and any other error that
+	// carries an HTTP code.
 	var status interface{ GetStatusCode() int }
 	if errors.As(err, &status) {
 		c := status.GetStatusCode()

@@ -40,11 +40,6 @@ func StatusTree(client *gophercloud.ServiceClient) Source {
 	return statusTree{client: client, clock: clock.RealClock{}}
 }
 
-// StatusTreeWithClock is [StatusTree] with the clock that stamps snapshots.
-func StatusTreeWithClock(client *gophercloud.ServiceClient, clk clock.PassiveClock) Source {
-	return statusTree{client: client, clock: clk}
-}
-
 type statusTree struct {
 	client *gophercloud.ServiceClient
 	clock  clock.PassiveClock

@@ -43,11 +43,11 @@ func Check(ctx context.Context, src Source, lbID string, members []Member, opts 
 			all = true
 		}
 		req.PoolIDs = append(req.PoolIDs, pool)
-		// A member that is otherwise done needs the load balancer's status;
-		// asking every time costs a pool-list source one request, which a
-		// one-shot check cannot save by asking again later.
-		req.LoadBalancerStatus = true
 	}
+	// A member that is otherwise done needs the load balancer's status;
+	// asking every time costs a pool-list source one request, which a
+	// one-shot check cannot save by asking again later.
+	req.LoadBalancerStatus = true
 	if all {
 		req.PoolIDs = nil
 	}

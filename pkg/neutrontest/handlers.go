@@ -56,13 +56,7 @@ func simple[T any](s *Server, w http.ResponseWriter, r *http.Request, id, kind s
 		writeJSON(w, http.StatusOK, map[string]any{root: v})
 		return
 	}
-	var out []*T
-	for _, k := range sortedKeys(m) {
-		if matches(m[k], r.URL.Query()) {
-			out = append(out, m[k])
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{root + "s": orEmpty(out)})
+	writeJSON(w, http.StatusOK, map[string]any{root + "s": listOf(m, r.URL.Query())})
 }
 
 func (s *Server) simple(w http.ResponseWriter, r *http.Request, id, kind string, m any) {
@@ -72,6 +66,18 @@ func (s *Server) simple(w http.ResponseWriter, r *http.Request, id, kind string,
 	case map[string]*Subnet:
 		simple(s, w, r, id, kind, m)
 	}
+}
+
+// listOf returns the objects of a collection that match the query's
+// filters, in ID order; never nil, as Neutron answers [] for none.
+func listOf[T any](m map[string]*T, q url.Values) []*T {
+	out := []*T{}
+	for _, k := range sortedKeys(m) {
+		if matches(m[k], q) {
+			out = append(out, m[k])
+		}
+	}
+	return out
 }
 
 func orEmpty[T any](v []T) []T {
@@ -138,13 +144,7 @@ func containsString(list []string, v string) bool {
 func (s *Server) handlePorts(w http.ResponseWriter, r *http.Request, id string) {
 	switch {
 	case r.Method == http.MethodGet && id == "":
-		var out []*Port
-		for _, k := range sortedKeys(s.ports) {
-			if matches(s.ports[k], r.URL.Query()) {
-				out = append(out, s.ports[k])
-			}
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"ports": orEmpty(out)})
+		writeJSON(w, http.StatusOK, map[string]any{"ports": listOf(s.ports, r.URL.Query())})
 	case r.Method == http.MethodGet:
 		p, ok := s.ports[id]
 		if !ok {
@@ -179,13 +179,7 @@ func (s *Server) handlePorts(w http.ResponseWriter, r *http.Request, id string) 
 func (s *Server) handleGroups(w http.ResponseWriter, r *http.Request, id string) {
 	switch {
 	case r.Method == http.MethodGet && id == "":
-		var out []*Group
-		for _, k := range sortedKeys(s.groups) {
-			if matches(s.groups[k], r.URL.Query()) {
-				out = append(out, s.groups[k])
-			}
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"security_groups": orEmpty(out)})
+		writeJSON(w, http.StatusOK, map[string]any{"security_groups": listOf(s.groups, r.URL.Query())})
 	case r.Method == http.MethodGet:
 		g, ok := s.groups[id]
 		if !ok {
@@ -229,13 +223,7 @@ func (s *Server) handleGroups(w http.ResponseWriter, r *http.Request, id string)
 func (s *Server) handleRules(w http.ResponseWriter, r *http.Request, id string) {
 	switch {
 	case r.Method == http.MethodGet && id == "":
-		var out []*Rule
-		for _, k := range sortedKeys(s.rules) {
-			if matches(s.rules[k], r.URL.Query()) {
-				out = append(out, s.rules[k])
-			}
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"security_group_rules": orEmpty(out)})
+		writeJSON(w, http.StatusOK, map[string]any{"security_group_rules": listOf(s.rules, r.URL.Query())})
 	case r.Method == http.MethodGet:
 		rule, ok := s.rules[id]
 		if !ok {

@@ -5,7 +5,6 @@
 //	go run ./internal/sim/cmd/sim -seeds 10000       # what make sim runs
 //	go run ./internal/sim/cmd/sim -seed 4242 -v      # replay one seed
 //	go run ./internal/sim/cmd/sim -drill crash-across-failover -v
-//	go run ./internal/sim/cmd/sim -fix               # the candidate fix
 //
 // It exits 1 when a seed breaks the invariant with the gate, or holds
 // forever without an alert, or when a drill does not end as expected.
@@ -26,42 +25,34 @@ func main() {
 	seed := flag.Uint64("seed", 0, "replay this one seed")
 	drill := flag.String("drill", "", "replay this drill")
 	verbose := flag.Bool("v", false, "with -seed or -drill: print the trace of both runs")
-	fix := flag.Bool("fix", false, "run the controller model with the candidate fix for the stale-status bugs")
 	workers := flag.Int("workers", 0, "goroutines (0: one per CPU)")
 	flag.Parse()
 
 	switch {
 	case *seed != 0:
-		os.Exit(replay(sim.Generate(*seed), *verbose, *fix))
+		os.Exit(replay(sim.Generate(*seed), *verbose))
 	case *drill != "":
 		for _, d := range sim.Drills() {
 			if d.Name == *drill {
 				fmt.Printf("drill %s: %s\n", d.Name, d.Why)
-				if d.KnownBug != "" {
-					fmt.Printf("known bug: %s\n", d.KnownBug)
-				}
-				os.Exit(replay(d.Scenario, *verbose, *fix))
+				os.Exit(replay(d.Scenario, *verbose))
 			}
 		}
 		fmt.Fprintf(os.Stderr, "no drill %q\n", *drill)
 		os.Exit(2)
 	}
-	code := campaign(*first, *seeds, *workers, *fix)
-	if drills(*fix) {
+	code := campaign(*first, *seeds, *workers)
+	if drills() {
 		code = 1
 	}
 	os.Exit(code)
 }
 
-func campaign(first uint64, n, workers int, fix bool) int {
+func campaign(first uint64, n, workers int) int {
 	start := time.Now()
-	pairs := sim.RunSeeds(first, n, workers, fix)
+	pairs := sim.RunSeeds(first, n, workers)
 	rows, total := sim.Summarize(pairs)
-	note := ""
-	if fix {
-		note = ", controller with the candidate stale-status fix"
-	}
-	fmt.Printf("%d seeds (%d..%d), each run with and without the gate%s, in %s\n\n", n, first, first+uint64(n)-1, note,
+	fmt.Printf("%d seeds (%d..%d), each run with and without the gate, in %s\n\n", n, first, first+uint64(n)-1,
 		time.Since(start).Round(time.Second))
 	sim.WriteTable(os.Stdout, rows, total)
 	fmt.Printf("\nruns: %d; invariant violations with the gate: %d (after a scripted manual release: %d); without the gate: %d "+
@@ -87,17 +78,13 @@ func campaign(first uint64, n, workers int, fix bool) int {
 
 // drills plays the scripted drills and reports whether one ended other than
 // expected.
-func drills(fix bool) (bad bool) {
+func drills() (bad bool) {
 	fmt.Printf("\n| drill | with the gate | without | expected |\n|---|---|---|---|\n")
 	for _, d := range sim.Drills() {
-		g := sim.Run(d.Scenario, sim.Options{Gate: true, Fix: fix})
+		g := sim.Run(d.Scenario, sim.Options{Gate: true})
 		u := sim.Run(d.Scenario, sim.Options{})
-		expect := "holds"
-		if d.KnownBug != "" && !fix {
-			expect = "KNOWN BUG: breaks"
-		}
-		fmt.Printf("| %s | %s | %s | %s |\n", d.Name, outcome(g), outcome(u), expect)
-		if g.Violation != (expect != "holds") {
+		fmt.Printf("| %s | %s | %s | holds |\n", d.Name, outcome(g), outcome(u))
+		if g.Violation {
 			bad = true
 		}
 	}
@@ -117,11 +104,11 @@ func outcome(r sim.Result) string {
 	return "holds"
 }
 
-func replay(sc sim.Scenario, verbose, fix bool) int {
+func replay(sc sim.Scenario, verbose bool) int {
 	fmt.Printf("scenario: %+v\n\n", sc)
 	code := 0
 	for _, gated := range []bool{true, false} {
-		o := sim.Options{Gate: gated, Fix: fix}
+		o := sim.Options{Gate: gated}
 		if verbose {
 			fmt.Printf("== gate: %v\n", gated)
 			o.Trace = os.Stdout
