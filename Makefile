@@ -56,7 +56,7 @@ openstack-down: ## Stop what openstack-up started.
 	test/openstack/down.sh
 
 .PHONY: test-openstack
-test-openstack: openstack-up ## Conformance: the same scenarios against real Octavia/Neutron and the emulator.
+test-openstack: openstack-up envtest ## Conformance: the same scenarios against real Octavia/Neutron and the emulator, and the gate's failure drills.
 	test/openstack/run-tests.sh
 
 .PHONY: sim

@@ -70,6 +70,7 @@ func (f *findings) write(path string) error {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	stopGateEnv()
 	if path := os.Getenv(reportVar); path != "" {
 		if err := report.write(path); err != nil {
 			fmt.Fprintln(os.Stderr, "writing the conformance report:", err)

@@ -2,7 +2,9 @@
 # The conformance suite against the stack up.sh started: one scenario table
 # against real Octavia and the emulator, memberwait end to end with faults
 # injected through Octavia's database and services, and Neutron's security
-# groups. Writes the findings (real timings, text differences) to
+# groups, and the gate's failure drills (the controller on envtest against
+# real Octavia: stuck and ERROR members, worker and API down). Writes the
+# findings (real timings, text differences) to
 # test/openstack/.data/conformance-report.md.
 #
 #   run-tests.sh [go test flags...]    e.g. -run Lifecycle
