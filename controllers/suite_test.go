@@ -3,16 +3,13 @@ package controllers
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	managerscheme "github.com/membergate/membergate/internal/scheme"
+	"github.com/membergate/membergate/internal/testenv"
 )
 
 // The tests share one real kube-apiserver and etcd (envtest), built from Go
@@ -28,25 +25,16 @@ func TestMain(m *testing.M) {
 }
 
 func runSuite(m *testing.M) int {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		out, err := exec.Command("../hack/envtest/build.sh").Output()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "building envtest binaries: %v\n", err)
-			return 1
-		}
-		os.Setenv("KUBEBUILDER_ASSETS", strings.TrimSpace(string(out)))
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
-	capi, capo := moduleDir("sigs.k8s.io/cluster-api"), moduleDir("sigs.k8s.io/cluster-api-provider-openstack")
-	env := &envtest.Environment{
-		CRDDirectoryPaths: []string{
-			filepath.Join(capi, "core", "config", "crd", "bases"),
-			filepath.Join(capi, "controlplane", "kubeadm", "config", "crd", "bases"),
-			filepath.Join(capo, "config", "crd", "bases"),
-			filepath.Join("..", "config", "crd", "bases"),
-		},
-		ErrorIfCRDPathMissing: true,
+	env, err := testenv.New(root, "", testenv.GateSources...)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "preparing envtest: %v\n", err)
+		return 1
 	}
-	var err error
 	if cfg, err = env.Start(); err != nil {
 		fmt.Fprintf(os.Stderr, "starting envtest: %v\n", err)
 		return 1
@@ -57,12 +45,4 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
-}
-
-func moduleDir(mod string) string {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", mod).Output()
-	if err != nil {
-		panic(fmt.Sprintf("go list -m %s: %v", mod, err))
-	}
-	return strings.TrimSpace(string(out))
 }

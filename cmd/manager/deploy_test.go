@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -32,13 +31,13 @@ import (
 	"sigs.k8s.io/cluster-api/core/reconcilers/extensionconfig"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/config"
 	"github.com/membergate/membergate/extension/extensiontest"
 	"github.com/membergate/membergate/internal/scheme"
+	"github.com/membergate/membergate/internal/testenv"
 	"github.com/membergate/membergate/pkg/memberwait/octaviatest"
 )
 
@@ -307,20 +306,13 @@ func ptrTo[T any](v T) *T { return &v }
 // Cluster API's, CAPO's and membergate's CRDs.
 func startEnv(t *testing.T) *rest.Config {
 	t.Helper()
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		out, err := exec.Command(filepath.Join("..", "..", "hack", "envtest", "build.sh")).Output()
-		if err != nil {
-			t.Fatalf("building envtest binaries: %v", err)
-		}
-		t.Setenv("KUBEBUILDER_ASSETS", strings.TrimSpace(string(out)))
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
 	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths: []string{
-			filepath.Join(moduleDir(t, "sigs.k8s.io/cluster-api"), "core", "config", "crd", "bases"),
-			filepath.Join(moduleDir(t, "sigs.k8s.io/cluster-api-provider-openstack"), "config", "crd", "bases"),
-			filepath.Join(config.Dir(), "crd", "bases"),
-		},
-		ErrorIfCRDPathMissing: true,
+	env, err := testenv.New(root, "", testenv.GateSources...)
+	if err != nil {
+		t.Fatal(err)
 	}
 	cfg, err := env.Start()
 	if err != nil {
@@ -328,14 +320,6 @@ func startEnv(t *testing.T) *rest.Config {
 	}
 	t.Cleanup(func() { _ = env.Stop() })
 	return cfg
-}
-
-func moduleDir(t *testing.T, mod string) string {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", mod).Output()
-	if err != nil {
-		t.Fatalf("go list -m %s: %v", mod, err)
-	}
-	return strings.TrimSpace(string(out))
 }
 
 func freePort(t *testing.T) int {
