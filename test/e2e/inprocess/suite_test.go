@@ -10,8 +10,9 @@ import (
 )
 
 // h is the management cluster all tests share: one kube-apiserver, one
-// manager with every controller; each test has its own namespace, cluster
-// and cloud, so tests run in parallel.
+// manager with CAPI's controllers, the default gate process; each test has
+// its own namespace, cluster and cloud (and, to kill it, its own gate
+// process), so tests run in parallel.
 var h *harness.Harness
 
 func TestMain(m *testing.M) {

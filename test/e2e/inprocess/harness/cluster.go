@@ -32,6 +32,10 @@ type ClusterSpec struct {
 	// Ungated opts the Cluster out of the gate (membergate.io/skip), to show
 	// what happens without it.
 	Ungated bool
+	// Gate names the gate process that gates the cluster (Harness.StartGate);
+	// empty means the default gate. It goes on the DevCluster as
+	// GateAnnotation.
+	Gate string
 	// SettleWindow and AlertAfter go into the MemberGate.
 	SettleWindow, AlertAfter time.Duration
 	// Startup is how long the in-memory VM takes to provision, and then
@@ -44,7 +48,9 @@ type Cluster struct {
 	Namespace, Name string
 	Cloud           *Cloud
 	Gated           bool
-	h               *Harness
+	// Gate is the name of the gate process that gates it ("" the default).
+	Gate string
+	h    *Harness
 }
 
 // Key is the Cluster's namespace and name.
@@ -68,16 +74,19 @@ func (h *Harness) CreateCluster(ctx context.Context, spec ClusterSpec) (*Cluster
 	cloud := newCloud(ns, name)
 	cloud.Server.ScriptMembers(octaviatest.MemberMatch{}, Healthy())
 	h.clouds.add(types.NamespacedName{Namespace: ns, Name: name}, cloud)
-	c := &Cluster{Namespace: ns, Name: name, Cloud: cloud, Gated: !spec.Ungated, h: h}
+	c := &Cluster{Namespace: ns, Name: name, Cloud: cloud, Gated: !spec.Ungated, Gate: spec.Gate, h: h}
+	devAnnotations := map[string]string{LoadBalancerIDAnnotation: cloud.LoadBalancerID, LoadBalancerNameAnnotation: cloud.LoadBalancerName,
+		IdentityAnnotation: name + "-cloud-config"}
+	if spec.Gate != "" {
+		devAnnotations[GateAnnotation] = spec.Gate
+	}
 
 	objs := []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-cloud-config"},
 			Data: map[string][]byte{"clouds.yaml": []byte(cloud.CloudsYAML()), "cloudName": []byte(CloudName)}},
 		devMachineTemplate(ns, name, spec.Startup),
-		&devv1.DevCluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: map[string]string{
-			LoadBalancerIDAnnotation: cloud.LoadBalancerID, LoadBalancerNameAnnotation: cloud.LoadBalancerName,
-			IdentityAnnotation: name + "-cloud-config"}},
+		&devv1.DevCluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: devAnnotations},
 			Spec: devv1.DevClusterSpec{Backend: devv1.DevClusterBackendSpec{InMemory: &devv1.InMemoryClusterBackendSpec{}}}},
 		kubeadmControlPlane(ns, name, spec.Replicas),
 	}

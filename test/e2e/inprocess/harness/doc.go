@@ -3,6 +3,7 @@
 // controllers (Cluster, Machine, MachineSet, KubeadmConfig,
 // KubeadmControlPlane, ClusterCache) with the in-memory Dev infrastructure,
 // a stand-in for CAPO's load-balancer member handling against the Octavia
-// emulator, and membergate's gate — plus a sampler that watches whether the
-// API load balancer keeps serving. The e2e test and cmd/rollout-demo share it.
+// emulator, and membergate's gate in a manager of its own that a test can
+// kill and start again — plus a sampler that watches whether the API load
+// balancer keeps serving. The e2e test and cmd/rollout-demo share it.
 package harness

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -25,8 +26,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-
-	"github.com/membergate/membergate/controllers"
 )
 
 // Options configure a Harness.
@@ -39,14 +38,16 @@ type Options struct {
 	Assets string
 	// Log receives the controllers' logs; nil discards them.
 	Log io.Writer
-	// OctaviaBudget is the gate's request budget per cloud (requests per
-	// second); zero means unlimited.
+	// OctaviaBudget is each gate process's request budget per cloud
+	// (requests per second); zero means unlimited.
 	OctaviaBudget rate.Limit
 }
 
 // Harness is a running management cluster: envtest, one manager with the
-// CAPI controllers, the in-memory infrastructure, the CAPO stand-in and
-// the gate.
+// CAPI controllers, the in-memory infrastructure and the CAPO stand-in,
+// and the gate processes, each with a manager of its own (as the gate runs
+// in its own Deployment): the default one, which gates every cluster that
+// names no other, and those StartGate adds.
 type Harness struct {
 	// Client reads and writes the API server directly, without a cache.
 	Client client.Client
@@ -63,9 +64,14 @@ type Harness struct {
 	// closeClusterCache ends the watches on the workload clusters, which
 	// would otherwise keep the in-memory API servers from shutting down.
 	closeClusterCache func()
+	// budget is every gate's Octavia request budget per cloud.
+	budget  rate.Limit
+	gatesMu sync.Mutex
+	gates   map[string]*Gate
 }
 
-// Start starts everything and returns once the manager's caches are synced.
+// Start starts everything, the default gate included, and returns once the
+// managers' caches are synced.
 func Start(opts Options) (_ *Harness, err error) {
 	setLogger(opts.Log)
 	if opts.Root == "" {
@@ -77,7 +83,10 @@ func Start(opts Options) (_ *Harness, err error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Harness{env: env, clouds: &clouds{}}
+	h := &Harness{env: env, clouds: &clouds{}, budget: opts.OctaviaBudget}
+	if h.budget == 0 {
+		h.budget = rate.Inf
+	}
 	if h.Config, err = env.Start(); err != nil {
 		return nil, fmt.Errorf("starting envtest: %w", err)
 	}
@@ -106,19 +115,6 @@ func Start(opts Options) (_ *Harness, err error) {
 	if err := (&capoStandIn{client: h.mgr.GetClient(), clouds: h.clouds}).setupWithManager(h.mgr); err != nil {
 		return nil, fmt.Errorf("setting up the CAPO stand-in: %w", err)
 	}
-	budget := opts.OctaviaBudget
-	if budget == 0 {
-		budget = rate.Inf
-	}
-	gate := &controllers.GateReconciler{
-		Client:   h.mgr.GetClient(),
-		Recorder: h.mgr.GetEventRecorder("membergate"),
-		Sources:  &controllers.SecretSources{Client: h.mgr.GetAPIReader(), Budget: budget, Burst: 10},
-		Locator:  DevLocator{},
-	}
-	if err := gate.SetupWithManager(h.mgr); err != nil {
-		return nil, fmt.Errorf("setting up the gate: %w", err)
-	}
 	h.done = make(chan error, 1)
 	go func() { h.done <- h.mgr.Start(ctx) }()
 	syncCtx, cancelSync := context.WithTimeout(ctx, time.Minute)
@@ -126,10 +122,14 @@ func Start(opts Options) (_ *Harness, err error) {
 	if !h.mgr.GetCache().WaitForCacheSync(syncCtx) {
 		return nil, errors.New("the manager's caches did not sync within a minute")
 	}
+	if _, err := h.StartGate(""); err != nil {
+		return nil, fmt.Errorf("starting the default gate: %w", err)
+	}
 	return h, nil
 }
 
-// newManager builds one manager for every controller. CAPI's binaries each
+// newManager builds one manager for every CAPI controller (and the CAPO
+// stand-in; the gate has its own, see newGateManager). CAPI's binaries each
 // strip the data of Secrets they do not read from their cache; one manager
 // hosting them all must keep it (KCP reads the cluster CA), so only the
 // selection by cluster-name label is kept.
@@ -151,11 +151,15 @@ func newManager(cfg *rest.Config) (ctrl.Manager, error) {
 	})
 }
 
-// Stop stops the manager first (its controllers talk to the in-memory
-// workload clusters), then the in-memory backend, the emulators and envtest.
-// Every step has a time limit, so a stuck shutdown cannot hang a test.
+// Stop stops the gate processes, then the CAPI manager (its controllers
+// talk to the in-memory workload clusters), then the in-memory backend, the
+// emulators and envtest. Every step has a time limit, so a stuck shutdown
+// cannot hang a test.
 func (h *Harness) Stop() error {
 	var errs []error
+	if err := h.stopGates(); err != nil {
+		errs = append(errs, err)
+	}
 	if h.stop != nil {
 		h.stop()
 	}

@@ -2,7 +2,9 @@ package harness
 
 import (
 	"context"
+	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	devv1 "sigs.k8s.io/cluster-api/test/infrastructure/docker/api/v1beta2"
@@ -19,25 +21,42 @@ const (
 	LoadBalancerIDAnnotation   = "e2e.membergate.io/load-balancer-id"
 	LoadBalancerNameAnnotation = "e2e.membergate.io/load-balancer-name"
 	IdentityAnnotation         = "e2e.membergate.io/identity-secret"
+	// GateAnnotation names the gate process that gates the cluster
+	// (ClusterSpec.Gate); none means the default gate.
+	GateAnnotation = "e2e.membergate.io/gate"
 	// CloudName is the cloud in the identity Secret's clouds.yaml.
 	CloudName = "openstack"
 )
 
 // DevLocator gates Clusters whose infrastructure is a DevCluster, as
-// controllers.CAPOLocator gates those on an OpenStackCluster.
-type DevLocator struct{}
+// controllers.CAPOLocator gates those on an OpenStackCluster — those of
+// one gate process: the DevCluster's GateAnnotation must equal Gate.
+type DevLocator struct {
+	// Gate is the gate process's name; "" is the default gate, which gates
+	// the DevClusters without the annotation.
+	Gate string
+}
 
 // Locate implements controllers.LoadBalancerLocator.
-func (DevLocator) Locate(ctx context.Context, c client.Reader, cluster *clusterv1.Cluster) (controllers.Target, bool, error) {
+func (l DevLocator) Locate(ctx context.Context, c client.Reader, cluster *clusterv1.Cluster) (controllers.Target, bool, error) {
 	ref := cluster.Spec.InfrastructureRef
 	if ref.Kind != "DevCluster" || ref.APIGroup != devv1.GroupVersion.Group {
 		return controllers.Target{}, false, nil
 	}
 	var dc devv1.DevCluster
 	if err := c.Get(ctx, types.NamespacedName{Namespace: cluster.Namespace, Name: ref.Name}, &dc); err != nil {
-		return controllers.Target{}, true, client.IgnoreNotFound(err)
+		if apierrors.IsNotFound(err) {
+			// Which gate gates it is on the DevCluster: without it no gate
+			// may touch the cluster. (The harness creates the DevCluster
+			// before the Cluster; this is a cache that has not caught up.)
+			err = fmt.Errorf("DevCluster %s/%s not found (yet): which gate gates the cluster is unknown", cluster.Namespace, ref.Name)
+		}
+		return controllers.Target{}, false, err
 	}
 	a := dc.Annotations
+	if a[GateAnnotation] != l.Gate {
+		return controllers.Target{}, false, nil
+	}
 	return controllers.Target{
 		LoadBalancerID:   a[LoadBalancerIDAnnotation],
 		LoadBalancerName: a[LoadBalancerNameAnnotation],

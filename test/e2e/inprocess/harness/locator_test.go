@@ -13,7 +13,7 @@ import (
 	"github.com/membergate/membergate/controllers"
 )
 
-func TestDevLocatorGatesDevClustersOnly(t *testing.T) {
+func TestDevLocatorGatesItsOwnDevClustersOnly(t *testing.T) {
 	g := NewWithT(t)
 	dc := &devv1.DevCluster{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c1", Annotations: map[string]string{
 		LoadBalancerIDAnnotation: "lb-1", LoadBalancerNameAnnotation: "k8s-clusterapi-cluster-ns-c1-kubeapi", IdentityAnnotation: "c1-cloud-config"}}}
@@ -26,6 +26,28 @@ func TestDevLocatorGatesDevClustersOnly(t *testing.T) {
 	g.Expect(gated).To(BeTrue())
 	g.Expect(target).To(Equal(controllers.Target{LoadBalancerID: "lb-1", LoadBalancerName: "k8s-clusterapi-cluster-ns-c1-kubeapi",
 		Identity: controllers.Identity{Namespace: "ns", SecretName: "c1-cloud-config", CloudName: CloudName}}))
+
+	// The default gate leaves a cluster that chose another gate alone, and
+	// that gate takes it.
+	dc.Annotations[GateAnnotation] = "restart"
+	g.Expect(c.Update(context.Background(), dc)).To(Succeed())
+	_, gated, err = DevLocator{}.Locate(context.Background(), c, cluster)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(gated).To(BeFalse())
+	target, gated, err = DevLocator{Gate: "restart"}.Locate(context.Background(), c, cluster)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(gated).To(BeTrue())
+	g.Expect(target.LoadBalancerID).To(Equal("lb-1"))
+	_, gated, err = DevLocator{Gate: "other"}.Locate(context.Background(), c, cluster)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(gated).To(BeFalse())
+
+	// Without its DevCluster no gate can tell whether the cluster is its own.
+	missing := cluster.DeepCopy()
+	missing.Spec.InfrastructureRef.Name = "c2"
+	_, gated, err = DevLocator{}.Locate(context.Background(), c, missing)
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(gated).To(BeFalse())
 
 	cluster.Spec.InfrastructureRef.Kind = "DockerCluster"
 	_, gated, err = DevLocator{}.Locate(context.Background(), c, cluster)

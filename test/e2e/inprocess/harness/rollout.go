@@ -59,9 +59,9 @@ func (c *Cluster) waitFor(ctx context.Context, cond func(Snapshot) bool) error {
 	}
 }
 
-// waitRolledOut waits until KCP reports every replica up to date and ready
+// WaitRolledOut waits until KCP reports every replica up to date and ready
 // and none of the old Machines is left.
-func (c *Cluster) waitRolledOut(ctx context.Context, old []string, replicas int32) error {
+func (c *Cluster) WaitRolledOut(ctx context.Context, old []string, replicas int32) error {
 	return c.waitFor(ctx, func(s Snapshot) bool {
 		for _, m := range s.Machines {
 			if slices.Contains(old, m.Name) {
@@ -143,7 +143,7 @@ func (c *Cluster) Rollout(ctx context.Context, spec RolloutSpec) (*Rollout, erro
 		return nil, err
 	}
 	r := &Rollout{Cluster: c.Name, Gated: c.Gated, MaxSurge: spec.MaxSurge, Replicas: replicas}
-	if err := c.waitRolledOut(ctx, old, replicas); err != nil {
+	if err := c.WaitRolledOut(ctx, old, replicas); err != nil {
 		return nil, fmt.Errorf("rollout of %s did not finish: %w; last seen: %s", c.Name, err, rec.Last())
 	}
 	r.Duration = time.Since(start)
