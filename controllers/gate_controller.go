@@ -35,9 +35,17 @@ const Resync = 30 * time.Second
 
 // GateReconciler gates the control-plane rollouts of CAPO clusters.
 type GateReconciler struct {
-	Client   client.Client
-	Recorder events.EventRecorder
-	Sources  SourceFactory
+	Client client.Client
+	// APIReader reads the MemberGate straight from the API server. Its
+	// status is the gate's memory across reconciles and restarts (when a
+	// hold began, each member's statuses and since when), and a cached copy
+	// can predate this controller's own last write: progress read from it
+	// would begin a hold again or, after a flap, credit a settle window
+	// across statuses that were not there. SetupWithManager sets the
+	// manager's; nil means Client.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Sources   SourceFactory
 	// Locator finds a Cluster's API server load balancer; nil means CAPO's
 	// OpenStackCluster.
 	Locator LoadBalancerLocator
@@ -71,6 +79,9 @@ type GateReconciler struct {
 func (r *GateReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
+	}
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
 	}
 	toCluster := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ctrl.Request {
 		name := o.GetLabels()[clusterv1.ClusterNameLabel]
@@ -199,6 +210,14 @@ func (r *GateReconciler) observe(ctx context.Context, target Target) (*memberwai
 	return snap, nil
 }
 
+// reader is where the MemberGate is read from: see APIReader.
+func (r *GateReconciler) reader() client.Reader {
+	if r.APIReader != nil {
+		return r.APIReader
+	}
+	return r.Client
+}
+
 func (r *GateReconciler) locator() LoadBalancerLocator {
 	if r.Locator != nil {
 		return r.Locator
@@ -231,7 +250,7 @@ func (r *GateReconciler) judge(mg *v1alpha1.MemberGate, machines []clusterv1.Mac
 // memberGate returns the Cluster's MemberGate, creating it with defaults.
 func (r *GateReconciler) memberGate(ctx context.Context, cluster *clusterv1.Cluster) (*v1alpha1.MemberGate, error) {
 	mg := &v1alpha1.MemberGate{}
-	err := r.Client.Get(ctx, types.NamespacedName{Namespace: cluster.Namespace, Name: cluster.Name}, mg)
+	err := r.reader().Get(ctx, types.NamespacedName{Namespace: cluster.Namespace, Name: cluster.Name}, mg)
 	if err == nil || !apierrors.IsNotFound(err) {
 		return mg, err
 	}

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/pkg/gate"
@@ -205,4 +207,51 @@ func TestGateReadsOctaviaOncePerPollNotPerReconcile(t *testing.T) {
 	w.clk.Step(w.reconcile().RequeueAfter)
 	w.reconcile()
 	w.g.Expect(w.octa.RequestCount(octaviatest.OpGetLoadBalancerStatus)).To(Equal(before + 2))
+}
+
+// laggingCache is a manager's cache that has not yet seen the controller's
+// last writes: every MemberGate it returns is the copy frozen at hand.
+type laggingCache struct {
+	client.Client
+	frozen *v1alpha1.MemberGate
+}
+
+func (c laggingCache) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if mg, ok := obj.(*v1alpha1.MemberGate); ok && c.frozen != nil {
+		c.frozen.DeepCopyInto(mg)
+		return nil
+	}
+	return c.Client.Get(ctx, key, obj, opts...)
+}
+
+// The MemberGate's status is the gate's memory; a cache that lags behind
+// the controller's own writes must not make it forget. With the MemberGate
+// read through the cache, the second reconcile below begins the hold again
+// (a second RolloutHeld, heldSince re-stamped): as seen in the e2e rollouts.
+func TestGateReadsItsMemoryPastALaggingCache(t *testing.T) {
+	w := newWorld(t, 2)
+	w.run(2*time.Minute, func() bool { return w.condition(1).Status == metav1.ConditionTrue })
+	amphorav2(w, 2)
+	w.addMachine(2)
+	w.addMember(2)
+	stale := w.memberGate() // before the hold: no row is held
+	w.deleteMachine(0)
+	w.r.Client = laggingCache{Client: k8sClient, frozen: stale}
+	w.r.APIReader = k8sClient
+	w.events()
+	heldSince := func() *metav1.Time {
+		for _, row := range w.memberGate().Status.Machines {
+			if row.Name == "cp-0" {
+				return row.HeldSince
+			}
+		}
+		return nil
+	}
+	w.reconcile()
+	began := heldSince()
+	w.g.Expect(began).NotTo(BeNil())
+	w.clk.Step(5 * time.Second)
+	w.reconcile()
+	w.g.Expect(heldSince()).To(Equal(began), "the hold began again")
+	w.g.Expect(strings.Count(strings.Join(w.events(), "\n"), gate.EventHeld)).To(Equal(1))
 }

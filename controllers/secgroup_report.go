@@ -136,7 +136,7 @@ func (r *GateReconciler) cleanupWithoutCluster(ctx context.Context, key types.Na
 		return ctrl.Result{}, nil
 	}
 	mg := &v1alpha1.MemberGate{}
-	if err := r.Client.Get(ctx, key, mg); err != nil {
+	if err := r.reader().Get(ctx, key, mg); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !controllerutil.ContainsFinalizer(mg, v1alpha1.SecurityGroupsFinalizer) {
