@@ -37,19 +37,24 @@ type Source struct {
 	Contract bool
 }
 
-// Sources every suite needs: CAPI core, KubeadmControlPlane, CAPO (the gate
-// watches OpenStackClusters) and membergate's own.
+// The CRD sources: CAPI core, KubeadmControlPlane, kubeadm bootstrap, CAPO
+// (the gate watches OpenStackClusters), membergate's own, and CAPI's Dev
+// infrastructure (the in-process e2e's in-memory Machines).
 var (
-	CAPICore     = Source{Module: "sigs.k8s.io/cluster-api", Dir: "core/config/crd/bases"}
-	KCP          = Source{Module: "sigs.k8s.io/cluster-api", Dir: "controlplane/kubeadm/config/crd/bases", Contract: true}
-	Kubeadm      = Source{Module: "sigs.k8s.io/cluster-api", Dir: "bootstrap/kubeadm/config/crd/bases", Contract: true}
-	CAPO         = Source{Module: "sigs.k8s.io/cluster-api-provider-openstack", Dir: "config/crd/bases", Contract: true}
-	MemberGate   = Source{Dir: "config/crd/bases"}
-	DevInfra     = Source{Module: "sigs.k8s.io/cluster-api/test", Dir: "infrastructure/docker/config/crd/bases", Contract: true}
-	GateSources  = []Source{CAPICore, KCP, CAPO, MemberGate}
-	CAPISources  = []Source{CAPICore, KCP, Kubeadm, DevInfra, CAPO, MemberGate}
-	errNoModRoot = errors.New("not inside the membergate repository (no go.mod of github.com/membergate/membergate above the working directory)")
+	CAPICore   = Source{Module: "sigs.k8s.io/cluster-api", Dir: "core/config/crd/bases"}
+	KCP        = Source{Module: "sigs.k8s.io/cluster-api", Dir: "controlplane/kubeadm/config/crd/bases", Contract: true}
+	Kubeadm    = Source{Module: "sigs.k8s.io/cluster-api", Dir: "bootstrap/kubeadm/config/crd/bases", Contract: true}
+	CAPO       = Source{Module: "sigs.k8s.io/cluster-api-provider-openstack", Dir: "config/crd/bases", Contract: true}
+	MemberGate = Source{Dir: "config/crd/bases"}
+	DevInfra   = Source{Module: "sigs.k8s.io/cluster-api/test", Dir: "infrastructure/docker/config/crd/bases", Contract: true}
+	// GateSources are what the gate reads and writes.
+	GateSources = []Source{CAPICore, KCP, CAPO, MemberGate}
+	// CAPISources add what CAPI's own controllers need to run a rollout on
+	// the Dev (in-memory) infrastructure.
+	CAPISources = []Source{CAPICore, KCP, Kubeadm, DevInfra, CAPO, MemberGate}
 )
+
+var errNoModRoot = errors.New("not inside the membergate repository (no go.mod of github.com/membergate/membergate above the working directory)")
 
 // New prepares (does not start) envtest with the binaries in assets — empty
 // means $KUBEBUILDER_ASSETS, else what hack/envtest/build.sh prints — and
