@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,7 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/membergate/membergate/internal/testenv"
 )
 
 // CertManagerVersion is the cert-manager whose CRDs the test installs: the
@@ -32,18 +32,11 @@ func TestDefaultAppliesToARealAPIServer(t *testing.T) {
 	g := NewWithT(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		out, err := exec.Command(filepath.Join("..", "hack", "envtest", "build.sh")).Output()
-		g.Expect(err).NotTo(HaveOccurred())
-		t.Setenv("KUBEBUILDER_ASSETS", strings.TrimSpace(string(out)))
-	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths: []string{
-			filepath.Join(moduleDir(t, "sigs.k8s.io/cluster-api", ""), "core", "config", "crd", "bases"),
-			filepath.Join(moduleDir(t, "github.com/cert-manager/cert-manager", CertManagerVersion), "deploy", "crds"),
-		},
-		ErrorIfCRDPathMissing: true,
-	}
+	root, err := testenv.RepoRoot()
+	g.Expect(err).NotTo(HaveOccurred())
+	env, err := testenv.New(root, "", testenv.CAPICore)
+	g.Expect(err).NotTo(HaveOccurred())
+	env.CRDDirectoryPaths = []string{filepath.Join(certManagerDir(t), "deploy", "crds")}
 	cfg, err := env.Start()
 	g.Expect(err).NotTo(HaveOccurred())
 	defer func() { _ = env.Stop() }()
@@ -145,29 +138,20 @@ func established(ctx context.Context, c client.Client, name string) bool {
 	return false
 }
 
-// moduleDir finds a module in the module cache: the main module's version
-// when version is empty, else that version (downloaded through the module
-// proxy once, without touching go.mod).
-func moduleDir(t *testing.T, mod, version string) string {
+// certManagerDir is CertManagerVersion's module in the module cache,
+// downloaded through the module proxy once, without touching go.mod.
+func certManagerDir(t *testing.T) string {
 	t.Helper()
-	var cmd *exec.Cmd
-	if version == "" {
-		cmd = exec.Command("go", "list", "-m", "-f", "{{.Dir}}", mod)
-	} else {
-		cmd = exec.Command("go", "mod", "download", "-json", mod+"@"+version)
-		cmd.Dir = t.TempDir()
-		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
-	}
+	cmd := exec.Command("go", "mod", "download", "-json", "github.com/cert-manager/cert-manager@"+CertManagerVersion)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("%s: %v", cmd, err)
 	}
-	if version == "" {
-		return strings.TrimSpace(string(out))
-	}
 	var info struct{ Dir string }
 	if err := json.Unmarshal(out, &info); err != nil || info.Dir == "" {
-		t.Fatalf("go mod download %s@%s: %s", mod, version, out)
+		t.Fatalf("go mod download github.com/cert-manager/cert-manager@%s: %s", CertManagerVersion, out)
 	}
 	return info.Dir
 }

@@ -170,34 +170,19 @@ func memberRow(pool string, v memberwait.Verdict) v1alpha1.Member {
 	}
 	m := v.Member
 	row.ID, row.Name, row.Address, row.ProtocolPort = m.ID, m.Name, m.Address, int32(m.ProtocolPort)
-	row.ProvisioningStatus, row.OperatingStatus = m.ProvisioningStatus, m.OperatingStatus
-	if !v.Progress.Since.IsZero() {
-		// Stored to the second, rounded up: the next reconcile restores the
-		// settle window's start from here, and a truncated start would let
-		// a member count as serving up to a second early.
-		t := metav1.NewTime(ceilSecond(v.Progress.Since))
-		row.Since = &t
-	}
-	if !v.Progress.LastSeen.IsZero() {
-		// Truncated to the second by metav1.Time: earlier, so a gap only
-		// ever looks longer — the safe side.
-		t := metav1.NewTime(v.Progress.LastSeen)
-		row.LastSeen = &t
-	}
-	row.LoadBalancerPending = v.Progress.LoadBalancerPending
-	if !v.Progress.MissingSince.IsZero() {
-		t := metav1.NewTime(v.Progress.MissingSince)
-		row.MissingSince = &t
-	}
+	p := gate.Persisted(pool, v)
+	row.ProvisioningStatus, row.OperatingStatus = p.ProvisioningStatus, p.OperatingStatus
+	row.Since, row.LastSeen, row.MissingSince = timeOrNil(p.Since), timeOrNil(p.LastSeen), timeOrNil(p.MissingSince)
+	row.LoadBalancerPending = p.LoadBalancerPending
 	return row
 }
 
-// ceilSecond rounds t up to a whole second, the precision of metav1.Time.
-func ceilSecond(t time.Time) time.Time {
-	if r := t.Truncate(time.Second); !r.Equal(t) {
-		return r.Add(time.Second)
+func timeOrNil(t time.Time) *metav1.Time {
+	if t.IsZero() {
+		return nil
 	}
-	return t
+	mt := metav1.NewTime(t)
+	return &mt
 }
 
 func blockingReason(d gate.Decision) string {

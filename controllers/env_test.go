@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
 	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -114,15 +115,21 @@ func addr(i int) string { return fmt.Sprintf("10.0.0.%d", 10+i) }
 // addMachine creates control-plane Machine cp-i with a Node and its address.
 // A finalizer keeps a deleted Machine around, as CAPI's would.
 func (w *world) addMachine(i int) {
-	m := &clusterv1.Machine{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: fmt.Sprintf("cp-%d", i),
-		Labels:     map[string]string{clusterv1.ClusterNameLabel: "test", clusterv1.MachineControlPlaneLabel: ""},
-		Finalizers: []string{"test.membergate.io/keep"}},
-		Spec: clusterv1.MachineSpec{ClusterName: "test",
-			Bootstrap:         clusterv1.Bootstrap{DataSecretName: ptr("bootstrap")},
-			InfrastructureRef: clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.SchemeGroupVersion.Group, Kind: "OpenStackMachine", Name: fmt.Sprintf("cp-%d", i)}}}
+	w.addNode(fmt.Sprintf("cp-%d", i), fmt.Sprintf("node-%d", i), addr(i), true, "test.membergate.io/keep")
+}
+
+// addNode creates a Machine with a Node and one address.
+func (w *world) addNode(name, node, address string, controlPlane bool, finalizers ...string) {
+	labels := map[string]string{clusterv1.ClusterNameLabel: "test"}
+	if controlPlane {
+		labels[clusterv1.MachineControlPlaneLabel] = ""
+	}
+	m := &clusterv1.Machine{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: name, Labels: labels, Finalizers: finalizers},
+		Spec: clusterv1.MachineSpec{ClusterName: "test", Bootstrap: clusterv1.Bootstrap{DataSecretName: ptr.To("bootstrap")},
+			InfrastructureRef: clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.SchemeGroupVersion.Group, Kind: "OpenStackMachine", Name: name}}}
 	w.g.Expect(k8sClient.Create(w.ctx, m)).To(Succeed())
-	m.Status.NodeRef = clusterv1.MachineNodeReference{Name: fmt.Sprintf("node-%d", i)}
-	m.Status.Addresses = clusterv1.MachineAddresses{{Type: clusterv1.MachineInternalIP, Address: addr(i)}}
+	m.Status.NodeRef = clusterv1.MachineNodeReference{Name: node}
+	m.Status.Addresses = clusterv1.MachineAddresses{{Type: clusterv1.MachineInternalIP, Address: address}}
 	w.g.Expect(k8sClient.Status().Update(w.ctx, m)).To(Succeed())
 }
 
@@ -210,7 +217,5 @@ func (w *world) events() []string {
 		}
 	}
 }
-
-func ptr[T any](v T) *T { return &v }
 
 func clientKey(o client.Object) client.ObjectKey { return client.ObjectKeyFromObject(o) }

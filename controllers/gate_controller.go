@@ -236,9 +236,6 @@ func (r *GateReconciler) judge(mg *v1alpha1.MemberGate, machines []clusterv1.Mac
 		m := &machines[i]
 		gm := gate.Machine{Name: m.Name, Deleting: !m.DeletionTimestamp.IsZero(), HasNode: m.Status.NodeRef.IsDefined(),
 			HasHook: m.Annotations[v1alpha1.PreDrainHookAnnotation] != "", ManualRelease: m.Annotations[v1alpha1.ReleaseAnnotation]}
-		if gm.Deleting {
-			gm.DeletingSince = m.DeletionTimestamp.Time
-		}
 		gm.HeldSince, gm.Alerted = holdFrom(mg, m.Name)
 		candidates = append(candidates, gate.Candidate{Machine: gm,
 			Find:     func(p memberwait.PoolStatus) (memberwait.MemberStatus, bool) { return memberOf(m, lbName, p) },

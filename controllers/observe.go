@@ -167,12 +167,8 @@ func waitOptions(mg *v1alpha1.MemberGate) memberwait.Options {
 	return o
 }
 
-// DefaultAlertAfter is when a hold is reported loudly unless the MemberGate
-// says otherwise.
-const DefaultAlertAfter = 15 * time.Minute
-
 func policyOf(mg *v1alpha1.MemberGate) gate.Policy {
-	p := gate.Policy{Mode: gate.Mode(mg.Spec.Mode), AlertAfter: DefaultAlertAfter}
+	p := gate.Policy{Mode: gate.Mode(mg.Spec.Mode), AlertAfter: v1alpha1.DefaultAlertAfter}
 	if n := mg.Spec.MinServingMembers; n != nil {
 		p.MinServingMembers = int(*n)
 	}

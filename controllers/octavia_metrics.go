@@ -20,13 +20,18 @@ func init() { metrics.Registry.MustRegister(octaviaRequests) }
 func countRequests(next http.RoundTripper) http.RoundTripper {
 	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		resp, err := next.RoundTrip(r)
-		code := "error"
-		if err == nil {
-			code = strconv.Itoa(resp.StatusCode)
-		}
-		octaviaRequests.WithLabelValues(operation(r.Method, r.URL.Path), code).Inc()
+		octaviaRequests.WithLabelValues(operation(r.Method, r.URL.Path), responseCode(resp, err)).Inc()
 		return resp, err
 	})
+}
+
+// responseCode is a request's code label: the HTTP status, or "error" when
+// no answer came.
+func responseCode(resp *http.Response, err error) string {
+	if err != nil {
+		return "error"
+	}
+	return strconv.Itoa(resp.StatusCode)
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)

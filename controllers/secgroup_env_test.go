@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
-	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/pkg/memberwait/octaviatest"
@@ -31,8 +30,6 @@ type sgWorld struct {
 	def      string // the project's default group
 	cp       string // a control-plane group, as CAPO's managed groups
 	worker   string
-	lbID     string
-	poolID   string
 	listener string
 	members  []string
 }
@@ -77,6 +74,7 @@ func newSGWorld(t *testing.T, o sgOptions) *sgWorld {
 			ProtocolPort: 6443, SubnetID: w.subnet, OperatingStatus: o.operating})
 	}
 	seeded := w.octa.Seed(octaviatest.LoadBalancerSpec{Name: lbName, Provider: o.provider, Listeners: []octaviatest.ListenerSpec{{Port: 6443, Pool: pool}}})
+	// The cluster's load balancer from here on: the world's fields name it.
 	w.lbID, w.poolID, w.listener, w.members = seeded.LoadBalancerID, seeded.PoolIDs[0], seeded.ListenerIDs[0], seeded.MemberIDs[0]
 	osc := &infrav1.OpenStackCluster{}
 	w.g.Expect(k8sClient.Get(w.ctx, types.NamespacedName{Namespace: w.ns, Name: "test"}, osc)).To(Succeed())
@@ -91,13 +89,14 @@ func newSGWorld(t *testing.T, o sgOptions) *sgWorld {
 		return ids
 	}
 	for i := 0; i < o.machines; i++ {
-		w.addNode(fmt.Sprintf("cp-%d", i), w.addr(i), true)
-		w.neutron.AddPort(fmt.Sprintf("cp-%d", i), w.subnet, w.addr(i), groupsOf(o.cpGroups)...)
+		name := fmt.Sprintf("cp-%d", i)
+		w.addNode(name, name, w.addr(i), true)
+		w.neutron.AddPort(name, w.subnet, w.addr(i), groupsOf(o.cpGroups)...)
 	}
 	for i := 0; i < o.workers; i++ {
-		a := w.addr(50 + i)
-		w.addNode(fmt.Sprintf("md-%d", i), a, false)
-		w.neutron.AddPort(fmt.Sprintf("md-%d", i), w.subnet, a, w.worker)
+		name, a := fmt.Sprintf("md-%d", i), w.addr(50+i)
+		w.addNode(name, name, a, false)
+		w.neutron.AddPort(name, w.subnet, a, w.worker)
 	}
 	mg := &v1alpha1.MemberGate{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: "test"},
 		Spec: v1alpha1.MemberGateSpec{ClusterName: "test", Mode: v1alpha1.ModeAudit, NoMonitorPolicy: "Fail", SecurityGroups: o.sg}}
@@ -127,21 +126,6 @@ func (w *sgWorld) newGroup(name string) string {
 	g, err := groups.Create(w.ctx, w.neutron.ServiceClient(), groups.CreateOpts{Name: name}).Extract()
 	w.g.Expect(err).NotTo(HaveOccurred())
 	return g.ID
-}
-
-// addNode creates a Machine with a Node and one address.
-func (w *sgWorld) addNode(name, address string, controlPlane bool) {
-	labels := map[string]string{clusterv1.ClusterNameLabel: "test"}
-	if controlPlane {
-		labels[clusterv1.MachineControlPlaneLabel] = ""
-	}
-	m := &clusterv1.Machine{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: name, Labels: labels},
-		Spec: clusterv1.MachineSpec{ClusterName: "test", Bootstrap: clusterv1.Bootstrap{DataSecretName: ptr("bootstrap")},
-			InfrastructureRef: clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.SchemeGroupVersion.Group, Kind: "OpenStackMachine", Name: name}}}
-	w.g.Expect(k8sClient.Create(w.ctx, m)).To(Succeed())
-	m.Status.NodeRef = clusterv1.MachineNodeReference{Name: name}
-	m.Status.Addresses = clusterv1.MachineAddresses{{Type: clusterv1.MachineInternalIP, Address: address}}
-	w.g.Expect(k8sClient.Status().Update(w.ctx, m)).To(Succeed())
 }
 
 // setSG changes the MemberGate's security-group policy.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -261,26 +260,14 @@ func (v *neutronView) rulesIn(groups []string) []secgroup.Rule {
 // SecurityGroupRuleExists, from a concurrent pass or another tool) counts
 // as created.
 func (v *neutronView) create(ctx context.Context, r secgroup.Rule) (secgroup.Rule, error) {
-	got, err := rules.Create(ctx, v.nc.Network, rules.CreateOpts{SecGroupID: r.SecurityGroupID, Direction: rules.RuleDirection(r.Direction),
-		EtherType: rules.RuleEtherType(r.EtherType), Protocol: rules.RuleProtocol(r.Protocol), PortRangeMin: r.PortRangeMin,
-		PortRangeMax: r.PortRangeMax, RemoteIPPrefix: r.RemoteIPPrefix, Description: r.Description}).Extract()
-	switch {
-	case err == nil:
-		r.ID = got.ID
-	case gophercloud.ResponseCodeIs(err, http.StatusConflict) && strings.Contains(errorBody(err), "SecurityGroupRuleExists"):
-		if m := existingRuleID.FindStringSubmatch(errorBody(err)); m != nil {
-			r.ID = m[1]
-		}
-	default:
-		return r, fmt.Errorf("adding %s to group %s: %w", r, r.SecurityGroupID, err)
+	id, _, err := diagnose.CreateRule(ctx, v.nc.Network, r)
+	if err != nil {
+		return r, err
 	}
+	r.ID = id
 	v.rules[r.SecurityGroupID] = append(v.rules[r.SecurityGroupID], r)
 	return r, nil
 }
-
-// existingRuleID finds the ID in Neutron's "Security group rule already
-// exists. Rule id is <id>."
-var existingRuleID = regexp.MustCompile(`Rule id is ([0-9a-fA-F-]+)`)
 
 // remove deletes a rule; one already gone counts as deleted.
 func (v *neutronView) remove(ctx context.Context, r secgroup.Rule) error {
@@ -290,12 +277,4 @@ func (v *neutronView) remove(ctx context.Context, r secgroup.Rule) error {
 	}
 	v.rules[r.SecurityGroupID] = slices.DeleteFunc(v.rules[r.SecurityGroupID], func(o secgroup.Rule) bool { return o.ID == r.ID })
 	return nil
-}
-
-func errorBody(err error) string {
-	var code gophercloud.ErrUnexpectedResponseCode
-	if errors.As(err, &code) {
-		return string(code.Body)
-	}
-	return err.Error()
 }

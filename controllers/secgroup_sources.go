@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -32,11 +31,6 @@ type NetworkFactory interface {
 	Network(ctx context.Context, id Identity) (*NetworkClients, error)
 }
 
-type cachedNetwork struct {
-	resourceVersion string
-	clients         *NetworkClients
-}
-
 // Network implements NetworkFactory from the same identity Secret as
 // Source, with the same per-cloud budget. The clients are kept while the
 // Secret is unchanged. Neutron's endpoint comes from Keystone's catalog, or
@@ -48,8 +42,9 @@ func (s *SecretSources) Network(ctx context.Context, id Identity) (*NetworkClien
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := s.networks[id]; ok && c.resourceVersion == rv {
-		return c.clients, nil
+	c := s.cachedLocked(id, rv)
+	if c.network != nil {
+		return c.network, nil
 	}
 	bt := &budgetTransport{}
 	opts.WrapTransport = func(next http.RoundTripper) http.RoundTripper {
@@ -63,12 +58,8 @@ func (s *SecretSources) Network(ctx context.Context, id Identity) (*NetworkClien
 	// Authentication went unbudgeted (the endpoint, hence the budget, is
 	// known only after it); every request from here on is counted.
 	bt.lim.Store(s.limiterLocked(cs.LoadBalancer.ResourceBase))
-	nc := &NetworkClients{LoadBalancer: cs.LoadBalancer, Network: cs.Network, Cloud: cs.LoadBalancer.ResourceBase}
-	if s.networks == nil {
-		s.networks = map[Identity]cachedNetwork{}
-	}
-	s.networks[id] = cachedNetwork{resourceVersion: rv, clients: nc}
-	return nc, nil
+	c.network = &NetworkClients{LoadBalancer: cs.LoadBalancer, Network: cs.Network, Cloud: cs.LoadBalancer.ResourceBase}
+	return c.network, nil
 }
 
 // budgetTransport takes a token of the cloud's budget per request, never
@@ -102,12 +93,8 @@ func countAPIRequests(next http.RoundTripper) http.RoundTripper {
 			return octavia.RoundTrip(r)
 		}
 		resp, err := next.RoundTrip(r)
-		code := "error"
-		if err == nil {
-			code = strconv.Itoa(resp.StatusCode)
-		}
 		collection, _, _ := strings.Cut(rest, "/")
-		neutronRequests.WithLabelValues(strings.ToLower(r.Method)+" "+strings.TrimSuffix(collection, ".json"), code).Inc()
+		neutronRequests.WithLabelValues(strings.ToLower(r.Method)+" "+strings.TrimSuffix(collection, ".json"), responseCode(resp, err)).Inc()
 		return resp, err
 	})
 }

@@ -25,8 +25,8 @@ const TopologyTTL = 10 * time.Minute
 // topology is what the pass needs of a load balancer beyond the status
 // tree: where it reaches each member from and on which ports.
 type topology struct {
-	LoadBalancerID, Provider, VIPSubnetID string
-	Members                               []topoMember
+	Provider, VIPSubnetID string
+	Members               []topoMember
 	// Listeners are read for OVN only, whose clients keep their address.
 	Listeners []topoListener
 
@@ -35,8 +35,8 @@ type topology struct {
 }
 
 type topoMember struct {
-	PoolID, ID, Name, Address, SubnetID string
-	ProtocolPort, MonitorPort           int
+	ID, SubnetID              string
+	ProtocolPort, MonitorPort int
 }
 
 // SourceSubnet is the subnet the load balancer reaches the member from:
@@ -46,14 +46,6 @@ func (m topoMember) SourceSubnet(vipSubnet string) string {
 		return m.SubnetID
 	}
 	return vipSubnet
-}
-
-// CheckPort is where health checks go: the monitor port when set.
-func (m topoMember) CheckPort() int {
-	if m.MonitorPort != 0 {
-		return m.MonitorPort
-	}
-	return m.ProtocolPort
 }
 
 type topoListener struct {
@@ -127,7 +119,7 @@ func readTopology(ctx context.Context, nc *NetworkClients, lbID string) (*topolo
 	if err != nil {
 		return nil, fmt.Errorf("reading load balancer %s: %w", lbID, err)
 	}
-	t := &topology{LoadBalancerID: lb.ID, Provider: lb.Provider, VIPSubnetID: lb.VipSubnetID}
+	t := &topology{Provider: lb.Provider, VIPSubnetID: lb.VipSubnetID}
 	for _, ref := range lb.Pools {
 		pages, err := pools.ListMembers(nc.LoadBalancer, ref.ID, nil).AllPages(ctx)
 		if err != nil {
@@ -138,8 +130,7 @@ func readTopology(ctx context.Context, nc *NetworkClients, lbID string) (*topolo
 			return nil, err
 		}
 		for _, m := range members {
-			t.Members = append(t.Members, topoMember{PoolID: ref.ID, ID: m.ID, Name: m.Name, Address: m.Address, SubnetID: m.SubnetID,
-				ProtocolPort: m.ProtocolPort, MonitorPort: m.MonitorPort})
+			t.Members = append(t.Members, topoMember{ID: m.ID, SubnetID: m.SubnetID, ProtocolPort: m.ProtocolPort, MonitorPort: m.MonitorPort})
 		}
 	}
 	if t.IsOVN() {

@@ -38,15 +38,31 @@ type SecretSources struct {
 	Budget rate.Limit
 	Burst  int
 
-	mu       sync.Mutex
-	clients  map[Identity]cachedSource
-	networks map[Identity]cachedNetwork
-	budgets  map[string]*rate.Limiter
+	mu      sync.Mutex
+	clients map[Identity]*cachedClients
+	budgets map[string]*rate.Limiter
 }
 
-type cachedSource struct {
+// cachedClients are what was built from one version of an identity's
+// Secret; nil fields are not built yet.
+type cachedClients struct {
 	resourceVersion string
 	source          memberwait.Source
+	network         *NetworkClients
+}
+
+// cachedLocked returns what was built from id's Secret at resourceVersion
+// rv, dropping what an older version built; s.mu is held.
+func (s *SecretSources) cachedLocked(id Identity, rv string) *cachedClients {
+	c := s.clients[id]
+	if c == nil || c.resourceVersion != rv {
+		c = &cachedClients{resourceVersion: rv}
+		if s.clients == nil {
+			s.clients = map[Identity]*cachedClients{}
+		}
+		s.clients[id] = c
+	}
+	return c
 }
 
 // Source implements SourceFactory.
@@ -57,7 +73,8 @@ func (s *SecretSources) Source(ctx context.Context, id Identity) (memberwait.Sou
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := s.clients[id]; ok && c.resourceVersion == rv {
+	c := s.cachedLocked(id, rv)
+	if c.source != nil {
 		return c.source, nil
 	}
 	opts.WrapTransport = countRequests
@@ -65,14 +82,10 @@ func (s *SecretSources) Source(ctx context.Context, id Identity) (memberwait.Sou
 	if err != nil {
 		return nil, err
 	}
-	if s.clients == nil {
-		s.clients = map[Identity]cachedSource{}
-	}
 	// The budget is per cloud endpoint, not per Secret: clusters of many
 	// namespaces often share one cloud.
-	src := Budgeted(memberwait.StatusTree(sc), s.limiterLocked(sc.ResourceBase))
-	s.clients[id] = cachedSource{resourceVersion: rv, source: src}
-	return src, nil
+	c.source = Budgeted(memberwait.StatusTree(sc), s.limiterLocked(sc.ResourceBase))
+	return c.source, nil
 }
 
 // options reads an identity's Secret into client options: its clouds.yaml,

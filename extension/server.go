@@ -1,7 +1,6 @@
 package extension
 
 import (
-	"crypto/tls"
 	"fmt"
 	"slices"
 	"strings"
@@ -34,8 +33,6 @@ type Options struct {
 	Port int
 	// CertDir holds tls.crt and tls.key (cert-manager mounts them).
 	CertDir string
-	// TLSOpts adjust the TLS configuration.
-	TLSOpts []func(*tls.Config)
 	// Hooks to serve; nil means all of AllHooks. CAPI v1.11 does not know
 	// BeforeControlPlaneUpgrade and fails the whole discovery of an
 	// extension that offers it, so it must be left out there.
@@ -54,7 +51,7 @@ func NewServer(opts Options, h *Handlers) (*server.Server, error) {
 	if err := runtimehooksv1.AddToCatalog(catalog); err != nil {
 		return nil, err
 	}
-	srv, err := server.New(server.Options{Catalog: catalog, Host: opts.Host, Port: opts.Port, CertDir: opts.CertDir, TLSOpts: opts.TLSOpts})
+	srv, err := server.New(server.Options{Catalog: catalog, Host: opts.Host, Port: opts.Port, CertDir: opts.CertDir})
 	if err != nil {
 		return nil, err
 	}

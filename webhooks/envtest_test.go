@@ -2,10 +2,7 @@ package webhooks
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,22 +16,18 @@ import (
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/internal/scheme"
+	"github.com/membergate/membergate/internal/testenv"
 )
 
 // TestWebhooksOnARealAPIServer installs the generated webhook configuration
 // in a real kube-apiserver, which calls our server over TLS.
 func TestWebhooksOnARealAPIServer(t *testing.T) {
 	g := NewWithT(t)
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		out, err := exec.Command("../hack/envtest/build.sh").Output()
-		g.Expect(err).NotTo(HaveOccurred())
-		t.Setenv("KUBEBUILDER_ASSETS", strings.TrimSpace(string(out)))
-	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join("..", "config", "webhook")}},
-	}
+	root, err := testenv.RepoRoot()
+	g.Expect(err).NotTo(HaveOccurred())
+	env, err := testenv.New(root, "", testenv.MemberGate)
+	g.Expect(err).NotTo(HaveOccurred())
+	env.WebhookInstallOptions = envtest.WebhookInstallOptions{Paths: []string{filepath.Join(root, "config", "webhook")}}
 	cfg, err := env.Start()
 	g.Expect(err).NotTo(HaveOccurred())
 	defer func() { _ = env.Stop() }()

@@ -10,6 +10,7 @@ package webhooks
 import (
 	"context"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -55,10 +56,10 @@ func FuzzValidate(f *testing.F) {
 		if update && oldCluster != cluster {
 			bad = append(bad, "spec.clusterName")
 		}
-		if !oneOf(mode, "", "Enforce", "Audit", "Disabled") {
+		if !slices.Contains([]string{"", "Enforce", "Audit", "Disabled"}, mode) {
 			bad = append(bad, "spec.mode")
 		}
-		if !oneOf(noMonitor, "", "Fail", "Serving", "Wait") {
+		if !slices.Contains([]string{"", "Fail", "Serving", "Wait"}, noMonitor) {
 			bad = append(bad, "spec.noMonitorPolicy")
 		}
 		if hasSettle && (settle < 0 || time.Duration(settle) > MaxSettleWindow) {
@@ -104,13 +105,4 @@ func FuzzValidate(f *testing.F) {
 			}
 		}
 	})
-}
-
-func oneOf(s string, allowed ...string) bool {
-	for _, a := range allowed {
-		if s == a {
-			return true
-		}
-	}
-	return false
 }

@@ -5,6 +5,7 @@ package webhooks
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -14,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/pkg/memberwait"
 )
 
 // Bounds of the policy's durations. A settle window longer than ten minutes
@@ -24,9 +26,10 @@ const (
 	MinAlertAfter   = time.Minute
 	MaxAlertAfter   = 7 * 24 * time.Hour
 	// DefaultSettleWindow and DefaultAlertAfter are what an unset field
-	// means; the defaulter writes them so that users see them.
-	DefaultSettleWindow = 45 * time.Second
-	DefaultAlertAfter   = 15 * time.Minute
+	// means; the defaulter writes them so that users see them. An unset
+	// settle window is memberwait's default.
+	DefaultSettleWindow = memberwait.DefaultSettleWindow
+	DefaultAlertAfter   = v1alpha1.DefaultAlertAfter
 )
 
 // +kubebuilder:webhook:path=/mutate-membergate-io-v1alpha1-membergate,mutating=true,failurePolicy=fail,sideEffects=None,groups=membergate.io,resources=membergates,verbs=create;update,versions=v1alpha1,name=default.membergate.membergate.io,admissionReviewVersions=v1
@@ -91,16 +94,8 @@ func validate(mg, old *v1alpha1.MemberGate) (admission.Warnings, error) {
 		errs = append(errs, field.Forbidden(spec.Child("clusterName"),
 			fmt.Sprintf("is immutable (was %q): create a MemberGate for cluster %q instead", old.Spec.ClusterName, s.ClusterName)))
 	}
-	switch s.Mode {
-	case "", v1alpha1.ModeEnforce, v1alpha1.ModeAudit, v1alpha1.ModeDisabled:
-	default:
-		errs = append(errs, field.NotSupported(spec.Child("mode"), s.Mode, []string{"Enforce", "Audit", "Disabled"}))
-	}
-	switch s.NoMonitorPolicy {
-	case "", "Fail", "Serving", "Wait":
-	default:
-		errs = append(errs, field.NotSupported(spec.Child("noMonitorPolicy"), s.NoMonitorPolicy, []string{"Fail", "Serving", "Wait"}))
-	}
+	errs = append(errs, enum(spec.Child("mode"), s.Mode, v1alpha1.ModeEnforce, v1alpha1.ModeAudit, v1alpha1.ModeDisabled)...)
+	errs = append(errs, enum(spec.Child("noMonitorPolicy"), s.NoMonitorPolicy, "Fail", "Serving", "Wait")...)
 	if d := s.SettleWindow; d != nil {
 		switch {
 		case d.Duration < 0 || d.Duration > MaxSettleWindow:
@@ -124,4 +119,12 @@ func validate(mg, old *v1alpha1.MemberGate) (admission.Warnings, error) {
 		return warnings, apierrors.NewInvalid(v1alpha1.GroupVersion.WithKind("MemberGate").GroupKind(), mg.Name, errs)
 	}
 	return warnings, nil
+}
+
+// enum refuses a value that is set and not one of allowed.
+func enum[T ~string](path *field.Path, v T, allowed ...T) field.ErrorList {
+	if v == "" || slices.Contains(allowed, v) {
+		return nil
+	}
+	return field.ErrorList{field.NotSupported(path, v, allowed)}
 }

@@ -8,6 +8,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/membergate/membergate/api/v1alpha1"
 )
@@ -49,22 +50,28 @@ func TestValidate(t *testing.T) {
 			errs: []string{"spec.mode", "spec.minServingMembers"}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			g := NewWithT(t)
-			warnings, err := validate(tc.mg, tc.old)
-			if len(tc.errs) == 0 {
-				g.Expect(err).NotTo(HaveOccurred())
-			} else {
-				g.Expect(err).To(HaveOccurred())
-				for _, want := range tc.errs {
-					g.Expect(err.Error()).To(ContainSubstring(want))
-				}
-			}
-			if tc.warning != "" {
-				g.Expect(strings.Join(warnings, " ")).To(ContainSubstring(tc.warning))
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { expectValidate(t, tc.mg, tc.old, tc.errs, tc.warning) })
 	}
+}
+
+// expectValidate validates mg (an update from old, if any): an error that
+// contains every one of errs, or none when errs is empty, and a warning that
+// contains warning, if given. It returns the warnings.
+func expectValidate(t *testing.T, mg, old *v1alpha1.MemberGate, errs []string, warning string) admission.Warnings {
+	g := NewWithT(t)
+	warnings, err := validate(mg, old)
+	if len(errs) == 0 {
+		g.Expect(err).NotTo(HaveOccurred())
+	} else {
+		g.Expect(err).To(HaveOccurred())
+		for _, want := range errs {
+			g.Expect(err.Error()).To(ContainSubstring(want))
+		}
+	}
+	if warning != "" {
+		g.Expect(strings.Join(warnings, " ")).To(ContainSubstring(warning))
+	}
+	return warnings
 }
 
 func TestDefault(t *testing.T) {

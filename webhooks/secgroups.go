@@ -36,11 +36,7 @@ func validateSecurityGroups(sg *v1alpha1.SecurityGroupsSpec, path *field.Path) (
 	}
 	var errs field.ErrorList
 	var warnings admission.Warnings
-	switch sg.Mode {
-	case "", v1alpha1.SecurityGroupsEnforce, v1alpha1.SecurityGroupsAudit, v1alpha1.SecurityGroupsDisabled:
-	default:
-		errs = append(errs, field.NotSupported(path.Child("mode"), sg.Mode, []string{"Enforce", "Audit", "Disabled"}))
-	}
+	errs = append(errs, enum(path.Child("mode"), sg.Mode, v1alpha1.SecurityGroupsEnforce, v1alpha1.SecurityGroupsAudit, v1alpha1.SecurityGroupsDisabled)...)
 	if r := sg.NodePortRange; r != nil {
 		p := path.Child("nodePortRange")
 		for _, end := range []struct {

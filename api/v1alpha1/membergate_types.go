@@ -1,8 +1,14 @@
 package v1alpha1
 
 import (
+	"time"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
+
+// DefaultAlertAfter is what an unset spec.alertAfter means: the gate and the
+// defaulting webhook both read it from here.
+const DefaultAlertAfter = 15 * time.Minute
 
 // Annotations and condition types that are part of the API.
 const (

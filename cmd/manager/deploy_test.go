@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	runtimehooksv1 "sigs.k8s.io/cluster-api/api/runtime/hooks/v1alpha1"
@@ -292,15 +293,13 @@ func (w *world) addMachine(i int) {
 	name := fmt.Sprintf("cp-%d", i)
 	m := &clusterv1.Machine{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name,
 		Labels: map[string]string{clusterv1.ClusterNameLabel: clusterName, clusterv1.MachineControlPlaneLabel: ""}},
-		Spec: clusterv1.MachineSpec{ClusterName: clusterName, Bootstrap: clusterv1.Bootstrap{DataSecretName: ptrTo("bootstrap")},
+		Spec: clusterv1.MachineSpec{ClusterName: clusterName, Bootstrap: clusterv1.Bootstrap{DataSecretName: ptr.To("bootstrap")},
 			InfrastructureRef: clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.SchemeGroupVersion.Group, Kind: "OpenStackMachine", Name: name}}}
 	w.g.Expect(w.c.Create(w.ctx, m)).To(Succeed())
 	m.Status.NodeRef = clusterv1.MachineNodeReference{Name: "node-" + name}
 	m.Status.Addresses = clusterv1.MachineAddresses{{Type: clusterv1.MachineInternalIP, Address: fmt.Sprintf("10.0.0.%d", 10+i)}}
 	w.g.Expect(w.c.Status().Update(w.ctx, m)).To(Succeed())
 }
-
-func ptrTo[T any](v T) *T { return &v }
 
 // startEnv starts a kube-apiserver and etcd (hack/envtest/build.sh) with
 // Cluster API's, CAPO's and membergate's CRDs.

@@ -81,12 +81,12 @@ func (c *cli) demo(ctx context.Context, args []string) int {
 
 	d := &demoRun{cfg: cfg, clk: newScaledClock(cfg.speed), realStart: time.Now()}
 	if !cfg.json {
-		d.out = &lockedWriter{w: c.stdout}
+		d.out = c.stdout
 	}
 	err = d.run(ctx)
 	rep := d.report(err)
 	if cfg.json {
-		if werr := rep.writeJSON(c.stdout); werr != nil {
+		if werr := writeJSON(c.stdout, rep); werr != nil {
 			return c.fail(werr)
 		}
 		return exitCode(err)
@@ -103,7 +103,9 @@ type demoRun struct {
 	cfg       demoConfig
 	clk       *scaledClock
 	realStart time.Time
-	out       io.Writer // nil in JSON mode
+	// out is nil in JSON mode. The two waiters write to it only through
+	// eventAt, under mu.
+	out io.Writer
 
 	lb       lbReport
 	member   pools.Member
@@ -299,16 +301,4 @@ func (d *demoRun) noteFirsts(v memberwait.Verdict) {
 	if d.memberOnlineAt == nil && v.Member.OperatingStatus == memberwait.StatusOnline {
 		d.memberOnlineAt = &at
 	}
-}
-
-// lockedWriter serialises the timeline lines of the demo's two waiters.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

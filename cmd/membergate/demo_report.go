@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -87,12 +86,6 @@ func secs(d *time.Duration) *float64 {
 // tenths is d in seconds, rounded to a tenth.
 func tenths(d time.Duration) float64 {
 	return math.Round(d.Seconds()*10) / 10
-}
-
-func (r *demoReport) writeJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
 }
 
 // writeSummary prints when each thing happened, side by side.

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -67,22 +65,12 @@ func (c *cli) diagnose(ctx context.Context, args []string) int {
 		err = usagef("diagnose: --output %q: want text or json", output)
 	}
 	if err != nil {
-		fmt.Fprintf(c.stderr, "membergate: %v\n", err)
-		return exitUsage
+		return c.fail(err)
 	}
 	code, err := c.runDiagnose(ctx, lb, fix, output == "json", openstackauth.Options{Cloud: osCloud, CloudsFile: osConfigFile,
 		EndpointOverride: endpoint, NetworkEndpointOverride: networkEndpoint, UserAgent: userAgent()})
 	if err != nil {
-		fmt.Fprintf(c.stderr, "membergate: %v\n", err)
-		var nf *diagnose.NotFoundError
-		var cfg *openstackauth.ConfigError
-		switch {
-		case errors.As(err, &nf):
-			return exitNotFound
-		case errors.As(err, &cfg):
-			return exitUsage
-		}
-		return exitFailure
+		return c.fail(err)
 	}
 	return code
 }
@@ -129,9 +117,7 @@ func (c *cli) runDiagnose(ctx context.Context, lb string, fix, asJSON bool, opts
 		code = exitMissingRules
 	}
 	if asJSON {
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(struct {
+		if err := writeJSON(c.stdout, struct {
 			*diagnose.Trace
 			Applied []diagnose.Applied `json:"applied,omitempty"`
 			Missing int                `json:"missingRules"`
@@ -153,22 +139,22 @@ func printTrace(w io.Writer, t *diagnose.Trace) {
 	for _, r := range t.Rows {
 		pool := r.PoolName
 		if pool == "" {
-			pool = short(r.PoolID)
+			pool = orDash(shortID(r.PoolID))
 		}
 		name := r.MemberName
 		if name == "" {
-			name = short(r.MemberID)
+			name = orDash(shortID(r.MemberID))
 		}
 		groups := make([]string, len(r.Groups))
 		for i, g := range r.Groups {
-			groups[i] = short(g)
+			groups[i] = orDash(shortID(g))
 		}
 		verdict := r.Verdict
 		if r.By != nil {
 			verdict += " by " + r.By.String()
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s:%d\t%s/%s\t%s\t%s\t%s\t%s\n", pool, name, r.Address, r.CheckPort(), r.ProvisioningStatus,
-			r.OperatingStatus, r.Source, short(r.PortID), strings.Join(groups, ","), verdict)
+			r.OperatingStatus, r.Source, orDash(shortID(r.PortID)), strings.Join(groups, ","), verdict)
 	}
 	_ = tw.Flush()
 	for _, r := range t.Rows {
@@ -176,14 +162,4 @@ func printTrace(w io.Writer, t *diagnose.Trace) {
 			fmt.Fprintf(w, "fix for %s: add to group %s: %s\n", r.Address, r.Fix.SecurityGroupID, r.Fix)
 		}
 	}
-}
-
-func short(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	if id == "" {
-		return "-"
-	}
-	return id
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/membergate/membergate/internal/diagnose"
 	"github.com/membergate/membergate/internal/openstackauth"
 	"github.com/membergate/membergate/pkg/memberwait"
 )
@@ -66,6 +67,7 @@ func exitCode(err error) int {
 		timeout  *memberwait.TimeoutError
 		notFound *memberwait.NotFoundError
 		lookup   *lookupError
+		diagNF   *diagnose.NotFoundError
 	)
 	switch {
 	case err == nil:
@@ -76,7 +78,7 @@ func exitCode(err error) int {
 		return exitMemberError
 	case errors.As(err, &timeout):
 		return exitTimeout
-	case errors.As(err, &notFound):
+	case errors.As(err, &notFound), errors.As(err, &diagNF):
 		return exitNotFound
 	case errors.As(err, &lookup):
 		if len(lookup.matches) == 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -63,8 +64,8 @@ func newWaitReport(cfg *waitConfig, lb *lbReport, results []memberwait.Result, e
 
 func memberReportOf(res memberwait.Result, overall string) memberReport {
 	v, sel := res.Verdict, res.Member
-	mr := memberReport{ID: firstNonEmpty(sel.ID, v.Progress.MemberID), Name: sel.Name, Address: sel.Address,
-		ProtocolPort: sel.ProtocolPort, PoolID: firstNonEmpty(v.PoolID, sel.PoolID, v.Progress.PoolID), Reason: v.Reason}
+	mr := memberReport{ID: cmp.Or(sel.ID, v.Progress.MemberID), Name: sel.Name, Address: sel.Address,
+		ProtocolPort: sel.ProtocolPort, PoolID: cmp.Or(v.PoolID, sel.PoolID, v.Progress.PoolID), Reason: v.Reason}
 	if m := v.Member; m != nil {
 		mr.ID, mr.Name, mr.Address, mr.ProtocolPort = m.ID, m.Name, m.Address, m.ProtocolPort
 		mr.ProvisioningStatus, mr.OperatingStatus = m.ProvisioningStatus, m.OperatingStatus
@@ -89,27 +90,25 @@ func memberReportOf(res memberwait.Result, overall string) memberReport {
 	return mr
 }
 
-func (r *waitReport) writeJSON(w io.Writer) error {
+// writeJSON writes v as the one indented JSON document of --output json.
+func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return enc.Encode(v)
 }
 
 // writeText prints a headline and a table of the members.
-func (r *waitReport) writeText(w io.Writer, target memberwait.Target) {
+func (r *waitReport) writeText(w io.Writer) {
 	lb := "load balancer"
 	if r.LoadBalancer != nil {
 		lb += " " + lbLabel(r.LoadBalancer.Name, r.LoadBalancer.ID)
 	}
-	n := fmt.Sprintf("%d member", len(r.Members))
-	if len(r.Members) != 1 {
-		n += "s"
-	}
+	n := countMembers(len(r.Members))
 	took := fmt.Sprintf("%.1fs, %d requests", r.ElapsedSeconds, r.Requests)
 	if r.Outcome == "reached" {
-		fmt.Fprintf(w, "reached: %s of %s %s (%s)\n", n, lb, strings.ToLower(target.String()), took)
+		fmt.Fprintf(w, "reached: %s of %s %s (%s)\n", n, lb, r.Target, took)
 	} else {
-		fmt.Fprintf(w, "%s: %s of %s not %s (%s)\n", r.Outcome, n, lb, strings.ToLower(target.String()), took)
+		fmt.Fprintf(w, "%s: %s of %s not %s (%s)\n", r.Outcome, n, lb, r.Target, took)
 	}
 	if len(r.Members) == 0 {
 		return
@@ -149,13 +148,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func firstNonEmpty(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -41,12 +41,12 @@ func (c *cli) wait(ctx context.Context, args []string) int {
 	}
 	rep := newWaitReport(cfg, wr.lb, results, err, c.clock.Since(start), wr.requests.count())
 	if cfg.json {
-		if werr := rep.writeJSON(c.stdout); werr != nil {
+		if werr := writeJSON(c.stdout, rep); werr != nil {
 			return c.fail(werr)
 		}
 		return exitCode(err)
 	}
-	rep.writeText(c.stdout, cfg.target)
+	rep.writeText(c.stdout)
 	if err != nil {
 		return c.fail(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/validation"
 	runtimecatalog "sigs.k8s.io/cluster-api/api/runtime/catalog"
@@ -111,19 +112,11 @@ func (c *Client) Discover(ctx context.Context) (*runtimehooksv1.DiscoveryRespons
 }
 
 func (c *Client) handlerGVH(h runtimehooksv1.ExtensionHandler) (runtimecatalog.GroupVersionHook, error) {
-	gv, err := parseGroupVersion(h.RequestHook.APIVersion)
+	gv, err := schema.ParseGroupVersion(h.RequestHook.APIVersion)
 	if err != nil {
 		return runtimecatalog.GroupVersionHook{}, err
 	}
-	return runtimecatalog.GroupVersionHook{Group: gv[0], Version: gv[1], Hook: h.RequestHook.Hook}, nil
-}
-
-func parseGroupVersion(s string) ([2]string, error) {
-	dir, version := path.Split(s)
-	if dir == "" || version == "" {
-		return [2]string{}, fmt.Errorf("not a group/version: %q", s)
-	}
-	return [2]string{dir[:len(dir)-1], version}, nil
+	return runtimecatalog.GroupVersionHook{Group: gv.Group, Version: gv.Version, Hook: h.RequestHook.Hook}, nil
 }
 
 // Call sends a typed request to the handler name of hook (name "" for

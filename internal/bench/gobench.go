@@ -56,8 +56,11 @@ func ParseGoBench(out string) *GoBench {
 // parseWaitersLine parses "BenchmarkWaiters/shared-10000-2  1  123 ns/op  1.000 req/poll …".
 func parseWaitersLine(line string) (WaitersResult, bool) {
 	f := strings.Fields(line)
-	name, ok := strings.CutPrefix(f0(f), "BenchmarkWaiters/")
-	if !ok || len(f) < 4 {
+	if len(f) < 4 {
+		return WaitersResult{}, false
+	}
+	name, ok := strings.CutPrefix(f[0], "BenchmarkWaiters/")
+	if !ok {
 		return WaitersResult{}, false
 	}
 	parts := strings.Split(name, "-")
@@ -75,13 +78,6 @@ func parseWaitersLine(line string) (WaitersResult, bool) {
 		}
 	}
 	return r, true
-}
-
-func f0(f []string) string {
-	if len(f) == 0 {
-		return ""
-	}
-	return f[0]
 }
 
 // AddGoBench adds `go test -bench` output to the report: the per-waiter

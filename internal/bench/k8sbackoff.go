@@ -8,17 +8,16 @@ import (
 )
 
 // k8sBackoff is k8s.io/apimachinery's wait.Backoff, stepped as its
-// Backoff.Step does: the gap grows by Factor after each step, Jitter adds a
-// random fraction in [0, Jitter) of the gap on top (it only lengthens), Cap
-// (zero for none) bounds the growth. CAPO and OCCM run it through
-// wait.ExponentialBackoff; it is re-implemented here because the real one
-// sleeps on the wall clock.
+// Backoff.Step does: the gap grows by Factor after each step, and Jitter
+// adds a random fraction in [0, Jitter) of the gap on top (it only
+// lengthens). CAPO and OCCM run it through wait.ExponentialBackoff, neither
+// with a Cap; it is re-implemented here because the real one sleeps on the
+// wall clock.
 type k8sBackoff struct {
 	Duration time.Duration
 	Factor   float64
 	Jitter   float64
 	Steps    int
-	Cap      time.Duration
 }
 
 // step returns the next gap and advances the backoff.
@@ -27,9 +26,6 @@ func (b *k8sBackoff) step(rng *rand.Rand) time.Duration {
 	d := b.Duration
 	if b.Factor != 0 {
 		b.Duration = time.Duration(float64(b.Duration) * b.Factor)
-		if b.Cap > 0 && b.Duration > b.Cap {
-			b.Duration, b.Steps = b.Cap, 0
-		}
 	}
 	if b.Jitter > 0 {
 		d += time.Duration(rng.Float64() * b.Jitter * float64(d))

@@ -50,12 +50,7 @@ func ScenarioAmphoraQuirk() Scenario {
 		Story: "A member is created through the API at t = 0 (as CAPO does). The load balancer is `PENDING_UPDATE` for the " +
 			"emulator's member delay (0.7 s) and `ACTIVE` after that, while the member stays `PENDING_CREATE` until 45 s, " +
 			"turns `ACTIVE`/`OFFLINE` and reads `ONLINE` from 55 s: it truly serves from 55 s.",
-		Setup: func(c *Cloud, _ *rand.Rand) ([]Case, error) {
-			return c.newMember(octaviatest.MemberScript{
-				Provisioning: []octaviatest.Step{{After: 0, Status: pendingCreate}, {After: s1ActiveAt, Status: active}},
-				Operating:    []octaviatest.Step{{After: 0, Status: offline}, {After: s1OnlineAt, Status: online}},
-			}, s1OnlineAt, s1ActiveAt)
-		},
+		Setup: servesAt(s1ActiveAt, s1OnlineAt),
 	}
 }
 
@@ -164,12 +159,7 @@ func ScenarioLongWait() Scenario {
 		ID: "S6", Title: "long wait", Runs: 200,
 		Story: "The member stays `PENDING_CREATE` for 4 minutes (a slow amphora), turns `ACTIVE` at 240 s and reads `ONLINE` " +
 			"at 242 s. CAPO's whole budget is ≈274 s, and its gaps are ≈44 s and ≈55 s by then.",
-		Setup: func(c *Cloud, _ *rand.Rand) ([]Case, error) {
-			return c.newMember(octaviatest.MemberScript{
-				Provisioning: []octaviatest.Step{{After: 0, Status: pendingCreate}, {After: s6ActiveAt, Status: active}},
-				Operating:    []octaviatest.Step{{After: 0, Status: offline}, {After: s6OnlineAt, Status: online}},
-			}, s6OnlineAt, s6ActiveAt)
-		},
+		Setup: servesAt(s6ActiveAt, s6OnlineAt),
 	}
 }
 
@@ -209,6 +199,17 @@ func (c *Cloud) seed(spec octaviatest.LoadBalancerSpec) octaviatest.Seeded {
 	s := c.Octa.Seed(spec)
 	c.lbs = append(c.lbs, s)
 	return s
+}
+
+// servesAt is the Setup of one new member that is PENDING_CREATE until
+// activeAt, then ACTIVE, and truly serves from onlineAt, when it reads ONLINE.
+func servesAt(activeAt, onlineAt time.Duration) func(*Cloud, *rand.Rand) ([]Case, error) {
+	return func(c *Cloud, _ *rand.Rand) ([]Case, error) {
+		return c.newMember(octaviatest.MemberScript{
+			Provisioning: []octaviatest.Step{{After: 0, Status: pendingCreate}, {After: activeAt, Status: active}},
+			Operating:    []octaviatest.Step{{After: 0, Status: offline}, {After: onlineAt, Status: online}},
+		}, onlineAt, activeAt)
+	}
 }
 
 // newMember seeds CAPO's load balancer and creates one new member through

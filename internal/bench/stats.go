@@ -1,7 +1,7 @@
 package bench
 
 import (
-	"fmt"
+	"cmp"
 	"math"
 	"slices"
 	"strconv"
@@ -10,20 +10,10 @@ import (
 
 // percentile returns the nearest-rank p-th percentile (0 < p ≤ 100) of xs,
 // and false when xs is empty.
-func percentile(xs []time.Duration, p float64) (time.Duration, bool) {
+func percentile[T cmp.Ordered](xs []T, p float64) (T, bool) {
 	if len(xs) == 0 {
-		return 0, false
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	rank := int(math.Ceil(p / 100 * float64(len(s))))
-	return s[max(rank, 1)-1], true
-}
-
-// percentileInt is percentile for counts.
-func percentileInt(xs []int, p float64) (int, bool) {
-	if len(xs) == 0 {
-		return 0, false
+		var zero T
+		return zero, false
 	}
 	s := slices.Clone(xs)
 	slices.Sort(s)
@@ -42,29 +32,21 @@ func seconds(d time.Duration) string {
 }
 
 // p50p99 formats the median and the 99th percentile of xs, "—" if empty.
-func p50p99(xs []time.Duration) string {
+func p50p99(xs []time.Duration) string { return p50p99Of(xs, seconds) }
+
+// p50p99Int formats the median and the 99th percentile of counts.
+func p50p99Int(xs []int) string { return p50p99Of(xs, strconv.Itoa) }
+
+func p50p99Of[T cmp.Ordered](xs []T, format func(T) string) string {
 	p50, ok := percentile(xs, 50)
 	if !ok {
 		return "—"
 	}
 	p99, _ := percentile(xs, 99)
 	if p50 == p99 {
-		return seconds(p50)
+		return format(p50)
 	}
-	return seconds(p50) + " / " + seconds(p99)
-}
-
-// p50p99Int formats the median and the 99th percentile of counts.
-func p50p99Int(xs []int) string {
-	p50, ok := percentileInt(xs, 50)
-	if !ok {
-		return "—"
-	}
-	p99, _ := percentileInt(xs, 99)
-	if p50 == p99 {
-		return strconv.Itoa(p50)
-	}
-	return fmt.Sprintf("%d / %d", p50, p99)
+	return format(p50) + " / " + format(p99)
 }
 
 // ratio formats a/b as "3.2×", or "—" when b is zero.

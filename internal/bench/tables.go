@@ -81,6 +81,9 @@ func requestsPerRun(runs []*Run) []int {
 	return out
 }
 
+// returnedAt is when the wait ended, whatever its outcome.
+func returnedAt(s sample) (time.Duration, bool) { return s.o.At, true }
+
 // lagAfterReady is how long after the member was ready a success came
 // (negative: that long before).
 func lagAfterReady(s sample) (time.Duration, bool) {
@@ -128,7 +131,7 @@ func createTable(strategies []Strategy, runs map[string][]*Run) (Table, []string
 			active = p50p99(collect(ss, noticeActive))
 		}
 		t.Add(st.Name, summary(ss, servesLabels), earlyCell(ss),
-			p50p99(collect(ss, func(s sample) (time.Duration, bool) { return s.o.At, true })),
+			p50p99(collect(ss, returnedAt)),
 			p50p99(collect(ss, lagAfterReady)), settled, active, p50p99Int(requestsPerRun(runs[st.Key])))
 	}
 	return t, []string{
@@ -148,7 +151,7 @@ func failureTable(strategies []Strategy, runs map[string][]*Run, errorAt time.Du
 	for _, st := range strategies {
 		ss := samplesOf(runs[st.Key])
 		t.Add(st.Name, summary(ss, neverLabels), endings(ss),
-			p50p99(collect(ss, func(s sample) (time.Duration, bool) { return s.o.At, true })),
+			p50p99(collect(ss, returnedAt)),
 			p50p99(collect(ss, func(s sample) (time.Duration, bool) { return s.o.At - errorAt, !s.o.OK })),
 			p50p99Int(requestsPerRun(runs[st.Key])))
 	}
@@ -208,7 +211,7 @@ func deleteTable(strategies []Strategy, runs map[string][]*Run) (Table, []string
 	for _, st := range strategies {
 		ss := samplesOf(runs[st.Key])
 		t.Add(st.Name, deleteWaitsFor(st), summary(ss, servesLabels),
-			p50p99(collect(ss, func(s sample) (time.Duration, bool) { return s.o.At, true })),
+			p50p99(collect(ss, returnedAt)),
 			p50p99(collect(ss, lagAfterReady)), p50p99Int(requestsPerRun(runs[st.Key])))
 	}
 	return t, []string{"In Octavia's delete flow the member row goes before the load balancer returns to `ACTIVE`, so here a " +
@@ -233,7 +236,7 @@ func neverTable(strategies []Strategy, runs map[string][]*Run) (Table, []string)
 	for _, st := range strategies {
 		ss := samplesOf(runs[st.Key])
 		t.Add(st.Name, summary(ss, neverLabels), endings(ss),
-			p50p99(collect(ss, func(s sample) (time.Duration, bool) { return s.o.At, true })),
+			p50p99(collect(ss, returnedAt)),
 			p50p99Int(requestsPerRun(runs[st.Key])))
 	}
 	return t, []string{fmt.Sprintf("memberwait keeps waiting for a member whose `ONLINE` did not hold; it ends at the %s timeout the "+

@@ -133,7 +133,7 @@ func headline(strategies []Strategy, res Results) Table {
 		"from the member's ERROR to a failure, S3 p50: peer vs memberwait", "from the member's ACTIVE to seeing it, S6 p50: peer vs memberwait"}}
 	mw, shared := keyMemberwait, keyMemberwaitShared
 	reqP50 := func(id, key string) int {
-		n, _ := percentileInt(requestsPerRun(res[id][key]), 50)
+		n, _ := percentile(requestsPerRun(res[id][key]), 50)
 		return n
 	}
 	perRun := func(id, key string) float64 {

@@ -2,13 +2,11 @@ package openstackauth
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"strings"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
-	"github.com/gophercloud/utils/v2/openstack/clientconfig"
 )
 
 // Clients are the Octavia and Neutron clients of one cloud, authenticated
@@ -25,6 +23,12 @@ type Clients struct {
 // requests carry no project header: a Neutron without Keystone then runs them
 // as admin, and refuses a project header without a project_id in the body.
 func NewClients(ctx context.Context, opts Options) (*Clients, error) {
+	return newClients(ctx, opts, true)
+}
+
+// newClients authenticates as opts and the environment say and returns the
+// Octavia client, and Neutron's too when network is set.
+func newClients(ctx context.Context, opts Options, network bool) (*Clients, error) {
 	s, err := resolve(opts)
 	if err != nil {
 		return nil, err
@@ -33,48 +37,48 @@ func NewClients(ctx context.Context, opts Options) (*Clients, error) {
 	if err != nil {
 		return nil, err
 	}
+	c := &Clients{}
 	if s.noAuth() {
-		lb, err := s.noAuthClient(hc, opts.UserAgent)
+		if c.LoadBalancer, err = s.noAuthClient(hc, opts.UserAgent); err != nil {
+			return nil, err
+		}
+		if network && s.networkEndpoint == "" {
+			return nil, s.configError(nil,
+				"%s: auth_type %s needs Neutron's endpoint: set network_endpoint_override in the cloud, OS_NETWORK_ENDPOINT_OVERRIDE, or --network-endpoint", s.where, s.authType)
+		}
+	} else {
+		pc, err := s.keystoneProvider(ctx, hc, opts)
 		if err != nil {
 			return nil, err
 		}
-		if s.networkEndpoint == "" {
-			return nil, &ConfigError{File: s.fileName(), Cloud: s.cloudName, Msg: fmt.Sprintf(
-				"%s: auth_type %s needs Neutron's endpoint: set network_endpoint_override in the cloud, OS_NETWORK_ENDPOINT_OVERRIDE, or --network-endpoint", s.where, s.authType)}
-		}
-		pc := &gophercloud.ProviderClient{HTTPClient: *hc}
-		if opts.UserAgent != "" {
-			pc.UserAgent.Prepend(opts.UserAgent)
-		}
-		network, err := s.networkOverride(pc)
-		if err != nil {
+		if c.LoadBalancer, err = s.loadBalancerFromCatalog(pc); err != nil {
 			return nil, err
 		}
-		return &Clients{LoadBalancer: lb, Network: network}, nil
 	}
-	pc, err := s.keystoneProvider(ctx, hc, opts)
-	if err != nil {
-		return nil, err
+	if network {
+		// The project header of auth_type none is the load-balancer client's
+		// own (MoreHeaders), so Neutron's client shares the provider without it.
+		if c.Network, err = s.networkClient(c.LoadBalancer.ProviderClient); err != nil {
+			return nil, err
+		}
 	}
-	lb, err := s.loadBalancerFromCatalog(pc)
-	if err != nil {
-		return nil, err
-	}
+	return c, nil
+}
+
+// networkClient finds Neutron in the token's catalog, unless an endpoint
+// override says where it is.
+func (s *settings) networkClient(pc *gophercloud.ProviderClient) (*gophercloud.ServiceClient, error) {
 	if s.networkEndpoint != "" {
-		network, err := s.networkOverride(pc)
-		if err != nil {
-			return nil, err
-		}
-		return &Clients{LoadBalancer: lb, Network: network}, nil
+		return s.networkOverride(pc)
 	}
-	eo := gophercloud.EndpointOpts{Region: s.region, Availability: clientconfig.GetEndpointType(s.iface)}
+	eo := s.endpointOpts()
 	network, err := openstack.NewNetworkV2(pc, eo)
 	if err != nil {
-		return nil, &ConfigError{File: s.fileName(), Cloud: s.cloudName, Msg: fmt.Sprintf(
+		return nil, s.configError(err,
 			"%s: the service catalog has no network endpoint for region %q and interface %q (%v); set region_name or interface, or give the endpoint with network_endpoint_override or --network-endpoint",
-			s.where, s.region, eo.Availability, err), Err: err}
+			s.where, s.region, eo.Availability, err)
 	}
-	return &Clients{LoadBalancer: lb, Network: network}, nil
+	return network, nil
 }
 
 // networkOverride points a Neutron client at the endpoint override, written
@@ -82,7 +86,7 @@ func NewClients(ctx context.Context, opts Options) (*Clients, error) {
 func (s *settings) networkOverride(pc *gophercloud.ProviderClient) (*gophercloud.ServiceClient, error) {
 	u, err := url.Parse(s.networkEndpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, &ConfigError{File: s.fileName(), Cloud: s.cloudName, Msg: fmt.Sprintf("%s: network endpoint %q: want an http:// or https:// URL", s.where, s.networkEndpoint)}
+		return nil, s.configError(nil, "%s: network endpoint %q: want an http:// or https:// URL", s.where, s.networkEndpoint)
 	}
 	u.RawQuery, u.Fragment = "", ""
 	u.Path = strings.TrimSuffix(strings.TrimRight(u.Path, "/"), "/v2.0") + "/"

@@ -3,7 +3,6 @@ package openstackauth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -11,16 +10,6 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/utils/v2/openstack/clientconfig"
 )
-
-// keystoneClient authenticates with Keystone and finds Octavia in the
-// catalog, unless an endpoint override says where it is.
-func (s *settings) keystoneClient(ctx context.Context, hc *http.Client, opts Options) (*gophercloud.ServiceClient, error) {
-	pc, err := s.keystoneProvider(ctx, hc, opts)
-	if err != nil {
-		return nil, err
-	}
-	return s.loadBalancerFromCatalog(pc)
-}
 
 // keystoneProvider authenticates with Keystone.
 func (s *settings) keystoneProvider(ctx context.Context, hc *http.Client, opts Options) (*gophercloud.ProviderClient, error) {
@@ -30,7 +19,7 @@ func (s *settings) keystoneProvider(ctx context.Context, hc *http.Client, opts O
 		if errors.As(err, &missing) && missing.Argument == "auth_url" {
 			return nil, s.noCredentials()
 		}
-		return nil, &ConfigError{File: s.fileName(), Cloud: s.cloudName, Msg: fmt.Sprintf("%s: %v", s.where, err), Err: err}
+		return nil, s.configError(err, "%s: %v", s.where, err)
 	}
 	if opts.ProjectID != "" && ao.ApplicationCredentialID == "" && ao.ApplicationCredentialName == "" {
 		ao.Scope = &gophercloud.AuthScope{ProjectID: opts.ProjectID}
@@ -40,12 +29,12 @@ func (s *settings) keystoneProvider(ctx context.Context, hc *http.Client, opts O
 	// with the credentials it keeps in memory, never on disk.
 	ao.AllowReauth = true
 	if err := validate(*ao); err != nil {
-		return nil, &ConfigError{File: s.fileName(), Cloud: s.cloudName, Msg: fmt.Sprintf("incomplete credentials in %s: %v", s.where, err), Err: err}
+		return nil, s.configError(err, "incomplete credentials in %s: %v", s.where, err)
 	}
 
 	pc, err := openstack.NewClient(ao.IdentityEndpoint)
 	if err != nil {
-		return nil, &ConfigError{File: s.fileName(), Cloud: s.cloudName, Msg: fmt.Sprintf("%s: auth_url %q: %v", s.where, ao.IdentityEndpoint, err), Err: err}
+		return nil, s.configError(err, "%s: auth_url %q: %v", s.where, ao.IdentityEndpoint, err)
 	}
 	pc.HTTPClient = *hc
 	if opts.UserAgent != "" {
@@ -66,12 +55,12 @@ func (s *settings) loadBalancerFromCatalog(pc *gophercloud.ProviderClient) (*gop
 	if s.endpoint != "" {
 		return s.serviceClient(pc)
 	}
-	eo := gophercloud.EndpointOpts{Region: s.region, Availability: clientconfig.GetEndpointType(s.iface)}
+	eo := s.endpointOpts()
 	sc, err := openstack.NewLoadBalancerV2(pc, eo)
 	if err != nil {
-		return nil, &ConfigError{File: s.fileName(), Cloud: s.cloudName, Msg: fmt.Sprintf(
+		return nil, s.configError(err,
 			"%s: the service catalog has no load-balancer endpoint for region %q and interface %q (%v); set region_name or interface, or give the endpoint with load_balancer_endpoint_override, OS_ENDPOINT_OVERRIDE or --endpoint",
-			s.where, s.region, eo.Availability, err), Err: err}
+			s.where, s.region, eo.Availability, err)
 	}
 	return sc, nil
 }
@@ -94,8 +83,8 @@ func validate(ao gophercloud.AuthOptions) error {
 // noCredentials says what to set when nothing names a cloud or a Keystone.
 func (s *settings) noCredentials() error {
 	if s.file != nil {
-		return &ConfigError{File: s.file.path, Cloud: s.cloudName, Msg: fmt.Sprintf(
-			"%s has no auth.auth_url (and OS_AUTH_URL is not set); for an Octavia with auth_strategy = noauth set auth_type: none and load_balancer_endpoint_override", s.where)}
+		return s.configError(nil,
+			"%s has no auth.auth_url (and OS_AUTH_URL is not set); for an Octavia with auth_strategy = noauth set auth_type: none and load_balancer_endpoint_override", s.where)
 	}
 	return &ConfigError{Msg: "no OpenStack credentials: set OS_CLOUD (or --os-cloud) to a cloud in clouds.yaml, " +
 		"or set OS_AUTH_URL with OS_USERNAME and OS_PASSWORD (or OS_APPLICATION_CREDENTIAL_ID and OS_APPLICATION_CREDENTIAL_SECRET) and OS_PROJECT_NAME; " +

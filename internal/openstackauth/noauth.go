@@ -14,8 +14,8 @@ import (
 // Octavia needs to create objects and uses to scope what it shows.
 func (s *settings) noAuthClient(hc *http.Client, userAgent string) (*gophercloud.ServiceClient, error) {
 	if s.endpoint == "" {
-		return nil, &ConfigError{File: s.fileName(), Cloud: s.cloudName, Msg: fmt.Sprintf(
-			"%s: auth_type %s needs Octavia's endpoint: set load_balancer_endpoint_override in the cloud, OS_ENDPOINT_OVERRIDE, or --endpoint", s.where, s.authType)}
+		return nil, s.configError(nil,
+			"%s: auth_type %s needs Octavia's endpoint: set load_balancer_endpoint_override in the cloud, OS_ENDPOINT_OVERRIDE, or --endpoint", s.where, s.authType)
 	}
 	pc := &gophercloud.ProviderClient{HTTPClient: *hc}
 	if userAgent != "" {
@@ -35,7 +35,7 @@ func (s *settings) noAuthClient(hc *http.Client, userAgent string) (*gophercloud
 func (s *settings) serviceClient(pc *gophercloud.ProviderClient) (*gophercloud.ServiceClient, error) {
 	endpoint, resourceBase, err := octaviaURLs(s.endpoint)
 	if err != nil {
-		return nil, &ConfigError{File: s.fileName(), Cloud: s.cloudName, Msg: fmt.Sprintf("%s: load-balancer endpoint %q: %v", s.where, s.endpoint, err), Err: err}
+		return nil, s.configError(err, "%s: load-balancer endpoint %q: %v", s.where, s.endpoint, err)
 	}
 	return &gophercloud.ServiceClient{ProviderClient: pc, Endpoint: endpoint, ResourceBase: resourceBase, Type: "load-balancer"}, nil
 }

@@ -71,16 +71,9 @@ const RequestTimeout = 60 * time.Second
 // cloud, no credentials at all, no endpoint), an [*AuthError] when Keystone
 // refuses the credentials or cannot be reached, or the context's error.
 func NewLoadBalancerClient(ctx context.Context, opts Options) (*gophercloud.ServiceClient, error) {
-	s, err := resolve(opts)
+	c, err := newClients(ctx, opts, false)
 	if err != nil {
 		return nil, err
 	}
-	hc, err := s.httpClient(opts.WrapTransport)
-	if err != nil {
-		return nil, err
-	}
-	if s.noAuth() {
-		return s.noAuthClient(hc, opts.UserAgent)
-	}
-	return s.keystoneClient(ctx, hc, opts)
+	return c.LoadBalancer, nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/utils/v2/openstack/clientconfig"
 )
 
@@ -67,7 +68,7 @@ func resolve(opts Options) (*settings, error) {
 		}
 		cloud, err := clientconfig.GetCloudFromYAML(s.clientOpts())
 		if err != nil {
-			return nil, &ConfigError{File: f.path, Cloud: name, Msg: fmt.Sprintf("%s: %v", s.where, err), Err: err}
+			return nil, s.configError(err, "%s: %v", s.where, err)
 		}
 		s.cloud = cloud
 		if cloud.RegionName != "" {
@@ -109,6 +110,17 @@ func (s *settings) clientOpts() *clientconfig.ClientOpts {
 		o.YAMLOpts = s.file
 	}
 	return o
+}
+
+// endpointOpts select a service in the token's catalog.
+func (s *settings) endpointOpts() gophercloud.EndpointOpts {
+	return gophercloud.EndpointOpts{Region: s.region, Availability: clientconfig.GetEndpointType(s.iface)}
+}
+
+// configError is a ConfigError about these settings' cloud; err, if any, is
+// the underlying error.
+func (s *settings) configError(err error, format string, args ...any) *ConfigError {
+	return &ConfigError{File: s.fileName(), Cloud: s.cloudName, Msg: fmt.Sprintf(format, args...), Err: err}
 }
 
 // noAuth reports whether the cloud talks to Octavia without Keystone.

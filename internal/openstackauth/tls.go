@@ -23,7 +23,7 @@ type tlsSettings struct {
 func (s *settings) httpClient(wrap func(http.RoundTripper) http.RoundTripper) (*http.Client, error) {
 	cfg, err := s.tls.config()
 	if err != nil {
-		return nil, &ConfigError{File: s.fileName(), Cloud: s.cloudName, Msg: fmt.Sprintf("%s: %v", s.where, err), Err: err}
+		return nil, s.configError(err, "%s: %v", s.where, err)
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.TLSClientConfig = cfg

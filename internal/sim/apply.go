@@ -2,7 +2,6 @@ package sim
 
 import (
 	"slices"
-	"time"
 
 	"github.com/membergate/membergate/pkg/gate"
 	"github.com/membergate/membergate/pkg/memberwait"
@@ -49,40 +48,17 @@ func (c *controller) apply(t int, machines []*machine, in gate.Input, d gate.Dec
 	}
 	c.status = map[string]row{}
 	for _, st := range d.Machines {
-		r := row{members: map[string]persisted{}}
+		r := row{members: map[string]memberwait.Progress{}}
 		if st.Held {
 			r.heldSince, r.alerted = st.HeldSince, st.Alerted
 		}
 		for _, pool := range in.PoolIDs {
-			r.members[pool] = memberRow(verdicts[st.Name][pool])
-			if r.members[pool].op == memberwait.StatusOnline && !c.w.byNameOne(st.Name).outdated {
+			// As the controller keeps it in the MemberGate status.
+			r.members[pool] = gate.Persisted(pool, verdicts[st.Name][pool])
+			if r.members[pool].OperatingStatus == memberwait.StatusOnline && !c.w.byNameOne(st.Name).outdated {
 				c.w.anchor(t)
 			}
 		}
 		c.status[st.Name] = r
 	}
-}
-
-// memberRow mirrors controllers.memberRow: only a member that was seen
-// carries statuses and since-when. Times go through metav1.Time, which keeps
-// whole seconds.
-func memberRow(v memberwait.Verdict) persisted {
-	if v.Member == nil {
-		return persisted{}
-	}
-	p := persisted{id: v.Member.ID, prov: v.Member.ProvisioningStatus, op: v.Member.OperatingStatus, lbPending: v.Progress.LoadBalancerPending}
-	if !v.Progress.Since.IsZero() {
-		// Rounded up, as controllers.memberRow does (ceilSecond).
-		p.since = v.Progress.Since.Truncate(time.Second)
-		if !p.since.Equal(v.Progress.Since) {
-			p.since = p.since.Add(time.Second)
-		}
-	}
-	if !v.Progress.LastSeen.IsZero() {
-		p.lastSeen = v.Progress.LastSeen.Truncate(time.Second)
-	}
-	if !v.Progress.MissingSince.IsZero() {
-		p.missingSince = v.Progress.MissingSince.Truncate(time.Second)
-	}
-	return p
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/membergate/membergate/pkg/memberwait"
 )
 
-// Controller constants, as in controllers/ (Resync, DefaultAlertAfter) and
-// the MemberGate defaults.
+// Controller constants, as in controllers/ (Resync) and the MemberGate
+// defaults (v1alpha1.DefaultAlertAfter).
 const (
 	resync     = 60
 	alertAfter = 15 * time.Minute
@@ -23,20 +23,13 @@ var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 func at(t int) time.Time { return epoch.Add(time.Duration(t) * time.Second) }
 
 // row is what the controller persists per Machine in the MemberGate status
-// (status.machines[]): the hold and, per pool, the member's progress. It is
-// all that survives a crash or a leader change.
+// (status.machines[]): the hold and, per pool, the member's progress as
+// controllers.progressFrom reads it back (see memberRow). It is all that
+// survives a crash or a leader change.
 type row struct {
 	heldSince time.Time
 	alerted   bool
-	members   map[string]persisted // by pool
-}
-
-// persisted is one status.machines[].members[] entry, reduced to what
-// controllers.progressFrom reads back.
-type persisted struct {
-	id, prov, op                  string
-	since, missingSince, lastSeen time.Time
-	lbPending                     bool
+	members   map[string]memberwait.Progress // by pool
 }
 
 // controller is the gate's controller: a model of controllers.GateReconciler
@@ -161,12 +154,11 @@ func (c *controller) observeOrReuse(t int, machines []*machine) (snap *memberwai
 // observeFresh reads Octavia and remembers a good answer; a failed read
 // forgets the last one.
 func (c *controller) observeFresh(t int, machines []*machine) (*memberwait.Snapshot, int, error) {
+	c.reads++
 	if err := c.w.lb.apiError(t); err != nil {
-		c.reads++
 		c.cache = cached{}
 		return nil, t, err
 	}
-	c.reads++
 	snap := c.w.lb.snapshot(t)
 	c.cache = cached{snap: snap, at: t, due: t, fingerprint: fingerprint(machines, t)}
 	return snap, t, nil
@@ -216,9 +208,6 @@ func (c *controller) judge(machines []*machine, snap *memberwait.Snapshot, obs m
 	candidates := make([]gate.Candidate, 0, len(machines))
 	for _, m := range machines {
 		gm := gate.Machine{Name: m.name, Deleting: m.isDeleting(), HasNode: m.hasNode(c.w.now), HasHook: m.hook, ManualRelease: m.release}
-		if gm.Deleting {
-			gm.DeletingSince = at(m.deleting)
-		}
 		r := c.status[m.name]
 		if !r.heldSince.IsZero() {
 			// holdFrom: the hold state is read back only with its HeldSince.
@@ -226,7 +215,7 @@ func (c *controller) judge(machines []*machine, snap *memberwait.Snapshot, obs m
 		}
 		candidates = append(candidates, gate.Candidate{Machine: gm,
 			Find:     func(p memberwait.PoolStatus) (memberwait.MemberStatus, bool) { return memberOf(m, p) },
-			Progress: func(pool string) memberwait.Progress { return c.progress(r, pool) }})
+			Progress: func(pool string) memberwait.Progress { return r.members[pool] }})
 	}
 	return gate.Judge(in, snap, obs, c.opts, candidates)
 }
@@ -240,20 +229,4 @@ func memberOf(m *machine, pool memberwait.PoolStatus) (memberwait.MemberStatus, 
 		}
 	}
 	return memberwait.MemberStatus{}, false
-}
-
-// progress mirrors controllers.progressFrom: the member's progress as the
-// MemberGate status keeps it, including when it was last seen and whether
-// its load balancer was PENDING_* then, from which memberwait.Evaluate
-// restarts a settle window over statuses that were not fresh throughout (a
-// gap in observation, an amphora failover). That rule was first modelled
-// here as the candidate fix for the bugs this simulation found; it now lives
-// in memberwait, and Options.Fix changes nothing.
-func (c *controller) progress(r row, pool string) memberwait.Progress {
-	p, ok := r.members[pool]
-	if !ok {
-		return memberwait.Progress{}
-	}
-	return memberwait.Progress{MemberID: p.id, PoolID: pool, ProvisioningStatus: p.prov, OperatingStatus: p.op, Since: p.since,
-		MissingSince: p.missingSince, LastSeen: p.lastSeen, LoadBalancerPending: p.lbPending}
 }

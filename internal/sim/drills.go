@@ -36,19 +36,25 @@ func drillCluster(replicas, surge int, capo string) Scenario {
 
 // Drills returns the scripted scenarios.
 func Drills() []Drill {
-	gapBug := "a member's since-when survives a gap in observation (controller down); ONLINE before an amphora failover and " +
-		"ONLINE after it (HAProxy re-adds every server UP before its first check) count as ONLINE throughout, so the settle window is " +
-		"credited with time nobody watched"
-	frozenBug := "while the load balancer is PENDING_UPDATE for an amphora failover no heartbeat comes and Octavia keeps every member's " +
-		"last operating status: a member read ONLINE (HAProxy's UP before its first check) just before keeps reading ONLINE, the settle " +
-		"window runs on it, and once it has the gate counts the member as serving (MemberReached) though its checks fail"
+	// The first five drills reproduced two bugs, now fixed in memberwait (a
+	// settle window runs only over statuses fresh throughout):
+	//
+	//   - the gap bug (crash-across-failover*, leader-change-across-short-failover):
+	//     a member's since-when survives a gap in observation (controller
+	//     down); ONLINE before an amphora failover and ONLINE after it
+	//     (HAProxy re-adds every server UP before its first check) count as
+	//     ONLINE throughout, so the settle window is credited with time
+	//     nobody watched;
+	//   - the frozen bug (frozen-failover-in-settle-window*): while the load
+	//     balancer is PENDING_UPDATE for an amphora failover no heartbeat
+	//     comes and Octavia keeps every member's last operating status: a
+	//     member read ONLINE (HAProxy's UP before its first check) just
+	//     before keeps reading ONLINE, the settle window runs on it, and once
+	//     it has the gate counts the member as serving (MemberReached) though
+	//     its checks fail.
 	var out []Drill
-	add := func(name, why, bug string, s Scenario) {
+	add := func(name, why string, s Scenario) {
 		s.Kind = Kind("drill:" + name)
-		// The bugs the marks named are fixed in memberwait (a settle
-		// window runs only over statuses fresh throughout); the texts stay
-		// as the record of what each drill reproduced.
-		_ = bug
 		out = append(out, Drill{Name: name, Why: why, Scenario: s})
 	}
 
@@ -56,43 +62,42 @@ func Drills() []Drill {
 	s.Anchor = &Anchor{Crash: Crash{At: 1, Down: 210}, Failover: FailoverPlan{Window: Window{From: 60, To: 200}}}
 	add("crash-across-failover",
 		"the controller crashes 1 s after it first records the new member ONLINE (HAProxy's UP before its first check), an amphora failover "+
-			"runs while it is down, it comes back while the new HAProxy says UP again: the gate must not count the gap as serving",
-		gapBug, s)
+			"runs while it is down, it comes back while the new HAProxy says UP again: the gate must not count the gap as serving", s)
 
 	s = drillCluster(3, 0, "v0.13")
 	s.Anchor = &Anchor{Crash: Crash{At: 1, Down: 210}, Failover: FailoverPlan{Window: Window{From: 60, To: 200}}}
-	add("crash-across-failover-3", "the same with three replicas and maxSurge 0", gapBug, s)
+	add("crash-across-failover-3", "the same with three replicas and maxSurge 0", s)
 
 	s = drillCluster(1, 1, "v0.14")
 	s.Anchor = &Anchor{Crash: Crash{At: 1, Down: 45, Leader: true}, Failover: FailoverPlan{Window: Window{From: 5, To: 27}}}
 	add("leader-change-across-short-failover",
 		"CAPO v0.14 adds the member after KCP deleted the old Machine; a leader change (45 s) spans a 22 s failover right after "+
-			"the first ONLINE", gapBug, s)
+			"the first ONLINE", s)
 
 	s = drillCluster(1, 1, "v0.13")
 	s.Anchor = &Anchor{Failover: FailoverPlan{Window: Window{From: 10, To: 110}, Frozen: true}}
 	add("frozen-failover-in-settle-window",
 		"an amphora failover 10 s after the new member first reads ONLINE, Octavia keeping the statuses as they were (no heartbeat); "+
-			"the controller watches all along", frozenBug, s)
+			"the controller watches all along", s)
 
 	s = drillCluster(3, 1, "v0.14")
 	s.Anchor = &Anchor{Failover: FailoverPlan{Window: Window{From: 10, To: 110}, Frozen: true}}
-	add("frozen-failover-in-settle-window-3", "the same with three replicas, maxSurge 1 and CAPO v0.14", frozenBug, s)
+	add("frozen-failover-in-settle-window-3", "the same with three replicas, maxSurge 1 and CAPO v0.14", s)
 
 	s = drillCluster(1, 1, "v0.13")
 	s.Anchor = &Anchor{Crash: Crash{At: 1, Down: 210}}
 	add("crash-in-settle-window",
-		"the controller is down while the new member falls from ONLINE to ERROR: it must see ERROR when it comes back", "", s)
+		"the controller is down while the new member falls from ONLINE to ERROR: it must see ERROR when it comes back", s)
 
 	s = drillCluster(1, 1, "v0.13")
 	s.Anchor = &Anchor{Failover: FailoverPlan{Window: Window{From: 60, To: 200}}}
 	add("failover-in-settle-window",
-		"an amphora failover right after the first ONLINE, watched: the gate sees OFFLINE and starts the window again", "", s)
+		"an amphora failover right after the first ONLINE, watched: the gate sees OFFLINE and starts the window again", s)
 
 	s = drillCluster(1, 1, "v0.13")
 	s.Anchor = &Anchor{Failover: FailoverPlan{Window: Window{From: 60, To: 200}}, Outage: Window{From: 1, To: 211}}
 	add("octavia-outage-across-failover",
 		"Octavia's API is down (503) instead of the controller: the failed observations drop the members' progress, so the window "+
-			"starts again", "", s)
+			"starts again", s)
 	return out
 }

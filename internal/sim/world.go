@@ -109,9 +109,10 @@ func (w *world) seed() {
 		w.machines = append(w.machines, m)
 		if w.ctl != nil {
 			m.hook = true
-			r := row{members: map[string]persisted{}}
+			r := row{members: map[string]memberwait.Progress{}}
 			for p, mb := range m.members {
-				r.members[poolID(p)] = persisted{id: mb.id, prov: mb.prov, op: mb.op, since: at(-1800)}
+				r.members[poolID(p)] = memberwait.Progress{MemberID: mb.id, PoolID: poolID(p), ProvisioningStatus: mb.prov,
+					OperatingStatus: mb.op, Since: at(-1800)}
 			}
 			w.ctl.status[m.name] = r
 		}

@@ -46,10 +46,10 @@ func Decide(in Input) Decision {
 	for _, m := range in.Machines {
 		ready[m.Name] = memberReadiness(in, m)
 	}
-	var requeue requeueAt
+	var requeue time.Duration
 	for _, m := range in.Machines {
 		r := ready[m.Name]
-		requeue.add(r.retry)
+		requeue = sooner(requeue, r.retry)
 		st := MachineStatus{Name: m.Name, MemberReady: r.ok, Reason: r.reason, Message: r.message}
 		switch {
 		case in.Policy.Mode == Audit:
@@ -86,10 +86,10 @@ func Decide(in Input) Decision {
 					d.Events = append(d.Events, Event{Machine: m.Name, Warning: true, Reason: EventHeldTooLong,
 						Message: fmt.Sprintf("held for %s, still: %s. The hook stays until the members serve; release by hand with the annotation if you accept the risk", held.Round(time.Second), why)})
 				} else if held < a {
-					requeue.add(a - held)
+					requeue = sooner(requeue, a-held)
 				}
 			}
-			requeue.add(HoldRecheck)
+			requeue = sooner(requeue, HoldRecheck)
 			d.Blocking = true
 		}
 		d.Machines = append(d.Machines, st)
@@ -98,31 +98,17 @@ func Decide(in Input) Decision {
 		d.Events = append(d.Events, Event{Warning: true, Reason: EventOrphanMember,
 			Message: fmt.Sprintf("member %s (%s:%d) is %s but belongs to no control-plane Machine", o.ID, o.Address, o.ProtocolPort, o.Statuses())})
 	}
-	d.RequeueAfter = requeue.d
+	d.RequeueAfter = requeue
 	return d
 }
 
 // releasable applies the release rule to a deleting Machine.
 func releasable(in Input, m Machine, ready map[string]readiness) (string, bool) {
-	var others, serving []string
-	for _, o := range in.Machines {
-		if o.Name == m.Name || o.Deleting || !o.HasNode {
-			continue
-		}
-		others = append(others, o.Name)
-		if !ready[o.Name].ok {
-			return "", false
-		}
-		serving = append(serving, o.Name)
-	}
-	need := in.Policy.MinServingMembers
-	if need == 0 {
-		need = len(others)
-	}
-	if len(serving) < need {
+	waiting, serving := others(in, m, ready)
+	if len(waiting) > 0 || len(serving) < in.Policy.MinServingMembers {
 		return "", false
 	}
-	if len(others) == 0 {
+	if len(serving) == 0 {
 		return "no other control-plane Machine with a Node must serve", true
 	}
 	return fmt.Sprintf("%d other control-plane Machine(s) serve: %s", len(serving), strings.Join(serving, ", ")), true
@@ -130,7 +116,17 @@ func releasable(in Input, m Machine, ready map[string]readiness) (string, bool) 
 
 // holdReason says why a deleting Machine is held, naming what it waits for.
 func holdReason(in Input, m Machine, ready map[string]readiness) string {
-	var waiting, serving []string
+	waiting, serving := others(in, m, ready)
+	if len(waiting) > 0 {
+		return "waiting for " + strings.Join(waiting, "; ")
+	}
+	return fmt.Sprintf("only %d other control-plane Machine(s) serve, %d required", len(serving), in.Policy.MinServingMembers)
+}
+
+// others are the Machines the release rule looks at when m goes — the other
+// non-deleting ones that have a Node — split into those not member-ready
+// (with why) and those that are.
+func others(in Input, m Machine, ready map[string]readiness) (waiting, serving []string) {
 	for _, o := range in.Machines {
 		if o.Name == m.Name || o.Deleting || !o.HasNode {
 			continue
@@ -141,10 +137,7 @@ func holdReason(in Input, m Machine, ready map[string]readiness) string {
 			serving = append(serving, o.Name)
 		}
 	}
-	if len(waiting) > 0 {
-		return "waiting for " + strings.Join(waiting, "; ")
-	}
-	return fmt.Sprintf("only %d other control-plane Machine(s) serve, %d required", len(serving), in.Policy.MinServingMembers)
+	return waiting, serving
 }
 
 type readiness struct {
@@ -175,9 +168,7 @@ func memberReadiness(in Input, m Machine) readiness {
 	var msgs []string
 	for _, pool := range in.PoolIDs {
 		reason, msg, retry := poolReadiness(m, pool)
-		if retry > 0 && (r.retry == 0 || retry < r.retry) {
-			r.retry = retry
-		}
+		r.retry = sooner(r.retry, retry)
 		if reason != ReasonServing {
 			r.ok = false
 		}
@@ -228,10 +219,10 @@ func poolReadiness(m Machine, pool string) (reason, msg string, retry time.Durat
 	return ReasonMemberNotServing, where + ": " + v.Reason, HoldRecheck
 }
 
-type requeueAt struct{ d time.Duration }
-
-func (r *requeueAt) add(d time.Duration) {
-	if d > 0 && (r.d == 0 || d < r.d) {
-		r.d = d
+// sooner returns the earlier of two delays, where 0 is none.
+func sooner(cur, d time.Duration) time.Duration {
+	if d > 0 && (cur == 0 || d < cur) {
+		return d
 	}
+	return cur
 }

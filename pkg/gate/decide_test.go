@@ -39,7 +39,7 @@ func machine(name string, v memberwait.Verdict, mods ...func(*Machine)) Machine 
 	return m
 }
 
-func deleting(m *Machine) { m.Deleting, m.DeletingSince = true, now.Add(-time.Minute) }
+func deleting(m *Machine) { m.Deleting = true }
 func noHook(m *Machine)   { m.HasHook = false }
 func noNode(m *Machine)   { m.HasNode = false }
 func noMember(m *Machine) { m.Members = nil }
@@ -49,7 +49,7 @@ func heldSince(d time.Duration) func(*Machine) {
 
 func input(mode Mode, machines ...Machine) Input {
 	return Input{Now: now, Policy: Policy{Mode: mode, AlertAfter: 10 * time.Minute},
-		LoadBalancer: LoadBalancer{ID: "lb", Found: true, ProvisioningStatus: "ACTIVE"}, PoolIDs: []string{pool}, Machines: machines}
+		LoadBalancer: LoadBalancer{ID: "lb", Found: true}, PoolIDs: []string{pool}, Machines: machines}
 }
 
 func released(d Decision) []string {

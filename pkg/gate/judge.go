@@ -23,7 +23,7 @@ func Judge(in *Input, snap *memberwait.Snapshot, obs memberwait.Observation, opt
 	verdicts := map[string]map[string]memberwait.Verdict{}
 	claimed := map[string]bool{}
 	if snap != nil && snap.Found {
-		in.LoadBalancer.Found, in.LoadBalancer.ProvisioningStatus = true, snap.ProvisioningStatus
+		in.LoadBalancer.Found = true
 		for _, p := range snap.Pools {
 			in.PoolIDs = append(in.PoolIDs, p.ID)
 		}

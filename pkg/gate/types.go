@@ -52,18 +52,16 @@ type Input struct {
 
 // LoadBalancer is what was seen of the API server load balancer.
 type LoadBalancer struct {
-	ID                 string
-	Found              bool
-	ProvisioningStatus string
+	ID    string
+	Found bool
 	// Err is set when Octavia could not be observed at all.
 	Err error
 }
 
 // Machine is one control-plane Machine with what was seen of its members.
 type Machine struct {
-	Name          string
-	Deleting      bool
-	DeletingSince time.Time
+	Name     string
+	Deleting bool
 	// HasNode: the Machine has a Node. Machines still being provisioned do
 	// not count among those that must serve.
 	HasNode bool

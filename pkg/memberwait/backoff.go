@@ -95,12 +95,7 @@ func (b Backoff) Delay(unchanged time.Duration, r float64) time.Duration {
 	if unchanged < 0 {
 		unchanged = 0
 	}
-	d := float64(b.Initial) + (b.Factor-1)*float64(unchanged)
-	if d > float64(b.Max) || math.IsInf(d, 0) || math.IsNaN(d) {
-		d = float64(b.Max)
-	}
-	d *= 1 - b.Jitter*r
-	return time.Duration(d)
+	return b.gap(float64(b.Initial)+(b.Factor-1)*float64(unchanged), r)
 }
 
 // Nth returns the n-th gap (n = 0 first) of the plain exponential schedule,
@@ -108,7 +103,11 @@ func (b Backoff) Delay(unchanged time.Duration, r float64) time.Duration {
 // schedule of retries after failed polls.
 func (b Backoff) Nth(n int, r float64) time.Duration {
 	b = b.withDefaults()
-	d := float64(b.Initial) * math.Pow(b.Factor, float64(n))
+	return b.gap(float64(b.Initial)*math.Pow(b.Factor, float64(n)), r)
+}
+
+// gap caps a gap of d nanoseconds at Max and shortens it by the jitter.
+func (b Backoff) gap(d, r float64) time.Duration {
 	if d > float64(b.Max) || math.IsInf(d, 0) || math.IsNaN(d) {
 		d = float64(b.Max)
 	}

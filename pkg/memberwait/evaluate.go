@@ -372,7 +372,7 @@ func (e *evaluation) pending(reason string) Verdict {
 	return Verdict{Outcome: Pending, RetryAfter: d, Reason: reason}
 }
 
-// MaxObservationGap is the longest time between two observations over
+// maxObservationGap is the longest time between two observations over
 // which a settle window may run on: one and a half times the backoff's cap,
 // the longest a settling member is otherwise left unobserved.
 func (o Options) maxObservationGap() time.Duration {

@@ -1,6 +1,7 @@
 package memberwait
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -258,12 +259,11 @@ func (p *Poller) applyLocked(lb *lbPoll, obs Observation, sent time.Time) {
 			// not on how many polls were made, so others' polls cost it
 			// nothing and the next poll is the most impatient waiter's.
 			v := Evaluate(obs, w.member, c.opts, w.progress)
-			due := obs.At.Add(v.RetryAfter)
 			w.progress, w.verdict = v.Progress, v
 			w.evals++
 			switch v.Outcome {
 			case Pending:
-				w.due, w.needLB = due, v.NeedLoadBalancer
+				w.due, w.needLB = obs.At.Add(v.RetryAfter), v.NeedLoadBalancer
 			case Failed:
 				w.done = true
 				if c.err == nil {
@@ -395,7 +395,7 @@ func (lb *lbPoll) requestLocked() Request {
 				continue
 			}
 			req.LoadBalancerStatus = req.LoadBalancerStatus || w.needLB
-			switch pool := firstNonEmpty(w.member.PoolID, w.progress.PoolID); pool {
+			switch pool := cmp.Or(w.member.PoolID, w.progress.PoolID); pool {
 			case "":
 				all = true
 			default:
@@ -441,13 +441,4 @@ func allDone(ws []*waiter) bool {
 		}
 	}
 	return true
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

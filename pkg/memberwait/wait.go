@@ -1,6 +1,7 @@
 package memberwait
 
 import (
+	"cmp"
 	"context"
 	"time"
 )
@@ -38,7 +39,7 @@ func Check(ctx context.Context, src Source, lbID string, members []Member, opts 
 		if i < len(progress) {
 			prev = progress[i]
 		}
-		pool := firstNonEmpty(m.PoolID, prev.PoolID)
+		pool := cmp.Or(m.PoolID, prev.PoolID)
 		if pool == "" {
 			all = true
 		}

@@ -3,9 +3,11 @@ package neutrontest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -25,9 +27,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests[r.Method+" /v2.0/"+collection]++
 	switch collection {
 	case "networks":
-		s.simple(w, r, id, "Network", s.networks)
+		simple(w, r, id, "Network", s.networks)
 	case "subnets":
-		s.simple(w, r, id, "Subnet", s.subnets)
+		simple(w, r, id, "Subnet", s.subnets)
 	case "ports":
 		s.handlePorts(w, r, id)
 	case "security-groups":
@@ -41,50 +43,42 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 // simple serves GET (list with equality filters, or one) of read-mostly
 // collections; tests seed them directly.
-func simple[T any](s *Server, w http.ResponseWriter, r *http.Request, id, kind string, m map[string]*T) {
-	root := strings.ToLower(kind)
+func simple[T any](w http.ResponseWriter, r *http.Request, id, kind string, m map[string]*T) {
 	if r.Method != http.MethodGet {
 		writeError(w, http.StatusMethodNotAllowed, "HTTPMethodNotAllowed", "The method is not allowed for this resource.")
 		return
 	}
-	if id != "" {
-		v, ok := m[id]
-		if !ok {
-			writeError(w, http.StatusNotFound, kind+"NotFound", fmt.Sprintf("%s %s could not be found.", kind, id))
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{root: v})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{root + "s": listOf(m, r.URL.Query())})
+	get(w, r, id, strings.ToLower(kind), m, func() {
+		writeError(w, http.StatusNotFound, kind+"NotFound", fmt.Sprintf("%s %s could not be found.", kind, id))
+	})
 }
 
-func (s *Server) simple(w http.ResponseWriter, r *http.Request, id, kind string, m any) {
-	switch m := m.(type) {
-	case map[string]*Network:
-		simple(s, w, r, id, kind, m)
-	case map[string]*Subnet:
-		simple(s, w, r, id, kind, m)
+// get serves a GET of a collection: the list, with Neutron's filters, under
+// root+"s", or the object with the ID under root; missing answers when there
+// is none.
+func get[T any](w http.ResponseWriter, r *http.Request, id, root string, m map[string]*T, missing func()) {
+	if id == "" {
+		writeJSON(w, http.StatusOK, map[string]any{root + "s": listOf(m, r.URL.Query())})
+		return
 	}
+	v, ok := m[id]
+	if !ok {
+		missing()
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{root: v})
 }
 
 // listOf returns the objects of a collection that match the query's
 // filters, in ID order; never nil, as Neutron answers [] for none.
 func listOf[T any](m map[string]*T, q url.Values) []*T {
 	out := []*T{}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if matches(m[k], q) {
 			out = append(out, m[k])
 		}
 	}
 	return out
-}
-
-func orEmpty[T any](v []T) []T {
-	if v == nil {
-		return []T{}
-	}
-	return v
 }
 
 // matches applies Neutron's equality filters on top-level fields, and
@@ -107,7 +101,7 @@ func matches(obj any, q url.Values) bool {
 		if !ok {
 			continue // unknown filters are ignored, as Neutron does for most
 		}
-		if !containsString(want, fmt.Sprint(got)) {
+		if !slices.Contains(want, fmt.Sprint(got)) {
 			return false
 		}
 	}
@@ -132,30 +126,17 @@ func fixedIPMatches(v any, want []string) bool {
 	return true
 }
 
-func containsString(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *Server) handlePorts(w http.ResponseWriter, r *http.Request, id string) {
+	missing := func() {
+		writeError(w, http.StatusNotFound, "PortNotFound", fmt.Sprintf("Port %s could not be found.", id))
+	}
 	switch {
-	case r.Method == http.MethodGet && id == "":
-		writeJSON(w, http.StatusOK, map[string]any{"ports": listOf(s.ports, r.URL.Query())})
 	case r.Method == http.MethodGet:
-		p, ok := s.ports[id]
-		if !ok {
-			writeError(w, http.StatusNotFound, "PortNotFound", fmt.Sprintf("Port %s could not be found.", id))
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"port": p})
+		get(w, r, id, "port", s.ports, missing)
 	case r.Method == http.MethodPut && id != "":
 		p, ok := s.ports[id]
 		if !ok {
-			writeError(w, http.StatusNotFound, "PortNotFound", fmt.Sprintf("Port %s could not be found.", id))
+			missing()
 			return
 		}
 		var body struct {
@@ -177,16 +158,12 @@ func (s *Server) handlePorts(w http.ResponseWriter, r *http.Request, id string) 
 }
 
 func (s *Server) handleGroups(w http.ResponseWriter, r *http.Request, id string) {
+	missing := func() {
+		writeError(w, http.StatusNotFound, "SecurityGroupNotFound", fmt.Sprintf("Security group %s does not exist", id))
+	}
 	switch {
-	case r.Method == http.MethodGet && id == "":
-		writeJSON(w, http.StatusOK, map[string]any{"security_groups": listOf(s.groups, r.URL.Query())})
 	case r.Method == http.MethodGet:
-		g, ok := s.groups[id]
-		if !ok {
-			writeError(w, http.StatusNotFound, "SecurityGroupNotFound", fmt.Sprintf("Security group %s does not exist", id))
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"security_group": g})
+		get(w, r, id, "security_group", s.groups, missing)
 	case r.Method == http.MethodPost && id == "":
 		var body struct {
 			Group struct {
@@ -201,11 +178,11 @@ func (s *Server) handleGroups(w http.ResponseWriter, r *http.Request, id string)
 		writeJSON(w, http.StatusCreated, map[string]any{"security_group": s.newGroupLocked(body.Group.Name, body.Group.Description)})
 	case r.Method == http.MethodDelete && id != "":
 		if _, ok := s.groups[id]; !ok {
-			writeError(w, http.StatusNotFound, "SecurityGroupNotFound", fmt.Sprintf("Security group %s does not exist", id))
+			missing()
 			return
 		}
 		for _, p := range s.ports {
-			if containsString(p.SecurityGroups, id) {
+			if slices.Contains(p.SecurityGroups, id) {
 				writeError(w, http.StatusConflict, "SecurityGroupInUse", fmt.Sprintf("Security Group %s in use.", id))
 				return
 			}
@@ -221,16 +198,12 @@ func (s *Server) handleGroups(w http.ResponseWriter, r *http.Request, id string)
 }
 
 func (s *Server) handleRules(w http.ResponseWriter, r *http.Request, id string) {
+	missing := func() {
+		writeError(w, http.StatusNotFound, "SecurityGroupRuleNotFound", fmt.Sprintf("Security group rule %s does not exist", id))
+	}
 	switch {
-	case r.Method == http.MethodGet && id == "":
-		writeJSON(w, http.StatusOK, map[string]any{"security_group_rules": listOf(s.rules, r.URL.Query())})
 	case r.Method == http.MethodGet:
-		rule, ok := s.rules[id]
-		if !ok {
-			writeError(w, http.StatusNotFound, "SecurityGroupRuleNotFound", fmt.Sprintf("Security group rule %s does not exist", id))
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"security_group_rule": rule})
+		get(w, r, id, "security_group_rule", s.rules, missing)
 	case r.Method == http.MethodPost && id == "":
 		var body struct {
 			Rule Rule `json:"security_group_rule"`
@@ -274,7 +247,7 @@ func (s *Server) handleRules(w http.ResponseWriter, r *http.Request, id string) 
 	case r.Method == http.MethodDelete && id != "":
 		rule, ok := s.rules[id]
 		if !ok {
-			writeError(w, http.StatusNotFound, "SecurityGroupRuleNotFound", fmt.Sprintf("Security group rule %s does not exist", id))
+			missing()
 			return
 		}
 		delete(s.rules, id)

@@ -9,10 +9,10 @@ package neutrontest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"sort"
 	"strings"
 	"sync"
 
@@ -120,11 +120,7 @@ func (s *Server) ServiceClient() *gophercloud.ServiceClient {
 func (s *Server) Requests() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range s.requests {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.requests)
 }
 
 func (s *Server) newID() string {
@@ -216,15 +212,6 @@ func eq(a, b *string) bool {
 }
 
 func eqInt(a, b *int) bool { return (a == nil && b == nil) || (a != nil && b != nil && *a == *b) }
-
-func sortedKeys[T any](m map[string]T) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
 
 type neutronError struct {
 	NeutronError struct {

@@ -2,7 +2,9 @@ package neutrontest
 
 import (
 	"context"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -68,13 +70,5 @@ func TestSecurityGroupsThroughGophercloud(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	err = rules.Delete(ctx, c, rule.ID).ExtractErr()
 	g.Expect(gophercloud.ResponseCodeIs(err, http.StatusNotFound)).To(BeTrue())
-	g.Expect(strings.Join(keys(s.Requests()), ",")).To(ContainSubstring("POST /v2.0/security-group-rules"))
-}
-
-func keys(m map[string]int) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
+	g.Expect(strings.Join(slices.Collect(maps.Keys(s.Requests())), ",")).To(ContainSubstring("POST /v2.0/security-group-rules"))
 }

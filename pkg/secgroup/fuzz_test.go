@@ -9,6 +9,7 @@ package secgroup
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -156,7 +157,7 @@ func FuzzPlan(f *testing.F) {
 			}
 			if !allTCP {
 				for port := r.PortRangeMin; port <= r.PortRangeMax; port++ {
-					asked := (r.SecurityGroupID == "cp" && hasPort(ports, port)) ||
+					asked := (r.SecurityGroupID == "cp" && slices.Contains(ports, port)) ||
 						((r.SecurityGroupID == "workers" || nodePorts) && port >= want.Min && port <= want.Max)
 					if !asked {
 						t.Fatalf("planned %v opens port %d, which nobody asked for", r, port)
@@ -175,12 +176,7 @@ func FuzzPlan(f *testing.F) {
 				continue
 			}
 			for _, tg := range targets {
-				var group []Rule
-				for _, r := range planned {
-					if r.SecurityGroupID == tg.GroupID {
-						group = append(group, r)
-					}
-				}
+				group := inGroup(planned, tg.GroupID)
 				for _, port := range tg.Ports {
 					if port >= 1 && port <= 65535 && !Evaluate(group, src, port).Admitted {
 						t.Fatalf("the plan does not admit TCP %d from %s to %s", port, src, tg.GroupID)
@@ -192,13 +188,4 @@ func FuzzPlan(f *testing.F) {
 			}
 		}
 	})
-}
-
-func hasPort(xs []int, x int) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }

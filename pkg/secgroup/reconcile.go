@@ -42,15 +42,12 @@ func Reconcile(owner Owner, mode Mode, planned, existing []Rule) Actions {
 	if mode == Disabled {
 		planned = nil
 	}
-	for _, r := range existing {
-		if owner.Marks(r) && !inPlan(r, planned) {
-			a.Delete = append(a.Delete, r)
-		}
-	}
 	// What remains after the deletes is what may cover the plan.
 	var kept []Rule
 	for _, r := range existing {
-		if !(owner.Marks(r) && !inPlan(r, planned)) {
+		if owner.Marks(r) && !inPlan(r, planned) {
+			a.Delete = append(a.Delete, r)
+		} else {
 			kept = append(kept, r)
 		}
 	}

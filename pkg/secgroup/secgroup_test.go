@@ -176,14 +176,9 @@ func TestPlanNeverExceedsThePolicy(t *testing.T) {
 				continue
 			}
 			for _, tg := range targets {
-				var groupRules []Rule
-				for _, r := range rules {
-					if r.SecurityGroupID == tg.GroupID {
-						groupRules = append(groupRules, r)
-					}
-				}
+				group := inGroup(rules, tg.GroupID)
 				for _, port := range tg.Ports {
-					if !Evaluate(groupRules, src.Masked(), port).Admitted {
+					if !Evaluate(group, src.Masked(), port).Admitted {
 						t.Fatalf("run %d: %s cannot reach %s:%d after the plan", run, src, tg.GroupID, port)
 					}
 				}
@@ -214,6 +209,17 @@ func containsPrefix(ps []netip.Prefix, p netip.Prefix) bool {
 		}
 	}
 	return false
+}
+
+// inGroup returns the rules of one group.
+func inGroup(rules []Rule, group string) []Rule {
+	var out []Rule
+	for _, r := range rules {
+		if r.SecurityGroupID == group {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func targetOf(ts []Target, id string) Target {

@@ -7,9 +7,6 @@ import (
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
-	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/listeners"
-	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/loadbalancers"
-	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/monitors"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/pools"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/groups"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/rules"
@@ -58,36 +55,17 @@ func TestDiagnoseDefaultGroupOnRealStack(t *testing.T) {
 	}
 	rulesBefore := len(def.Rules)
 
-	lb, err := loadbalancers.Create(ctx, oc, loadbalancers.CreateOpts{Name: "diagnose-" + suffix, VipSubnetID: sub.ID}).Extract()
+	lbID, poolID := buildTreeOn(t, b, sub.ID, true)
+	m, err := pools.CreateMember(ctx, oc, poolID, pools.CreateMemberOpts{Name: "cp-0", Address: "10.78.0.11", ProtocolPort: 6443, SubnetID: sub.ID}).Extract()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cleanupLB(t, b, lb.ID) })
-	waitActive(t, b, lb.ID, "lb")
-	l, err := listeners.Create(ctx, oc, listeners.CreateOpts{LoadbalancerID: lb.ID, Protocol: listeners.ProtocolTCP, ProtocolPort: 6443}).Extract()
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitActive(t, b, lb.ID, "lb")
-	p, err := pools.Create(ctx, oc, pools.CreateOpts{ListenerID: l.ID, Name: "kubeapi-6443", Protocol: pools.ProtocolTCP, LBMethod: pools.LBMethodRoundRobin}).Extract()
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitActive(t, b, lb.ID, "lb")
-	if _, err := monitors.Create(ctx, oc, monitors.CreateOpts{PoolID: p.ID, Type: "TCP", Delay: 10, Timeout: 5, MaxRetries: 5, MaxRetriesDown: 3}).Extract(); err != nil {
-		t.Fatal(err)
-	}
-	waitActive(t, b, lb.ID, "lb")
-	m, err := pools.CreateMember(ctx, oc, p.ID, pools.CreateMemberOpts{Name: "cp-0", Address: "10.78.0.11", ProtocolPort: 6443, SubnetID: sub.ID}).Extract()
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitActive(t, b, lb.ID, "member cp-0")
-	waitActive(t, b, lb.ID, "lb")
+	waitActive(t, b, lbID, "member cp-0")
+	waitActive(t, b, lbID, "lb")
 	// What the health manager reports once the dropped checks fail.
 	b.setMemberStatus(t, m.ID, "", "ERROR")
 
-	trace, err := diagnose.Run(ctx, oc, nc, lb.ID)
+	trace, err := diagnose.Run(ctx, oc, nc, lbID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +108,7 @@ func TestDiagnoseDefaultGroupOnRealStack(t *testing.T) {
 	if err != nil || len(again) != 1 || !again[0].Existed {
 		t.Fatalf("second fix: %v %+v", err, again)
 	}
-	trace, err = diagnose.Run(ctx, oc, nc, lb.ID)
+	trace, err = diagnose.Run(ctx, oc, nc, lbID)
 	if err != nil || trace.Rows[0].Verdict != diagnose.Admitted {
 		t.Fatalf("after the fix: %v %+v", err, trace.Rows)
 	}

@@ -41,12 +41,18 @@ func quick(target memberwait.Target) memberwait.Options {
 	}
 }
 
-// tree builds load balancer → listener → pool (→ TCP monitor) and waits for
-// all of it to be ACTIVE; it returns the load balancer and pool IDs.
+// buildTree builds load balancer → listener → pool (→ TCP monitor) and waits
+// for all of it to be ACTIVE; it returns the load balancer and pool IDs.
 func buildTree(t *testing.T, b *backend, withMonitor bool) (lbID, poolID string) {
 	t.Helper()
+	return buildTreeOn(t, b, vipSubnet, withMonitor)
+}
+
+// buildTreeOn is buildTree with the load balancer's VIP on subnetID.
+func buildTreeOn(t *testing.T, b *backend, subnetID string, withMonitor bool) (lbID, poolID string) {
+	t.Helper()
 	lb, err := loadbalancers.Create(ctx, b.client, loadbalancers.CreateOpts{Name: fmt.Sprintf("memberwait-%d", time.Now().UnixNano()),
-		VipSubnetID: vipSubnet}).Extract()
+		VipSubnetID: subnetID}).Extract()
 	if err != nil {
 		t.Fatal(err)
 	}

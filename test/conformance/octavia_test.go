@@ -11,6 +11,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/loadbalancers"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/monitors"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/pools"
+	"k8s.io/utils/ptr"
 )
 
 // vipSubnet is any UUID: the noop network driver takes it as it is, and the
@@ -200,8 +201,8 @@ func lifecycleSteps() []lifecycleStep {
 			act: func(t *testing.T, f *fixture) {
 				w := 5
 				err := pools.BatchUpdateMembers(ctx, f.b.client, f.ids["p1"], []pools.BatchUpdateMemberOpts{
-					{Address: "10.0.0.2", ProtocolPort: 6443, Name: strPtr("m2"), Weight: &w},
-					{Address: "10.0.0.3", ProtocolPort: 6443, Name: strPtr("m3")},
+					{Address: "10.0.0.2", ProtocolPort: 6443, Name: ptr.To("m2"), Weight: &w},
+					{Address: "10.0.0.3", ProtocolPort: 6443, Name: ptr.To("m3")},
 				}).ExtractErr()
 				if err != nil {
 					t.Fatal(err)
@@ -307,8 +308,6 @@ func lifecycleSteps() []lifecycleStep {
 		},
 	}
 }
-
-func strPtr(s string) *string { return &s }
 
 func wantPair(t *testing.T, b *backend, what, prov, op, want string) {
 	t.Helper()

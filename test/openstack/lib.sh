@@ -143,11 +143,11 @@ spawn() {
 	echo "$! $(start_time $!)" >"$OS_PIDS/$svc.pid"
 }
 
-# stop_service_pid SERVICE: TERM the recorded process group, KILL it after a
+# stop_service SERVICE: TERM the recorded process group, KILL it after a
 # grace. The health manager's TERM handler waits on its process pools and
 # never finishes (measured: still running after 15 s), and it keeps no state
 # a test needs, so it gets 2 s.
-stop_service_pid() {
+stop_service() {
 	local svc=$1 pid i grace=150
 	[[ $svc == octavia-health-manager ]] && grace=20
 	pid=$(pid_of "$svc") || {
@@ -204,7 +204,6 @@ wait_until() {
 
 http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
 tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-log_has() { grep -q -- "$2" "$OS_LOGS/$1.log" 2>/dev/null; }
 
 # --- MariaDB -----------------------------------------------------------------
 
@@ -474,8 +473,6 @@ wait_service() {
 	neutron-server) wait_until "$1" 120 neutron_ready ;;
 	esac
 }
-
-stop_service() { stop_service_pid "$1"; }
 
 # stack_up_quick: true when every service up.sh starts runs and answers.
 stack_up_quick() {

@@ -94,8 +94,6 @@ func (f *fields) objectFields(raw json.RawMessage, k string) (*fields, *apiError
 
 func isJSONNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
 
-func rawText(raw json.RawMessage) string { return pyStr(raw) }
-
 func (f *fields) fail(e *apiError) {
 	if f.err == nil {
 		f.err = e

@@ -133,13 +133,7 @@ func listResponse(rq *request, coll string, entries []listEntry, filterable []st
 		if m == nil {
 			m = attrsOf(*e)
 		}
-		out := map[string]any{}
-		for k, v := range m {
-			if fieldsWanted[k] {
-				out[k] = v
-			}
-		}
-		items = append(items, out)
+		items = append(items, selectFields(m, fieldsWanted))
 	}
 	return jsonResponse(200, map[string]any{coll: items, coll + "_links": pageLinks(rq, limit, kept, markerEntry != nil)})
 }
@@ -151,13 +145,18 @@ func objectResponse(rq *request, root string, v any) response {
 	if want == nil {
 		return jsonResponse(200, map[string]any{root: v})
 	}
+	return jsonResponse(200, map[string]any{root: selectFields(attrsOf(listEntry{v: v}), want)})
+}
+
+// selectFields keeps the attributes ?fields= names.
+func selectFields(attrs map[string]any, want map[string]bool) map[string]any {
 	out := map[string]any{}
-	for k, val := range attrsOf(listEntry{v: v}) {
+	for k, v := range attrs {
 		if want[k] {
-			out[k] = val
+			out[k] = v
 		}
 	}
-	return jsonResponse(200, map[string]any{root: out})
+	return out
 }
 
 func attrsOf(e listEntry) map[string]any {

@@ -20,7 +20,7 @@ func pyRepr(raw []byte) string {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var b strings.Builder
-	if err := writePy(&b, dec, true); err != nil {
+	if err := writePy(&b, dec); err != nil {
 		return string(bytes.TrimSpace(raw))
 	}
 	return b.String()
@@ -36,18 +36,14 @@ func pyStr(raw []byte) string {
 	return pyRepr(raw)
 }
 
-func writePy(b *strings.Builder, dec *json.Decoder, repr bool) error {
+func writePy(b *strings.Builder, dec *json.Decoder) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return err
 	}
 	switch v := tok.(type) {
 	case json.Delim:
-		open, closing := "[", json.Delim(']')
-		if v == '{' {
-			open, closing = "{", '}'
-		}
-		b.WriteString(open)
+		b.WriteRune(rune(v))
 		first := true
 		for dec.More() {
 			if !first {
@@ -62,20 +58,20 @@ func writePy(b *strings.Builder, dec *json.Decoder, repr bool) error {
 				b.WriteString(pyQuote(k.(string)))
 				b.WriteString(": ")
 			}
-			if err := writePy(b, dec, true); err != nil {
+			if err := writePy(b, dec); err != nil {
 				return err
 			}
 		}
 		if _, err := dec.Token(); err != nil { // the closing delimiter
 			return err
 		}
-		b.WriteString(map[json.Delim]string{'}': "}", ']': "]"}[closing])
-	case string:
-		if repr {
-			b.WriteString(pyQuote(v))
+		if v == '{' {
+			b.WriteByte('}')
 		} else {
-			b.WriteString(v)
+			b.WriteByte(']')
 		}
+	case string:
+		b.WriteString(pyQuote(v))
 	case json.Number:
 		b.WriteString(pyNumber(v))
 	case bool:
@@ -109,14 +105,8 @@ func pyNumber(n json.Number) string {
 		return "-inf"
 	}
 	if a := math.Abs(f); a != 0 && (a < 1e-4 || a >= 1e16) {
-		out := strconv.FormatFloat(f, 'e', -1, 64)
-		mant, exp, _ := strings.Cut(out, "e")
-		sign := exp[0]
-		exp = strings.TrimLeft(exp[1:], "0")
-		if len(exp) < 2 {
-			exp = strings.Repeat("0", 2-len(exp)) + exp
-		}
-		return mant + "e" + string(sign) + exp
+		// Go prints the exponent as Python does: signed, two digits at least.
+		return strconv.FormatFloat(f, 'e', -1, 64)
 	}
 	out := strconv.FormatFloat(f, 'f', -1, 64)
 	if !strings.Contains(out, ".") {

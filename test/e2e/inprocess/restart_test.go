@@ -108,7 +108,7 @@ func TestGateKilledAndRestartedMidHold(t *testing.T) {
 	g.Expect(condsAtKill[replacement].Reason).To(Equal(gate.ReasonMemberPending))
 	down := func() error {
 		s := rec.Last()
-		m := machineView(s, held.Name)
+		m := machineView(s.Machines, held.Name)
 		if m == nil || !m.Deleting || !m.Hooked {
 			return fmt.Errorf("%s lost its hook while the gate was down: %s", held.Name, s)
 		}
@@ -137,7 +137,7 @@ func TestGateKilledAndRestartedMidHold(t *testing.T) {
 		if err := down(); err != nil {
 			return false, StopTrying(err.Error())
 		}
-		m := machineView(rec.Last(), replacement)
+		m := machineView(rec.Last().Machines, replacement)
 		return m != nil && m.Member.Serving(), nil
 	}).WithContext(ctx).WithTimeout(time.Minute).WithPolling(250*time.Millisecond).Should(BeTrue(),
 		"%s's member did not serve", replacement)
@@ -288,7 +288,7 @@ func heldWhilePending(ctx context.Context, c *harness.Cluster, old []harness.Mac
 	}
 	var repl *harness.MachineView
 	for i, m := range s.Machines {
-		if !contains(old, m.Name) {
+		if machineView(old, m.Name) == nil {
 			repl = &s.Machines[i]
 		}
 	}
@@ -359,10 +359,11 @@ func memberReadyCondition(ctx context.Context, c *harness.Cluster, machine strin
 	return meta.FindStatusCondition(m.Status.Conditions, v1alpha1.MemberReadyCondition), nil
 }
 
-func machineView(s harness.Snapshot, name string) *harness.MachineView {
-	for i := range s.Machines {
-		if s.Machines[i].Name == name {
-			return &s.Machines[i]
+// machineView finds a Machine by name; nil when it is not among machines.
+func machineView(machines []harness.MachineView, name string) *harness.MachineView {
+	for i := range machines {
+		if machines[i].Name == name {
+			return &machines[i]
 		}
 	}
 	return nil
@@ -395,7 +396,7 @@ func (l *sampleLog) firstReason(machine, reason string) (time.Time, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, s := range l.list {
-		if m := machineView(s, machine); m != nil && m.GateReason == reason {
+		if m := machineView(s.Machines, machine); m != nil && m.GateReason == reason {
 			return s.At, true
 		}
 	}

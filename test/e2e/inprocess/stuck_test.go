@@ -60,13 +60,8 @@ func TestStuckMemberHoldsTheRolloutAndAlerts(t *testing.T) {
 	c.Cloud.Server.ResetCounters()
 	const watch = 10 * time.Second
 	g.Consistently(func() bool {
-		s := rec.Last()
-		for _, m := range s.Machines {
-			if m.Name == held.Name {
-				return m.Deleting && m.Hooked
-			}
-		}
-		return false
+		m := machineView(rec.Last().Machines, held.Name)
+		return m != nil && m.Deleting && m.Hooked
 	}).WithContext(ctx).WithTimeout(watch).WithPolling(500*time.Millisecond).Should(BeTrue(), "the held Machine lost its hook")
 	statusReads := c.Cloud.Server.RequestCount(octaviatest.OpGetLoadBalancerStatus)
 	t.Logf("while held: %d status-tree reads in %s", statusReads, watch)
@@ -74,7 +69,7 @@ func TestStuckMemberHoldsTheRolloutAndAlerts(t *testing.T) {
 	s := rec.Last()
 	var replacements []harness.MachineView
 	for _, m := range s.Machines {
-		if !contains(before.Machines, m.Name) {
+		if machineView(before.Machines, m.Name) == nil {
 			replacements = append(replacements, m)
 		}
 	}
@@ -102,13 +97,4 @@ func warnings(ctx context.Context, namespace, name string) []string {
 		}
 	}
 	return out
-}
-
-func contains(machines []harness.MachineView, name string) bool {
-	for _, m := range machines {
-		if m.Name == name {
-			return true
-		}
-	}
-	return false
 }

@@ -40,6 +40,12 @@ func LoadBalancerName(namespace, cluster string) string {
 	return fmt.Sprintf("k8s-clusterapi-cluster-%s-%s-kubeapi", namespace, cluster)
 }
 
+// poolName is CAPO's name for the API server's listener and pool:
+// <lbName>-<port>.
+func poolName(lbName string) string {
+	return fmt.Sprintf("%s-%d", lbName, APIServerPort)
+}
+
 // MemberName is CAPO's member name: <lbName>-<port>-<infraMachineName>.
 func MemberName(lbName string, port int, infraMachine string) string {
 	return fmt.Sprintf("%s-%d-%s", lbName, port, infraMachine)
@@ -105,9 +111,8 @@ func (r *capoStandIn) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 // reconcileLoadBalancerMember is CAPO v0.13's ReconcileLoadBalancerMember
 // for one port.
 func reconcileLoadBalancerMember(ctx context.Context, sc *gophercloud.ServiceClient, lbID, lbName, infraMachine, ip string) error {
-	poolName := fmt.Sprintf("%s-%d", lbName, APIServerPort)
 	name := MemberName(lbName, APIServerPort, infraMachine)
-	pool, err := poolByName(ctx, sc, poolName)
+	pool, err := poolByName(ctx, sc, poolName(lbName))
 	if err != nil {
 		return err
 	}
@@ -154,7 +159,7 @@ func deleteLoadBalancerMember(ctx context.Context, sc *gophercloud.ServiceClient
 	if err != nil || len(lbs) == 0 {
 		return err
 	}
-	pool, err := poolByName(ctx, sc, fmt.Sprintf("%s-%d", lbName, APIServerPort))
+	pool, err := poolByName(ctx, sc, poolName(lbName))
 	if err != nil || pool == nil {
 		return err
 	}

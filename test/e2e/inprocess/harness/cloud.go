@@ -31,7 +31,7 @@ const (
 func newCloud(namespace, cluster string) *Cloud {
 	srv := octaviatest.NewServer(octaviatest.Options{Users: map[string]string{identityUser: identityPassword}})
 	name := LoadBalancerName(namespace, cluster)
-	portName := fmt.Sprintf("%s-%d", name, APIServerPort)
+	portName := poolName(name)
 	seeded := srv.Seed(octaviatest.LoadBalancerSpec{Name: name, Listeners: []octaviatest.ListenerSpec{{
 		Name: portName, Port: APIServerPort,
 		// CAPO's default monitor: TCP, delay 10, timeout 5, max_retries 5, max_retries_down 3.

@@ -48,9 +48,7 @@ type Cluster struct {
 	Namespace, Name string
 	Cloud           *Cloud
 	Gated           bool
-	// Gate is the name of the gate process that gates it ("" the default).
-	Gate string
-	h    *Harness
+	h               *Harness
 }
 
 // Key is the Cluster's namespace and name.
@@ -74,7 +72,7 @@ func (h *Harness) CreateCluster(ctx context.Context, spec ClusterSpec) (*Cluster
 	cloud := newCloud(ns, name)
 	cloud.Server.ScriptMembers(octaviatest.MemberMatch{}, Healthy())
 	h.clouds.add(types.NamespacedName{Namespace: ns, Name: name}, cloud)
-	c := &Cluster{Namespace: ns, Name: name, Cloud: cloud, Gated: !spec.Ungated, Gate: spec.Gate, h: h}
+	c := &Cluster{Namespace: ns, Name: name, Cloud: cloud, Gated: !spec.Ungated, h: h}
 	devAnnotations := map[string]string{LoadBalancerIDAnnotation: cloud.LoadBalancerID, LoadBalancerNameAnnotation: cloud.LoadBalancerName,
 		IdentityAnnotation: name + "-cloud-config"}
 	if spec.Gate != "" {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
@@ -26,21 +25,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/membergate/membergate/internal/testenv"
 )
 
 // Options configure a Harness.
 type Options struct {
-	// Root is the repository root; empty means found from the working
-	// directory (see RepoRoot).
-	Root string
-	// Assets is the directory of kube-apiserver and etcd; empty means
-	// $KUBEBUILDER_ASSETS, else what hack/envtest/build.sh prints.
-	Assets string
 	// Log receives the controllers' logs; nil discards them.
 	Log io.Writer
-	// OctaviaBudget is each gate process's request budget per cloud
-	// (requests per second); zero means unlimited.
-	OctaviaBudget rate.Limit
 }
 
 // Harness is a running management cluster: envtest, one manager with the
@@ -64,8 +56,7 @@ type Harness struct {
 	// closeClusterCache ends the watches on the workload clusters, which
 	// would otherwise keep the in-memory API servers from shutting down.
 	closeClusterCache func()
-	// budget is every gate's Octavia request budget per cloud.
-	budget  rate.Limit
+
 	gatesMu sync.Mutex
 	gates   map[string]*Gate
 }
@@ -74,19 +65,18 @@ type Harness struct {
 // managers' caches are synced.
 func Start(opts Options) (_ *Harness, err error) {
 	setLogger(opts.Log)
-	if opts.Root == "" {
-		if opts.Root, err = RepoRoot(); err != nil {
-			return nil, err
-		}
-	}
-	env, err := newEnvironment(opts.Root, opts.Assets)
+	// The project's own kube-apiserver and etcd, and the CRDs the rollout
+	// needs: CAPI core, KCP, kubeadm bootstrap, the Dev infrastructure, CAPO
+	// (the gate watches OpenStackClusters) and MemberGate.
+	root, err := testenv.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
-	h := &Harness{env: env, clouds: &clouds{}, budget: opts.OctaviaBudget}
-	if h.budget == 0 {
-		h.budget = rate.Inf
+	env, err := testenv.New(root, "", testenv.CAPISources...)
+	if err != nil {
+		return nil, err
 	}
+	h := &Harness{env: env, clouds: &clouds{}}
 	if h.Config, err = env.Start(); err != nil {
 		return nil, fmt.Errorf("starting envtest: %w", err)
 	}

@@ -177,7 +177,7 @@ func (r *Recorder) Recording() Recording {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rec := Recording{Required: r.required, Samples: r.samples, Errors: r.errors, MinServing: r.minServing, MinAt: r.minAt,
-		Below: r.below, Started: r.started, Duration: time.Since(r.started)}
+		Below: r.below, Started: r.started}
 	if r.firstBelow != nil {
 		cp := *r.firstBelow
 		rec.FirstBelow = &cp
@@ -200,7 +200,6 @@ type Recording struct {
 	Below      int
 	FirstBelow *Snapshot
 	Started    time.Time
-	Duration   time.Duration
 	Machines   []Timeline
 }
 

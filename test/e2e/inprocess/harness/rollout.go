@@ -100,7 +100,6 @@ type RolloutSpec struct {
 
 // Rollout is a finished rollout's figures.
 type Rollout struct {
-	Cluster  string
 	Gated    bool
 	MaxSurge int32
 	Replicas int32
@@ -142,7 +141,7 @@ func (c *Cluster) Rollout(ctx context.Context, spec RolloutSpec) (*Rollout, erro
 	if err := c.StartRollout(ctx, spec.MaxSurge, spec.Script); err != nil {
 		return nil, err
 	}
-	r := &Rollout{Cluster: c.Name, Gated: c.Gated, MaxSurge: spec.MaxSurge, Replicas: replicas}
+	r := &Rollout{Gated: c.Gated, MaxSurge: spec.MaxSurge, Replicas: replicas}
 	if err := c.WaitRolledOut(ctx, old, replicas); err != nil {
 		return nil, fmt.Errorf("rollout of %s did not finish: %w; last seen: %s", c.Name, err, rec.Last())
 	}

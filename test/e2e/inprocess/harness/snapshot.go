@@ -34,12 +34,12 @@ type Snapshot struct {
 
 // MachineView is one control-plane Machine.
 type MachineView struct {
-	Name, InfraMachine string
-	Deleting           bool
+	Name     string
+	Deleting bool
 	// Hooked: it carries the gate's pre-drain hook.
 	Hooked bool
-	// Ready is CAPI's Ready condition; HasNode that it has a Node.
-	Ready, HasNode bool
+	// Ready is CAPI's Ready condition.
+	Ready bool
 	// Member is its member, nil while it has none.
 	Member *MemberView
 	// Held is true while the gate holds it; GateReason is its
@@ -87,10 +87,10 @@ func (c *Cluster) Snapshot(ctx context.Context) (Snapshot, error) {
 	}
 	claimed := map[string]bool{}
 	for _, m := range machines.Items {
-		v := MachineView{Name: m.Name, InfraMachine: m.Spec.InfrastructureRef.Name, Deleting: !m.DeletionTimestamp.IsZero(),
-			Hooked: m.Annotations[v1alpha1.PreDrainHookAnnotation] != "", Ready: conditions.IsTrue(&m, clusterv1.ReadyCondition),
-			HasNode: m.Status.NodeRef.IsDefined()}
-		if mm, ok := members[MemberName(c.Cloud.LoadBalancerName, APIServerPort, v.InfraMachine)]; ok && v.InfraMachine != "" {
+		v := MachineView{Name: m.Name, Deleting: !m.DeletionTimestamp.IsZero(),
+			Hooked: m.Annotations[v1alpha1.PreDrainHookAnnotation] != "", Ready: conditions.IsTrue(&m, clusterv1.ReadyCondition)}
+		infra := m.Spec.InfrastructureRef.Name
+		if mm, ok := members[MemberName(c.Cloud.LoadBalancerName, APIServerPort, infra)]; ok && infra != "" {
 			v.Member = &mm
 			claimed[mm.ID] = true
 			if mm.Serving() {
