@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/membergate/membergate/api/v1alpha1"
@@ -254,4 +255,23 @@ func TestGateReadsItsMemoryPastALaggingCache(t *testing.T) {
 	w.reconcile()
 	w.g.Expect(heldSince()).To(Equal(began), "the hold began again")
 	w.g.Expect(strings.Count(strings.Join(w.events(), "\n"), gate.EventHeld)).To(Equal(1))
+}
+
+// CAPO's identityRef.region reaches the Octavia client: the gate reads the
+// region CAPO built the load balancer in, not the clouds.yaml's region_name.
+func TestGateReadsTheIdentityRefRegion(t *testing.T) {
+	w := newWorld(t, 1)
+	osc := &infrav1.OpenStackCluster{}
+	w.g.Expect(k8sClient.Get(w.ctx, types.NamespacedName{Namespace: w.ns, Name: "test"}, osc)).To(Succeed())
+	// The region is immutable: CAPO's cluster is created with it.
+	w.g.Expect(k8sClient.Delete(w.ctx, osc)).To(Succeed())
+	lb := osc.Status.APIServerLoadBalancer
+	osc = &infrav1.OpenStackCluster{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: "test"}, Spec: osc.Spec}
+	osc.Spec.IdentityRef.Region = "Mars"
+	w.g.Expect(k8sClient.Create(w.ctx, osc)).To(Succeed())
+	osc.Status.APIServerLoadBalancer = lb
+	w.g.Expect(k8sClient.Status().Update(w.ctx, osc)).To(Succeed())
+	w.reconcile()
+	w.g.Expect(w.condition(0).Reason).To(Equal(gate.ReasonOctaviaUnavailable))
+	w.g.Expect(w.memberGate().Status.Reason + w.condition(0).Message).To(ContainSubstring(`"Mars"`))
 }

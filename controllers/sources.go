@@ -106,6 +106,9 @@ func (s *SecretSources) options(ctx context.Context, id Identity) (string, opens
 	return secret.ResourceVersion, openstackauth.Options{
 		Cloud: cloud, CloudsYAML: clouds, CloudsSource: fmt.Sprintf("Secret %s/%s", id.Namespace, id.SecretName),
 		CACert: string(secret.Data["cacert"]), Getenv: openstackauth.NoEnvironment, UserAgent: "membergate",
+		// CAPO's identityRef.region overrides the clouds.yaml's region_name
+		// for CAPO; the gate must read the same region's Octavia.
+		Region: id.Region,
 	}, nil
 }
 

@@ -297,3 +297,31 @@ func TestOctaviaURLs(t *testing.T) {
 		t.Error("a URL without scheme was accepted")
 	}
 }
+
+// Options.Region (CAPO's identityRef.region) wins over the cloud's
+// region_name both ways: it finds the catalog's endpoint where the file
+// names a region the catalog lacks, and it is the region looked for when
+// the file names the right one.
+func TestRegionOverridesTheCloud(t *testing.T) {
+	cleanEnv(t)
+	srv := newServer(t)
+	clouds := func(region string) string {
+		return `clouds:
+  test:
+    auth:
+      auth_url: ` + srv.KeystoneURL() + `
+      username: ` + testUser + `
+      password: ` + testPassword + `
+      project_id: ` + testProject + `
+      user_domain_name: Default
+    region_name: ` + region + `
+`
+	}
+	sc, err := NewLoadBalancerClient(context.Background(), Options{Cloud: "test", CloudsYAML: []byte(clouds("Mars")), Region: "RegionOne"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCreateLB(t, sc)
+	_, err = NewLoadBalancerClient(context.Background(), Options{Cloud: "test", CloudsYAML: []byte(clouds("RegionOne")), Region: "Mars"})
+	configError(t, err, "no load-balancer endpoint", `"Mars"`)
+}

@@ -36,6 +36,10 @@ type Options struct {
 	// cloud's auth.project_id or $OS_PROJECT_ID (noauth), or the cloud's
 	// own scope (Keystone).
 	ProjectID string
+	// Region selects the catalog's endpoints and the cloud's per-region
+	// settings, over the cloud's region_name and $OS_REGION_NAME (CAPO's
+	// identityRef.region does the same for CAPO).
+	Region string
 	// UserAgent is prepended to gophercloud's User-Agent, so operators can
 	// tell this tool's requests apart in Octavia's logs.
 	UserAgent string

@@ -42,7 +42,7 @@ func resolve(opts Options) (*settings, error) {
 	if name == "" && getenv("OS_CLOUD") != "" {
 		name, origin = getenv("OS_CLOUD"), " (from OS_CLOUD)"
 	}
-	s.region = getenv("OS_REGION_NAME")
+	s.region = firstSet(opts.Region, getenv("OS_REGION_NAME"))
 	if name != "" || opts.CloudsFile != "" || opts.CloudsYAML != nil {
 		var f *cloudsFile
 		var err error
@@ -63,7 +63,7 @@ func resolve(opts Options) (*settings, error) {
 		}
 		s.file, s.cloudName = f, name
 		s.where = fmt.Sprintf("cloud %q in %s", name, f.path)
-		if r := f.clouds[name].RegionName; r != "" {
+		if r := f.clouds[name].RegionName; r != "" && opts.Region == "" {
 			s.region = r
 		}
 		cloud, err := clientconfig.GetCloudFromYAML(s.clientOpts())
@@ -71,7 +71,7 @@ func resolve(opts Options) (*settings, error) {
 			return nil, s.configError(err, "%s: %v", s.where, err)
 		}
 		s.cloud = cloud
-		if cloud.RegionName != "" {
+		if cloud.RegionName != "" && opts.Region == "" {
 			s.region = cloud.RegionName
 		}
 	}
