@@ -21,6 +21,7 @@ import (
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/pkg/gate"
 	"github.com/membergate/membergate/pkg/memberwait"
+	"github.com/membergate/membergate/pkg/memberwait/octaviatest"
 	"github.com/membergate/membergate/test/e2e/inprocess/harness"
 )
 
@@ -59,7 +60,12 @@ func TestGateKilledAndRestartedMidHold(t *testing.T) {
 	rec := c.Record(ctx, harness.Required(replicas, 1), 100*time.Millisecond, samples.add)
 	defer rec.Stop()
 	start := time.Now()
-	g.Expect(c.StartRollout(ctx, 1, harness.Amphorav2(quirkPending, quirkOnline))).To(Succeed())
+	// The first replacement's member stays PENDING_CREATE until the test
+	// lets it through while the gate is down: the kill lands mid-hold
+	// however slowly the loaded machine brings the new Machine up (with the
+	// amphorav2 timings alone, KCP's deletion and the member's ACTIVE could
+	// come in either order). The later replacements get the quirk.
+	g.Expect(c.StartRollout(ctx, 1, harness.StuckPending())).To(Succeed())
 
 	// An old Machine held, its replacement's member PENDING_CREATE, as the
 	// gate says and as the emulator says.
@@ -106,6 +112,15 @@ func TestGateKilledAndRestartedMidHold(t *testing.T) {
 		condsAtKill[name] = cond
 	}
 	g.Expect(condsAtKill[replacement].Reason).To(Equal(gate.ReasonMemberPending))
+
+	// While the gate is down the stuck member comes through and serves, as
+	// an amphora's late flow and first heartbeat would; new members from
+	// here on behave as amphorav2.
+	c.Cloud.Server.ScriptMembers(octaviatest.MemberMatch{}, harness.Amphorav2(quirkPending, quirkOnline))
+	replView := machineView(rec.Last().Machines, replacement)
+	g.Expect(replView).NotTo(BeNil())
+	g.Expect(replView.Member).NotTo(BeNil())
+	g.Expect(c.Cloud.Server.SetMemberStatus(replView.Member.ID, memberwait.StatusActive, memberwait.StatusOnline)).To(Succeed())
 	down := func() error {
 		s := rec.Last()
 		m := machineView(s.Machines, held.Name)
