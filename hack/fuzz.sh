@@ -36,7 +36,14 @@ for t in "${targets[@]}"; do
 	execs=$(grep -o 'execs: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
 	where=${pkg#./}
 	[ "$mod" = . ] || where=$mod
-	if [ "$status" -ne 0 ]; then
+	if [ "$status" -ne 0 ] && grep -q 'context deadline exceeded' "$log" && ! grep -q 'Failing input written' "$log"; then
+		# Go's fuzz coordinator can report its own -fuzztime deadline as a
+		# failure when a worker is mid-execution at that instant
+		# (golang/go#75804, fixed in Go 1.27): no input failed, nothing was
+		# written. Not a finding; said, not failed.
+		tail -3 "$log"
+		summary+=("$(printf '%-22s %-26s %12s  ok (deadline race, golang/go#75804)' "$target" "$where" "${execs:-0}")")
+	elif [ "$status" -ne 0 ]; then
 		cat "$log"
 		failed+=("$target")
 		summary+=("$(printf '%-22s %-26s %12s  FAIL' "$target" "$where" "${execs:-0}")")
