@@ -159,7 +159,8 @@ func (m Member) matches(s MemberStatus) bool {
 		return s.ID == m.ID
 	}
 	return (m.Name == "" || s.Name == m.Name) &&
-		(m.Address == "" || s.Address == m.Address) &&
+		// Octavia keeps the spelling an address was submitted in.
+		(m.Address == "" || SameAddress(s.Address, m.Address)) &&
 		(m.ProtocolPort == 0 || s.ProtocolPort == m.ProtocolPort)
 }
 
