@@ -192,9 +192,6 @@ func Evaluate(obs Observation, m Member, opts Options, prev Progress) Verdict {
 		e.p.Started = e.now
 	}
 	e.p.Polls++
-	if m.ID == "" && e.p.MemberID != "" {
-		e.m.ID = e.p.MemberID
-	}
 	if m.empty() {
 		v := e.fail(fmt.Errorf("empty member selector: set an ID, a name, an address or a port"))
 		v.Progress, v.At = e.p, obs.At
@@ -247,6 +244,12 @@ func (e *evaluation) judge(obs Observation) Verdict {
 		return e.missing("load balancer", "load balancer not found")
 	}
 	found, pools, poolSeen := s.find(e.m)
+	if len(found) > 1 {
+		// A selector that resolved to one member keeps to it when another
+		// member comes to match too (a second port on the same address):
+		// the wait was about the first.
+		found, pools = e.resolved(found, pools)
+	}
 	switch {
 	case len(found) > 1:
 		return e.fail(&AmbiguousError{Member: e.m, Matches: found})
@@ -255,6 +258,19 @@ func (e *evaluation) judge(obs Observation) Verdict {
 	}
 	ms, pool := found[0], pools[0]
 	e.p.MissingSince = time.Time{}
+	if e.p.MemberID != "" && ms.ID != e.p.MemberID {
+		// Another ID is another member: the one judged so far was deleted
+		// and this one created since, whatever the selector says. Nothing it
+		// was seen doing counts for this one — a re-created member reads
+		// ONLINE at once (HAProxy adds a new server UP before its first
+		// check), which is exactly what the settle window must not credit.
+		gone := e.p.MemberID
+		e.p.ProvisioningStatus, e.p.OperatingStatus, e.p.Since = "", "", time.Time{}
+		e.p.MemberID, e.p.PoolID = ms.ID, pool.ID
+		if e.opts.Target == Gone {
+			return e.loadBalancerSettled(s, "member "+gone+" gone, "+ms.ID+" in its place")
+		}
+	}
 	e.p.MemberID, e.p.PoolID = ms.ID, pool.ID
 	if ms.ProvisioningStatus != e.p.ProvisioningStatus || ms.OperatingStatus != e.p.OperatingStatus || e.p.Since.IsZero() || e.stale(s, ms) {
 		e.p.ProvisioningStatus, e.p.OperatingStatus = ms.ProvisioningStatus, ms.OperatingStatus
@@ -315,6 +331,20 @@ func (e *evaluation) judgeMember(s *Snapshot, pool *PoolStatus, ms MemberStatus)
 		return v
 	}
 	return e.loadBalancerSettled(s, fmt.Sprintf("member %s for %s", ms.Statuses(), held.Round(time.Second)))
+}
+
+// resolved narrows several matches to the member the progress resolved to,
+// if it is among them.
+func (e *evaluation) resolved(found []MemberStatus, pools []*PoolStatus) ([]MemberStatus, []*PoolStatus) {
+	if e.p.MemberID == "" {
+		return found, pools
+	}
+	for i, ms := range found {
+		if ms.ID == e.p.MemberID {
+			return found[i : i+1], pools[i : i+1]
+		}
+	}
+	return found, pools
 }
 
 // absent decides for a member that is not in the snapshot.
