@@ -322,7 +322,10 @@ func (e *evaluation) judgeMember(s *Snapshot, pool *PoolStatus, ms MemberStatus)
 		}
 		return v
 	}
-	held := e.now.Sub(e.p.Since)
+	// Callers persist Since rounded up to the second, so it can lie after
+	// this observation: nothing has been held yet, and a negative time is
+	// neither shown nor credited.
+	held := max(e.now.Sub(e.p.Since), 0)
 	if held < e.opts.SettleWindow {
 		v := e.pending(fmt.Sprintf("member %s for %s of the %s settle window", ms.Statuses(), held.Round(time.Second), e.opts.SettleWindow))
 		if left := e.opts.SettleWindow - held; left < v.RetryAfter {
@@ -386,7 +389,7 @@ func (e *evaluation) missing(kind, reason string) Verdict {
 	if e.p.MissingSince.IsZero() {
 		e.p.MissingSince = e.now
 	}
-	gone := e.now.Sub(e.p.MissingSince)
+	gone := max(e.now.Sub(e.p.MissingSince), 0)
 	if gone >= e.opts.NotFoundGrace {
 		return e.fail(&NotFoundError{Kind: kind, LoadBalancerID: e.lb, Member: e.m, Since: e.p.MissingSince})
 	}
