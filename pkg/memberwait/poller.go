@@ -114,8 +114,9 @@ type waiter struct {
 	done     bool
 }
 
-// Wait blocks until every member reaches opts.Target on load balancer lbID,
-// one fails, opts.Timeout passes or ctx ends. The first failure ends the
+// Wait blocks until one observation shows every member at opts.Target on
+// load balancer lbID (a member that got there and fell back is waited for
+// again), one fails, opts.Timeout passes or ctx ends. The first failure ends the
 // wait; its error is a [*MemberError], [*NotFoundError], [*NoMonitorError],
 // [*LoadBalancerError], [*AmbiguousError], [*TimeoutError] or an error from
 // Octavia that retrying cannot fix. The results say where each member got.
@@ -245,15 +246,18 @@ func (p *Poller) lead(lb *lbPoll, c *call) {
 
 // applyLocked judges an observation for every waiter that was waiting when
 // it was sent; a later waiter could see a state older than its own request.
+//
+// A call ends on the observation that shows every one of its members at the
+// target, not when each has been there once: a member that served and then
+// dropped while another was still settling is not serving. So a member that
+// is done is judged again at every poll until its whole call is; it no
+// longer sets the pace, but it is pending again if it falls back.
 func (p *Poller) applyLocked(lb *lbPoll, obs Observation, sent time.Time) {
 	for _, c := range lb.calls {
 		if c.finished || c.registered.After(sent) {
 			continue
 		}
 		for _, w := range c.waiters {
-			if w.done {
-				continue
-			}
 			// Every waiter takes every observation and reschedules from it:
 			// the backoff depends on how long its member has been unchanged,
 			// not on how many polls were made, so others' polls cost it
@@ -263,6 +267,7 @@ func (p *Poller) applyLocked(lb *lbPoll, obs Observation, sent time.Time) {
 			w.evals++
 			switch v.Outcome {
 			case Pending:
+				w.done = false
 				w.due, w.needLB = obs.At.Add(v.RetryAfter), v.NeedLoadBalancer
 			case Failed:
 				w.done = true
@@ -271,7 +276,7 @@ func (p *Poller) applyLocked(lb *lbPoll, obs Observation, sent time.Time) {
 				}
 				c.finished = true
 			case Done:
-				w.done = true
+				w.done, w.needLB = true, false
 			}
 		}
 		if !c.finished {
@@ -380,9 +385,9 @@ func (lb *lbPoll) nextDueLocked() time.Time {
 	return due
 }
 
-// requestLocked covers what the live waiters need: their pools, or all
-// pools if any waiter's pool is not known yet; the load balancer's status
-// if any waiter asked for it.
+// requestLocked covers what the live calls need: their members' pools, or
+// all pools if any member's pool is not known yet; the load balancer's
+// status if any member asked for it or is done.
 func (lb *lbPoll) requestLocked() Request {
 	req := Request{LoadBalancerID: lb.id}
 	all := false
@@ -391,10 +396,9 @@ func (lb *lbPoll) requestLocked() Request {
 			continue
 		}
 		for _, w := range c.waiters {
-			if w.done {
-				continue
-			}
-			req.LoadBalancerStatus = req.LoadBalancerStatus || w.needLB
+			// A member that is done is judged again at every poll of its
+			// call, and its Done stands on the load balancer's status.
+			req.LoadBalancerStatus = req.LoadBalancerStatus || w.needLB || w.done
 			switch pool := cmp.Or(w.member.PoolID, w.progress.PoolID); pool {
 			case "":
 				all = true
