@@ -22,7 +22,7 @@ const (
 
 // exitCodesHelp documents the codes in usage texts.
 const exitCodesHelp = `Exit codes:
-  0  reached: every member reached the target
+  0  reached: every member at the target, all at the same poll
   1  failure: authentication, an Octavia error that retrying cannot fix, an
      ambiguous selector, NO_MONITOR under --no-monitor fail, load balancer ERROR
   2  usage: bad flags, malformed clouds.yaml, unknown cloud, no credentials

@@ -26,8 +26,10 @@ func looksLikeUUID(s string) bool { return uuidRE.MatchString(s) }
 
 // parseMemberSelector reads a --member value: a UUID is an ID, something
 // that parses as an IP address (optionally with a port) is an address, and
-// anything else is a name. Addresses are canonicalised the way Octavia
-// stores them, so 2001:db8:0::1 finds 2001:db8::1.
+// anything else is a name. Addresses are written canonically, for the
+// messages; Octavia stores an address in the spelling it was submitted in,
+// so memberwait matches them as addresses (memberwait.SameAddress) and
+// 2001:db8::1 finds a member created as 2001:db8:0::01.
 func parseMemberSelector(s string) (memberwait.Member, error) {
 	s = strings.TrimSpace(s)
 	switch {

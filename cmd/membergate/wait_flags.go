@@ -38,8 +38,9 @@ reading is not proof.
 
 A member SELECTOR is a member ID, an ADDRESS, ADDRESS:PORT ([IPv6]:PORT), or
 a member NAME. A selector must match exactly one member of the load balancer
-(of --pool, if given). Members that do not exist yet are looked for until
---not-found-grace has passed.
+(of --pool, if given). Addresses match in any spelling: fd00::a finds a
+member created as fd00::0a. Members that do not exist yet are looked for
+until --not-found-grace has passed.
 
 Credentials come from clouds.yaml (--os-cloud, OS_CLOUD) or OS_* variables,
 as for the openstack CLI. For an Octavia with auth_strategy = noauth use a
