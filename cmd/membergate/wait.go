@@ -32,21 +32,29 @@ func (c *cli) wait(ctx context.Context, args []string) int {
 	start := c.clock.Now()
 	wr := &waitRun{members: cfg.members}
 	err = c.runWait(ctx, cfg, wr)
-	results := wr.results
-	if results == nil {
-		// The wait never started: report the selectors as they were given.
-		for _, m := range wr.members {
-			results = append(results, memberwait.Result{Member: m})
+	// Report only the members that were judged: a wait that failed before
+	// its first poll (bad credentials, no Octavia, an unknown load
+	// balancer) knows nothing of its members, and a row for each would
+	// claim an outcome for members nobody looked at.
+	var observed []memberwait.Result
+	for _, r := range wr.results {
+		if !r.Verdict.At.IsZero() {
+			observed = append(observed, r)
 		}
 	}
-	rep := newWaitReport(cfg, wr.lb, results, err, c.clock.Since(start), wr.requests.count())
+	rep := newWaitReport(cfg, wr.lb, observed, err, c.clock.Since(start), wr.requests.count())
 	if cfg.json {
 		if werr := writeJSON(c.stdout, rep); werr != nil {
 			return c.fail(werr)
 		}
 		return exitCode(err)
 	}
-	rep.writeText(c.stdout)
+	// With nothing observed the error on stderr is the whole story; a
+	// success with nothing to observe (--all --for gone on an empty load
+	// balancer) still says so.
+	if len(observed) > 0 || err == nil {
+		rep.writeText(c.stdout)
+	}
 	if err != nil {
 		return c.fail(err)
 	}
