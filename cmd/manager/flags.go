@@ -1,13 +1,19 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"math"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/membergate/membergate/controllers"
 	"github.com/membergate/membergate/extension"
 	"github.com/membergate/membergate/pkg/gate"
 )
@@ -52,45 +58,163 @@ func parse(args []string) (*options, error) {
 // flagSet binds every flag to o.
 func flagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
-	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8443", "address of the metrics endpoint (HTTPS; callers need a token allowed to get /metrics); 0 disables it")
-	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz probes")
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8443", "host:port of the metrics endpoint (HTTPS; callers need a token allowed to get /metrics); 0 disables it")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "host:port of the /healthz and /readyz probes; 0 or empty disables them")
 	fs.BoolVar(&o.leaderElect, "leader-elect", true, "elect a leader, so that only one replica runs the controller (every replica serves webhooks and the extension)")
 	fs.StringVar(&o.leaderElectNamespace, "leader-elect-namespace", "", "namespace of the leader election Lease; empty means the Pod's own")
-	fs.Float64Var(&o.budget, "octavia-qps", 5, "OpenStack requests (Octavia, and Neutron for security groups) per second per cloud, for all clusters together")
-	fs.IntVar(&o.burst, "octavia-burst", 10, "burst of OpenStack requests per cloud")
-	fs.DurationVar(&o.syncPeriod, "sync-period", 10*time.Minute, "how often every watched object is reconciled anyway")
+	fs.Float64Var(&o.budget, "octavia-qps", 5, "OpenStack requests (Octavia, and Neutron for security groups) per second per cloud, for all clusters together; positive")
+	fs.IntVar(&o.burst, "octavia-burst", 10, "burst of OpenStack requests per cloud; at least 1")
+	fs.DurationVar(&o.syncPeriod, "sync-period", 10*time.Minute, "how often every watched object is reconciled anyway; at least 1s")
 
 	fs.BoolVar(&o.enableWebhooks, "enable-webhooks", true, "serve the MemberGate admission webhooks")
 	fs.StringVar(&o.webhookHost, "webhook-host", "", "address the admission webhook server listens on; empty means every interface")
-	fs.IntVar(&o.webhookPort, "webhook-port", 9443, "port of the admission webhook server (TLS)")
+	fs.IntVar(&o.webhookPort, "webhook-port", 9443, "port of the admission webhook server (TLS), 1 to 65535")
 	fs.StringVar(&o.webhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory with tls.crt and tls.key for the webhook server (cert-manager mounts them)")
 
 	fs.BoolVar(&o.enableExtension, "enable-extension", true, "serve the Cluster API Runtime Extension (lifecycle hooks for ClusterClass clusters)")
 	fs.StringVar(&o.extensionHost, "extension-host", "", "address the Runtime Extension server listens on; empty means every interface")
-	fs.IntVar(&o.extensionPort, "extension-port", extension.DefaultPort, "port of the Runtime Extension server (TLS)")
+	fs.IntVar(&o.extensionPort, "extension-port", extension.DefaultPort, "port of the Runtime Extension server (TLS), 1 to 65535")
 	fs.StringVar(&o.extensionCertDir, "extension-cert-dir", "/tmp/k8s-runtime-extension/serving-certs", "directory with tls.crt and tls.key for the Runtime Extension server (cert-manager mounts them)")
 	fs.StringVar(&o.extensionHooks, "extension-hooks", hookNames(extension.AllHooks),
 		"comma-separated lifecycle hooks to serve; leave out BeforeControlPlaneUpgrade on CAPI v1.11, whose discovery rejects hooks it does not know")
 	fs.DurationVar(&o.maxObservationAge, "extension-max-observation-age", gate.DefaultMaxObservationAge,
-		"how old the gate's last observation of a cluster may be for a hook to rely on it; older blocks the hook")
+		"how old the gate's last observation of a cluster may be for a hook to rely on it; older blocks the hook. At least 1m")
 	o.zap.BindFlags(fs)
 	return fs
 }
 
-// check validates the parsed options and fills what derives from them.
+// check validates the parsed options and fills what derives from them. It
+// refuses every value that could never work or that a library would
+// silently replace with another (port 0 becomes a default port, an empty
+// metrics address controller-runtime's :8080), naming each flag at fault and
+// what it accepts; the settings of a disabled server are not read.
 func (o *options) check() error {
+	var errs []error
+	bad := func(flag string, value any, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("--%s=%v: %s", flag, value, fmt.Sprintf(format, a...)))
+	}
+	var listeners []listener
+
+	if o.metricsAddr != "0" {
+		if l, err := bindAddress("metrics-bind-address", o.metricsAddr); err != nil {
+			bad("metrics-bind-address", o.metricsAddr, `want "0" (off) or host:port with a port from 1 to 65535 (%v)`, err)
+		} else {
+			listeners = append(listeners, l)
+		}
+	}
+	if o.probeAddr != "" && o.probeAddr != "0" {
+		if l, err := bindAddress("health-probe-bind-address", o.probeAddr); err != nil {
+			bad("health-probe-bind-address", o.probeAddr, `want "0" or "" (off) or host:port with a port from 1 to 65535 (%v)`, err)
+		} else {
+			listeners = append(listeners, l)
+		}
+	}
+	if ns := o.leaderElectNamespace; ns != "" {
+		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
+			bad("leader-elect-namespace", ns, "not a namespace name: %s", strings.Join(msgs, "; "))
+		}
+	}
+	// A budget that allows no request fails every observation of Octavia,
+	// and a gate that cannot observe holds every rollout forever.
+	switch {
+	case math.IsNaN(o.budget) || o.budget <= 0:
+		bad("octavia-qps", o.budget, "must be a positive number of requests per second (0.2 is one every 5 s): with none allowed the gate never observes Octavia and holds every rollout")
+	case math.IsInf(o.budget, 1):
+		bad("octavia-qps", o.budget, "must be a finite number of requests per second")
+	}
+	if o.burst < 1 {
+		bad("octavia-burst", o.burst, "must be at least 1: a smaller burst never allows a request")
+	}
+	// 0 would turn the resync off, and client-go raises anything shorter
+	// than a second to one.
+	if o.syncPeriod < minSyncPeriod {
+		bad("sync-period", o.syncPeriod, "must be at least %s", minSyncPeriod)
+	}
+
+	if o.enableWebhooks {
+		if err := port(o.webhookPort); err != nil {
+			bad("webhook-port", o.webhookPort, "%v", err)
+		} else {
+			listeners = append(listeners, listener{"webhook-port", o.webhookHost, o.webhookPort})
+		}
+		if o.webhookCertDir == "" {
+			bad("webhook-cert-dir", `""`, "must not be empty: the server reads tls.crt and tls.key from it")
+		}
+	}
 	if o.enableExtension {
+		if err := port(o.extensionPort); err != nil {
+			bad("extension-port", o.extensionPort, "%v", err)
+		} else {
+			listeners = append(listeners, listener{"extension-port", o.extensionHost, o.extensionPort})
+		}
+		if o.extensionCertDir == "" {
+			bad("extension-cert-dir", `""`, "must not be empty: the server reads tls.crt and tls.key from it")
+		}
 		hooks, err := extension.ParseHooks(o.extensionHooks)
 		if err != nil {
-			return fmt.Errorf("--extension-hooks: %w", err)
+			bad("extension-hooks", o.extensionHooks, "%v", err)
 		}
 		o.parsedHooks = hooks
+		// The controller observes a cluster every Resync when nothing
+		// changes: an age shorter than two of them blocks the hooks of
+		// healthy clusters between ordinary observations.
+		if o.maxObservationAge < minObservationAge {
+			bad("extension-max-observation-age", o.maxObservationAge, "must be at least %s (the controller observes every cluster at least every %s)",
+				minObservationAge, controllers.Resync)
+		}
 	}
-	if o.enableWebhooks && o.enableExtension && o.webhookPort == o.extensionPort {
-		return fmt.Errorf("--webhook-port and --extension-port are both %d: they are separate servers with separate certificates", o.webhookPort)
+	for i, a := range listeners {
+		for _, b := range listeners[i+1:] {
+			if a.port == b.port && a.overlaps(b) {
+				errs = append(errs, fmt.Errorf("--%s and --%s are both %d: they are separate servers and need separate ports", a.flag, b.flag, a.port))
+			}
+		}
 	}
-	if o.maxObservationAge <= 0 {
-		return fmt.Errorf("--extension-max-observation-age must be positive")
+	return errors.Join(errs...)
+}
+
+// The lower bounds of the manager's durations.
+const (
+	minSyncPeriod     = time.Second
+	minObservationAge = 2 * controllers.Resync
+)
+
+// listener is a server's address, from the flag that sets its port.
+type listener struct {
+	flag string
+	host string
+	port int
+}
+
+// overlaps reports whether two listeners would bind the same address: the
+// same host, or either on every interface.
+func (l listener) overlaps(o listener) bool {
+	wildcard := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return l.host == o.host || wildcard(l.host) || wildcard(o.host)
+}
+
+// bindAddress parses a host:port listen address.
+func bindAddress(flag, addr string) (listener, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return listener{}, fmt.Errorf("not host:port: %w", err)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		return listener{}, fmt.Errorf("port %q is not a number", p)
+	}
+	if err := port(n); err != nil {
+		return listener{}, err
+	}
+	return listener{flag, host, n}, nil
+}
+
+// port checks a TCP port a server listens on: 0 would not be a fixed port
+// the Services and probes can reach (and the servers replace it with their
+// default).
+func port(n int) error {
+	if n < 1 || n > 65535 {
+		return fmt.Errorf("the port must be from 1 to 65535")
 	}
 	return nil
 }

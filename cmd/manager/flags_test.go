@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,7 +30,7 @@ func TestParseRefusesWhatCannotWork(t *testing.T) {
 	for want, args := range map[string][]string{
 		"unknown hook":                  {"--extension-hooks=BeforeClusterUpgrade,BeforeClusterDelete"},
 		"are both 9443":                 {"--extension-port=9443"},
-		"must be positive":              {"--extension-max-observation-age=0s"},
+		"at least 1m0s":                 {"--extension-max-observation-age=0s"},
 		"flag provided but not defined": {"--no-such-flag"},
 		"unexpected arguments":          {"stray"},
 	} {
@@ -56,4 +57,85 @@ func TestInstallDocListsEveryFlag(t *testing.T) {
 	flagSet(&options{}).VisitAll(func(f *flag.Flag) {
 		g.Expect(string(doc)).To(ContainSubstring("`--"+f.Name), "docs/install.md does not document --%s", f.Name)
 	})
+}
+
+// TestParseRefusesNonsensicalValues: every flag whose value could never
+// work — or that a library would silently replace with something else — is
+// refused at start with a message naming the flag and what it accepts.
+func TestParseRefusesNonsensicalValues(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string // substrings of the error
+	}{
+		// A budget that never allows a request holds every rollout forever.
+		{[]string{"--octavia-qps=0"}, []string{"--octavia-qps", "positive"}},
+		{[]string{"--octavia-qps=-1"}, []string{"--octavia-qps", "positive"}},
+		{[]string{"--octavia-qps=NaN"}, []string{"--octavia-qps", "positive"}},
+		{[]string{"--octavia-qps=+Inf"}, []string{"--octavia-qps", "finite"}},
+		{[]string{"--octavia-burst=0"}, []string{"--octavia-burst", "at least 1"}},
+		{[]string{"--octavia-burst=-3"}, []string{"--octavia-burst", "at least 1"}},
+		// 0 turns the resync off, less than a second is raised to one.
+		{[]string{"--sync-period=0s"}, []string{"--sync-period", "at least 1s"}},
+		{[]string{"--sync-period=-10m"}, []string{"--sync-period", "at least 1s"}},
+		{[]string{"--sync-period=100ms"}, []string{"--sync-period", "at least 1s"}},
+		// Port 0 would be silently replaced by the library's default.
+		{[]string{"--webhook-port=0"}, []string{"--webhook-port", "1 to 65535"}},
+		{[]string{"--webhook-port=-1"}, []string{"--webhook-port", "1 to 65535"}},
+		{[]string{"--webhook-port=65536"}, []string{"--webhook-port", "1 to 65535"}},
+		{[]string{"--extension-port=0"}, []string{"--extension-port", "1 to 65535"}},
+		{[]string{"--extension-port=70000"}, []string{"--extension-port", "1 to 65535"}},
+		{[]string{"--webhook-cert-dir="}, []string{"--webhook-cert-dir", "must not be empty"}},
+		{[]string{"--extension-cert-dir="}, []string{"--extension-cert-dir", "must not be empty"}},
+		{[]string{"--extension-hooks="}, []string{"--extension-hooks", "no hook listed"}},
+		{[]string{"--extension-max-observation-age=-1m"}, []string{"--extension-max-observation-age", "at least 1m0s"}},
+		{[]string{"--extension-max-observation-age=20s"}, []string{"--extension-max-observation-age", "at least 1m0s"}},
+		// "" would silently serve metrics on controller-runtime's :8080.
+		{[]string{"--metrics-bind-address="}, []string{"--metrics-bind-address", `"0"`, "1 to 65535"}},
+		{[]string{"--metrics-bind-address=:0"}, []string{"--metrics-bind-address", "1 to 65535"}},
+		{[]string{"--metrics-bind-address=8443"}, []string{"--metrics-bind-address", "host:port"}},
+		{[]string{"--health-probe-bind-address=:99999"}, []string{"--health-probe-bind-address", "1 to 65535"}},
+		{[]string{"--health-probe-bind-address=localhost"}, []string{"--health-probe-bind-address", "host:port"}},
+		{[]string{"--leader-elect-namespace=Membergate_System"}, []string{"--leader-elect-namespace", "namespace name"}},
+		// Two servers on one port: the second never starts.
+		{[]string{"--extension-port=9443"}, []string{"--webhook-port", "--extension-port", "both 9443"}},
+		{[]string{"--metrics-bind-address=:9444"}, []string{"--metrics-bind-address", "--extension-port", "both 9444"}},
+		{[]string{"--health-probe-bind-address=127.0.0.1:8443"}, []string{"--metrics-bind-address", "--health-probe-bind-address", "both 8443"}},
+		// Every bad flag is named at once.
+		{[]string{"--octavia-qps=0", "--octavia-burst=0"}, []string{"--octavia-qps", "--octavia-burst"}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			g := NewWithT(t)
+			_, err := parse(tc.args)
+			g.Expect(err).To(HaveOccurred())
+			for _, want := range tc.want {
+				g.Expect(err.Error()).To(ContainSubstring(want))
+			}
+		})
+	}
+}
+
+// TestParseAcceptsSensibleValues: the defaults, the bounds of every range,
+// and the ways the docs give to turn a listener off.
+func TestParseAcceptsSensibleValues(t *testing.T) {
+	for _, args := range [][]string{
+		nil,
+		{"--octavia-qps=0.2", "--octavia-burst=1"},
+		{"--sync-period=1s"},
+		{"--webhook-port=1", "--extension-port=65535"},
+		{"--extension-max-observation-age=1m"},
+		{"--metrics-bind-address=0", "--health-probe-bind-address=0"},
+		{"--health-probe-bind-address="},
+		{"--metrics-bind-address=127.0.0.1:9090", "--health-probe-bind-address=[::1]:8081"},
+		{"--leader-elect-namespace=membergate-system"},
+		// Different hosts may share a port.
+		{"--webhook-host=10.0.0.1", "--extension-host=10.0.0.2", "--extension-port=9443"},
+		// What a disabled server would use is not read.
+		{"--enable-webhooks=false", "--webhook-port=0", "--webhook-cert-dir=", "--extension-port=9443"},
+		{"--enable-extension=false", "--extension-port=0", "--extension-cert-dir=", "--extension-max-observation-age=0s"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			_, err := parse(args)
+			NewWithT(t).Expect(err).NotTo(HaveOccurred())
+		})
+	}
 }
