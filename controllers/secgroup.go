@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/membergate/membergate/api/v1alpha1"
@@ -88,9 +89,14 @@ func sgPolicyOf(mg *v1alpha1.MemberGate) sgPolicy {
 	return p
 }
 
-// ownerOf marks the rules of one cluster's enforcement.
-func ownerOf(namespace, cluster string) secgroup.Owner {
-	return secgroup.Owner(fmt.Sprintf("membergate %s/%s", namespace, cluster))
+// ruleOwner marks the rules of one cluster's enforcement, in their
+// description. Creation and every cleanup take it from here, from the
+// Cluster's namespace and name — the key the controller reads the cluster's
+// MemberGate by — and never from spec.clusterName: a MemberGate made before
+// the API required the two to agree may name another cluster there, and a
+// cleanup looking for that cluster's rules would leave ours behind.
+func ruleOwner(cluster types.NamespacedName) secgroup.Owner {
+	return secgroup.Owner("membergate " + cluster.String())
 }
 
 // sgInput is what a pass works from.
@@ -102,6 +108,12 @@ type sgInput struct {
 	snap     *memberwait.Snapshot
 	verdicts map[string]map[string]memberwait.Verdict
 	now      time.Time
+}
+
+// key is the Cluster's namespace and name: the rules' owner and the key of
+// the cluster's Neutron caches.
+func (in sgInput) key() types.NamespacedName {
+	return types.NamespacedName{Namespace: in.cluster.Namespace, Name: in.cluster.Name}
 }
 
 // securityGroups runs the security-group pass of one reconcile: cleanup
@@ -124,7 +136,7 @@ func (r *GateReconciler) securityGroups(ctx context.Context, in sgInput, paused 
 	}
 	pol := sgPolicyOf(in.mg)
 	out := &sgOutcome{status: st}
-	owner := ownerOf(in.cluster.Namespace, in.cluster.Name)
+	owner := ruleOwner(in.key())
 
 	why := ""
 	switch {
@@ -138,7 +150,7 @@ func (r *GateReconciler) securityGroups(ctx context.Context, in sgInput, paused 
 		why = "spec.securityGroups.mode is Disabled"
 	}
 	if why != "" {
-		r.sgCleanup(ctx, out, in.mg, owner, identityOf(in.mg.Namespace, st), why)
+		r.sgCleanup(ctx, out, in.mg, in.key(), identityOf(in.mg.Namespace, st), why)
 		recordDiagnosisMetric(in.cluster, st)
 		return out
 	}
@@ -167,7 +179,7 @@ func (r *GateReconciler) securityGroups(ctx context.Context, in sgInput, paused 
 func (r *GateReconciler) sgDue(in sgInput, st *v1alpha1.SecurityGroupsStatus) bool {
 	c := &r.secgroups
 	c.mu.Lock()
-	changed := c.inputs[in.cluster.Namespace+"/"+in.cluster.Name] != inputsOf(in)
+	changed := c.inputs[in.key().String()] != inputsOf(in)
 	c.mu.Unlock()
 	return changed || st.LastSynced == nil || in.now.Sub(st.LastSynced.Time) >= SecurityGroupInterval
 }
@@ -180,7 +192,7 @@ func (r *GateReconciler) remember(in sgInput) {
 	if c.inputs == nil {
 		c.inputs = map[string]string{}
 	}
-	c.inputs[in.cluster.Namespace+"/"+in.cluster.Name] = inputsOf(in)
+	c.inputs[in.key().String()] = inputsOf(in)
 }
 
 // inputsOf sums up what a pass depends on and the gate already read: the

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -38,7 +39,7 @@ func (r *GateReconciler) sgPass(ctx context.Context, out *sgOutcome, in sgInput,
 	if err == nil {
 		var topo *topology
 		if topo, err = r.secgroups.topo.get(ctx, nc, in.target.LoadBalancerID, membersKey(in.snap), in.now); err == nil {
-			v := r.secgroups.view(nc, in.cluster.Namespace+"/"+in.cluster.Name, in.now)
+			v := r.secgroups.view(nc, in.key().String(), in.now)
 			if due {
 				var changed bool
 				if changed, err = r.sgEnforce(ctx, out, v, topo, in, pol, owner); err == nil {
@@ -475,10 +476,12 @@ func ownedGroups(st *v1alpha1.SecurityGroupsStatus) []string {
 	return slices.Compact(out)
 }
 
-// sgCleanup removes every rule of ours from the groups the status knows:
-// on Disabled, opt-out, and deletion of the cluster or the MemberGate.
-func (r *GateReconciler) sgCleanup(ctx context.Context, out *sgOutcome, mg *v1alpha1.MemberGate, owner secgroup.Owner, id Identity, why string) {
+// sgCleanup removes every rule of cluster's enforcement from the groups the
+// status knows: on Disabled, opt-out, and deletion of the cluster or the
+// MemberGate.
+func (r *GateReconciler) sgCleanup(ctx context.Context, out *sgOutcome, mg *v1alpha1.MemberGate, cluster types.NamespacedName, id Identity, why string) {
 	st := out.status
+	owner := ruleOwner(cluster)
 	st.Mode, st.Diagnoses, st.Changes, st.Sources = v1alpha1.SecurityGroupsDisabled, nil, nil, nil
 	prevProblems := st.Problems
 	st.Problems = nil
@@ -514,7 +517,7 @@ func (r *GateReconciler) sgCleanup(ctx context.Context, out *sgOutcome, mg *v1al
 		st.Problems = []string{problemOpenStack + err.Error()}
 		return
 	}
-	v := r.secgroups.view(nc, mg.Namespace+"/"+mg.Spec.ClusterName, r.Clock.Now())
+	v := r.secgroups.view(nc, cluster.String(), r.Clock.Now())
 	if err := v.rulesOf(ctx, groups); err != nil {
 		st.Problems = []string{problemOpenStack + err.Error()}
 		return
@@ -532,7 +535,7 @@ func (r *GateReconciler) sgCleanup(ctx context.Context, out *sgOutcome, mg *v1al
 	out.dropFinalizer = len(st.OwnedRules) == 0
 	if out.dropFinalizer {
 		st.Groups = nil
-		r.secgroups.forget(mg.Namespace+"/"+mg.Spec.ClusterName, mg.Status.LoadBalancerID)
+		r.secgroups.forget(cluster.String(), mg.Status.LoadBalancerID)
 	}
 }
 

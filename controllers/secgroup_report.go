@@ -147,7 +147,8 @@ func (r *GateReconciler) cleanupWithoutCluster(ctx context.Context, key types.Na
 		st = mg.Status.SecurityGroups.DeepCopy()
 	}
 	out := &sgOutcome{status: st}
-	r.sgCleanup(ctx, out, mg, ownerOf(mg.Namespace, mg.Spec.ClusterName), identityOf(mg.Namespace, st), "the cluster is gone")
+	// key is the gone Cluster's, the name the MemberGate was read by.
+	r.sgCleanup(ctx, out, mg, key, identityOf(mg.Namespace, st), "the cluster is gone")
 	orig := mg.DeepCopy()
 	out.writeStatus(mg)
 	if err := r.Client.Status().Patch(ctx, mg, client.MergeFrom(orig)); client.IgnoreNotFound(err) != nil {

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -188,4 +189,39 @@ func TestSecurityGroupsCleanup(t *testing.T) {
 	gone.reconcile()
 	gone.g.Expect(gone.ours(gone.cp)).To(BeEmpty())
 	gone.g.Expect(gone.memberGate().Finalizers).To(BeEmpty())
+}
+
+// The rules a cluster's enforcement creates are the rules its cleanup
+// removes, whatever the MemberGate's spec.clusterName says: the controller
+// reads the MemberGate named after the Cluster, and an old one (made before
+// the API required the two names to agree) may name another cluster there.
+// Once the Cluster is gone, only the MemberGate leads to the rules.
+func TestSecurityGroupsCleanupFindsTheClustersRules(t *testing.T) {
+	w := newSGWorld(t, sgOptions{machines: 1, cpGroups: []string{"cp"}, sg: enforce()})
+	w.r.APIReader = misnamedReader{k8sClient}
+	w.reconcile()
+	w.g.Expect(w.ours(w.cp)).To(HaveLen(1))
+
+	cl := w.cluster.DeepCopy()
+	w.g.Expect(k8sClient.Get(w.ctx, clientKey(cl), cl)).To(Succeed())
+	cl.Finalizers = nil
+	w.g.Expect(k8sClient.Update(w.ctx, cl)).To(Succeed())
+	w.g.Expect(k8sClient.Delete(w.ctx, cl)).To(Succeed())
+	w.g.Expect(k8sClient.DeleteAllOf(w.ctx, &infrav1.OpenStackCluster{}, client.InNamespace(w.ns))).To(Succeed())
+	w.reconcile()
+	w.g.Expect(w.ours(w.cp)).To(BeEmpty(), "the cleanup missed the cluster's rules")
+	w.g.Expect(w.memberGate().Finalizers).To(BeEmpty())
+}
+
+// misnamedReader shows every MemberGate as one whose spec.clusterName is
+// not its name: the API server now refuses to create such a MemberGate,
+// but one made before it may still be there.
+type misnamedReader struct{ client.Reader }
+
+func (r misnamedReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	err := r.Reader.Get(ctx, key, obj, opts...)
+	if mg, ok := obj.(*v1alpha1.MemberGate); ok && err == nil {
+		mg.Spec.ClusterName = key.Name + "-named-otherwise"
+	}
+	return err
 }
