@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -23,7 +26,7 @@ import (
 // CAPI's patch helper, owning only our condition), events, the MemberGate
 // status and metrics.
 func (r *GateReconciler) apply(ctx context.Context, cluster *clusterv1.Cluster, mg *v1alpha1.MemberGate, machines []clusterv1.Machine,
-	in gate.Input, d gate.Decision, verdicts map[string]map[string]memberwait.Verdict, snap *memberwait.Snapshot, sg *sgOutcome) error {
+	in gate.Input, d gate.Decision, verdicts map[string]map[string]memberwait.Verdict, snap *memberwait.Snapshot, sg *sgOutcome, notes statusNotes) error {
 	statusOf := map[string]gate.MachineStatus{}
 	for _, st := range d.Machines {
 		statusOf[st.Name] = st
@@ -56,7 +59,7 @@ func (r *GateReconciler) apply(ctx context.Context, cluster *clusterv1.Cluster, 
 	if in.Paused {
 		return kerrors.NewAggregate(errs)
 	}
-	if err := r.patchStatus(ctx, mg, in, d, verdicts, snap, sg); err != nil {
+	if err := r.patchStatus(ctx, mg, in, d, verdicts, snap, sg, notes); err != nil {
 		errs = append(errs, err)
 	}
 	recordMetrics(cluster, in, d)
@@ -96,29 +99,100 @@ func (r *GateReconciler) patchMachine(ctx context.Context, m *clusterv1.Machine,
 	case in.Policy.Mode == gate.Disabled:
 		conditions.Delete(m, v1alpha1.MemberReadyCondition)
 	}
-	return helper.Patch(ctx, m, patch.WithOwnedConditions{Conditions: []string{v1alpha1.MemberReadyCondition}})
+	err = helper.Patch(ctx, m, patch.WithOwnedConditions{Conditions: []string{v1alpha1.MemberReadyCondition}})
+	if err != nil && apierrors.IsNotFound(r.reader().Get(ctx, client.ObjectKeyFromObject(m), &clusterv1.Machine{})) {
+		// Gone since it was listed (its finalizers ran): nothing to patch.
+		// The patch helper aggregates its errors, so ask the API server.
+		return nil
+	}
+	return err
+}
+
+// healthMonitors sets the MemberGate's HealthMonitors condition from an
+// observation and warns, once when it turns False, that members of a pool
+// without a monitor count as serving on their provisioning status alone
+// (noMonitorPolicy Provisioned or Serving) or hold the rollout (Fail).
+func (r *GateReconciler) healthMonitors(mg *v1alpha1.MemberGate, snap *memberwait.Snapshot) {
+	if snap == nil || !snap.Found {
+		return
+	}
+	var without []string
+	for _, p := range snap.Pools {
+		missing := p.Monitor == memberwait.Absent
+		for _, m := range p.Members {
+			missing = missing || m.OperatingStatus == memberwait.StatusNoMonitor
+		}
+		if missing {
+			without = append(without, p.ID)
+		}
+	}
+	if len(without) == 0 {
+		setCondition(mg, v1alpha1.HealthMonitorsCondition, true, "Present", "every pool of the load balancer has a health monitor")
+		return
+	}
+	msg := fmt.Sprintf("pool(s) %s have no health monitor: Octavia cannot tell whether their members answer", strings.Join(without, ", "))
+	switch mg.Spec.NoMonitorPolicy {
+	case v1alpha1.NoMonitorFail:
+		msg += "; noMonitorPolicy Fail holds every deletion until a monitor is added"
+	case v1alpha1.NoMonitorWait:
+		msg += "; noMonitorPolicy Wait holds every deletion until a monitor reports ONLINE"
+	default:
+		msg += "; their members count as serving once ACTIVE. Add a health monitor so that the gate waits for members that really answer"
+	}
+	if c := meta.FindStatusCondition(mg.Status.Conditions, v1alpha1.HealthMonitorsCondition); c == nil || c.Status != metav1.ConditionFalse {
+		r.Recorder.Eventf(mg, nil, corev1.EventTypeWarning, "NoHealthMonitor", "Gate", "%s", msg)
+	}
+	setCondition(mg, v1alpha1.HealthMonitorsCondition, false, "NoHealthMonitor", msg)
+}
+
+// statusNotes are what the MemberGate status says beyond the decision.
+type statusNotes struct {
+	// noLoadBalancer says why the cluster is not gated at all.
+	noLoadBalancer string
+	// controlPlane is why the control plane object could not be read.
+	controlPlane error
+	// observedAt is when Octavia answered, zero if it did not.
+	observedAt time.Time
 }
 
 func (r *GateReconciler) patchStatus(ctx context.Context, mg *v1alpha1.MemberGate, in gate.Input, d gate.Decision,
-	verdicts map[string]map[string]memberwait.Verdict, snap *memberwait.Snapshot, sg *sgOutcome) error {
+	verdicts map[string]map[string]memberwait.Verdict, snap *memberwait.Snapshot, sg *sgOutcome, notes statusNotes) error {
 	orig := mg.DeepCopy()
 	sg.writeStatus(mg)
+	if in.LoadBalancer.Err == nil {
+		r.healthMonitors(mg, snap)
+	}
 	s := &mg.Status
 	s.ObservedGeneration = mg.Generation
-	now := metav1.NewTime(in.Now)
-	s.LastChecked = &now
+	observed := in.LoadBalancer.Err == nil && snap != nil && snap.Found
+	if observed && !notes.observedAt.IsZero() {
+		// When Octavia last answered: a failed read leaves it, so that the
+		// lifecycle hooks see how old the last knowledge is.
+		t := metav1.NewTime(notes.observedAt)
+		s.LastChecked = &t
+	}
 	s.LoadBalancerID = in.LoadBalancer.ID
-	s.LoadBalancerStatus = ""
-	if snap != nil && snap.Found {
+	if observed {
 		s.LoadBalancerStatus = snap.ProvisioningStatus + "/" + snap.OperatingStatus
+	} else if in.LoadBalancer.Err == nil {
+		s.LoadBalancerStatus = ""
+	}
+	previous := map[string]v1alpha1.MachineMembers{}
+	for _, row := range orig.Status.Machines {
+		previous[row.Name] = row
 	}
 	s.Machines = nil
 	ready := 0
 	for _, st := range d.Machines {
-		row := v1alpha1.MachineMembers{Name: st.Name, MemberReady: st.MemberReady, Reason: st.Reason, Held: st.Held, Alerted: st.Alerted}
+		row := v1alpha1.MachineMembers{Name: st.Name, MemberReady: st.MemberReady, Reason: st.Reason, Message: st.Message,
+			Held: st.Held, Alerted: st.Alerted}
 		for _, gm := range in.Machines {
 			if gm.Name == st.Name {
 				row.Deleting = gm.Deleting
+				if gm.ManualRelease != "" {
+					row.Release = &v1alpha1.ReleaseSighting{Value: gm.ManualRelease, SeenAt: metav1.NewTime(st.ManualReleaseSeen),
+						BeforeDeletion: st.ManualReleaseEarly}
+				}
 			}
 		}
 		if st.Held {
@@ -128,31 +202,46 @@ func (r *GateReconciler) patchStatus(ctx context.Context, mg *v1alpha1.MemberGat
 		if st.MemberReady {
 			ready++
 		}
-		for _, pool := range in.PoolIDs {
-			row.Members = append(row.Members, memberRow(pool, verdicts[st.Name][pool]))
+		if prev, ok := previous[st.Name]; ok && st.Remembered {
+			// Octavia could not be read: a failed read says nothing about
+			// the members, so each keeps its progress (its settle window
+			// goes on, or restarts by memberwait's own rule after a gap),
+			// and the row its last good verdict.
+			row.Members, row.Message = prev.Members, prev.Message
+		} else if in.LoadBalancer.Err == nil {
+			for _, pool := range in.PoolIDs {
+				row.Members = append(row.Members, memberRow(pool, verdicts[st.Name][pool]))
+			}
 		}
 		s.Machines = append(s.Machines, row)
 	}
-	s.Orphans = nil
-	for _, o := range in.Orphans {
-		s.Orphans = append(s.Orphans, v1alpha1.Member{ID: o.ID, Name: o.Name, Address: o.Address, ProtocolPort: int32(o.ProtocolPort),
-			ProvisioningStatus: o.ProvisioningStatus, OperatingStatus: o.OperatingStatus})
+	if in.LoadBalancer.Err == nil {
+		s.Orphans = nil
+		for _, o := range in.Orphans {
+			s.Orphans = append(s.Orphans, v1alpha1.Member{ID: o.ID, Name: o.Name, Address: o.Address, ProtocolPort: int32(o.ProtocolPort),
+				ProvisioningStatus: o.ProvisioningStatus, OperatingStatus: o.OperatingStatus})
+		}
 	}
 	s.Ready = fmt.Sprintf("%d/%d", ready, len(d.Machines))
 	s.Blocking = d.Blocking
 	switch {
+	case notes.noLoadBalancer != "":
+		s.Reason = "not gated: " + notes.noLoadBalancer
 	case in.Policy.Mode == gate.Disabled:
 		s.Reason = "gating disabled"
 	case in.Deleting:
 		s.Reason = "cluster deleting: hooks released"
 	case d.Blocking:
 		s.Reason = blockingReason(d)
+	case in.LoadBalancer.NotCreated:
+		s.Reason = "waiting for CAPO to create the API server load balancer"
 	case in.LoadBalancer.Err != nil:
 		s.Reason = in.LoadBalancer.Err.Error()
 	default:
 		s.Reason = fmt.Sprintf("%s: %s member-ready", in.Policy.Mode, s.Ready)
 	}
-	setCondition(mg, v1alpha1.ReadyCondition, in.LoadBalancer.Err == nil, readyReason(in), readyMessage(in))
+	readyOK, reason, msg := readyCondition(in, notes)
+	setCondition(mg, v1alpha1.ReadyCondition, readyOK, reason, msg)
 	blockReason := "NotBlocking"
 	if d.Blocking {
 		blockReason = "RolloutHeld"
@@ -199,16 +288,25 @@ func blockingReason(d gate.Decision) string {
 	return ""
 }
 
-func readyReason(in gate.Input) string {
-	if in.LoadBalancer.Err != nil {
-		return gate.ReasonOctaviaUnavailable
+// readyCondition is the MemberGate's Ready condition: whether the gate
+// could observe what it gates on.
+func readyCondition(in gate.Input, notes statusNotes) (bool, string, string) {
+	ok, reason, msg := true, "Observed", fmt.Sprintf("load balancer %s observed", in.LoadBalancer.ID)
+	switch {
+	case notes.noLoadBalancer != "":
+		ok, reason, msg = true, "NoLoadBalancer", "not gated: "+notes.noLoadBalancer
+	case in.LoadBalancer.NotCreated:
+		ok, reason, msg = false, gate.ReasonLoadBalancerNotCreated, "waiting for CAPO to create the API server load balancer: every deletion of a control-plane Machine is held until its members serve"
+	case in.LoadBalancer.Err != nil:
+		since := in.LoadBalancer.UnavailableSince
+		if since.IsZero() {
+			since = in.Now
+		}
+		ok, reason = false, gate.ReasonOctaviaUnavailable
+		msg = fmt.Sprintf("Octavia could not be read since %s: %s; the Machines keep their last known verdicts and nothing is released", since.UTC().Format(time.RFC3339), in.LoadBalancer.Err)
 	}
-	return "Observed"
-}
-
-func readyMessage(in gate.Input) string {
-	if in.LoadBalancer.Err != nil {
-		return in.LoadBalancer.Err.Error()
+	if notes.controlPlane != nil {
+		msg += fmt.Sprintf("; %v (the gate sees the control plane's deletion only through the Cluster's)", notes.controlPlane)
 	}
-	return fmt.Sprintf("load balancer %s observed", in.LoadBalancer.ID)
+	return ok, reason, msg
 }

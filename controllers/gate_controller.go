@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -29,9 +28,8 @@ import (
 	"github.com/membergate/membergate/pkg/memberwait"
 )
 
-// Resync is how often a cluster is looked at when nothing asks for sooner:
-// Octavia does not tell us when a member changes.
-const Resync = 30 * time.Second
+// Resync is how often a cluster is looked at when nothing asks for sooner.
+const Resync = gate.Resync
 
 // GateReconciler gates the control-plane rollouts of CAPO clusters.
 type GateReconciler struct {
@@ -67,7 +65,7 @@ type GateReconciler struct {
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters,verbs=get;list;watch
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=machines,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=machines/status,verbs=patch
-// +kubebuilder:rbac:groups=controlplane.cluster.x-k8s.io,resources=kubeadmcontrolplanes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=controlplane.cluster.x-k8s.io,resources=*,verbs=get
 // +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=openstackclusters,verbs=get;list;watch
 // +kubebuilder:rbac:groups=membergate.io,resources=membergates,verbs=get;list;watch;create;patch;update
 // +kubebuilder:rbac:groups=membergate.io,resources=membergates/status,verbs=patch;update
@@ -122,29 +120,33 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	}
 	now := r.Clock.Now()
 	in := gate.Input{Now: now, Policy: policyOf(mg), Paused: annotations.IsPaused(&cluster, &cluster)}
-	if cluster.Annotations[v1alpha1.SkipAnnotation] == "true" {
+	if cluster.Annotations[v1alpha1.SkipAnnotation] == "true" || target.NoLoadBalancer != "" {
 		in.Policy.Mode = gate.Disabled
 	}
 	in.Deleting = !cluster.DeletionTimestamp.IsZero()
+	var cpErr error
 	if !in.Deleting && !in.Paused {
-		if in.Deleting, err = r.controlPlaneDeleting(ctx, &cluster); err != nil {
-			return ctrl.Result{}, err
+		in.Deleting, cpErr = r.controlPlaneDeleting(ctx, &cluster)
+		if cpErr != nil {
+			logger.Info("cannot tell whether the control plane is deleting; gating as usual", "error", cpErr.Error())
 		}
 	}
 	machines, err := r.controlPlaneMachines(ctx, &cluster)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	in.ReportedOrphans = reportedOrphans(mg)
 
 	var snap *memberwait.Snapshot
 	var at time.Time
 	fresh := false
 	in.LoadBalancer.ID = target.LoadBalancerID
 	switch {
-	case target.LoadBalancerID == "":
-		in.LoadBalancer.Err = errors.New("the cluster has no API server load balancer (yet)")
+	case target.LoadBalancerID == "" && target.NoLoadBalancer == "":
+		in.LoadBalancer.NotCreated = true
 	case !in.Paused && !in.Deleting && in.Policy.Mode != gate.Disabled:
 		snap, at, fresh, in.LoadBalancer.Err = r.observeOrReuse(ctx, target, machines, now)
+		in.LoadBalancer.UnavailableSince = unavailableSince(mg)
 	}
 	// The settle window counts from when Octavia answered, not from when
 	// the reconcile began: reading the cluster first can take a while, and
@@ -168,7 +170,8 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	r.rememberDue(target.LoadBalancerID, at, d.RequeueAfter)
 	sg := r.securityGroups(ctx, sgInput{cluster: &cluster, mg: mg, target: target, machines: machines, snap: snap, verdicts: verdicts,
 		now: r.Clock.Now()}, in.Paused)
-	if err := r.apply(ctx, &cluster, mg, machines, in, d, verdicts, snap, sg); err != nil {
+	notes := statusNotes{noLoadBalancer: target.NoLoadBalancer, controlPlane: cpErr, observedAt: at}
+	if err := r.apply(ctx, &cluster, mg, machines, in, d, verdicts, snap, sg, notes); err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := r.releaseSecurityGroups(ctx, mg, sg); err != nil {
@@ -237,6 +240,10 @@ func (r *GateReconciler) judge(mg *v1alpha1.MemberGate, machines []clusterv1.Mac
 		gm := gate.Machine{Name: m.Name, Deleting: !m.DeletionTimestamp.IsZero(), HasNode: m.Status.NodeRef.IsDefined(),
 			HasHook: m.Annotations[v1alpha1.PreDrainHookAnnotation] != "", ManualRelease: m.Annotations[v1alpha1.ReleaseAnnotation]}
 		gm.HeldSince, gm.Alerted = holdFrom(mg, m.Name)
+		if gm.ManualRelease != "" {
+			gm.ManualReleaseSeen, gm.ManualReleaseEarly = releaseSightingFrom(mg, m.Name, gm.ManualRelease)
+		}
+		gm.Last = lastVerdictFrom(mg, m.Name)
 		candidates = append(candidates, gate.Candidate{Machine: gm,
 			Find:     func(p memberwait.PoolStatus) (memberwait.MemberStatus, bool) { return memberOf(m, lbName, p) },
 			Progress: func(pool string) memberwait.Progress { return progressFrom(mg, m.Name, pool) }})
@@ -254,7 +261,7 @@ func (r *GateReconciler) memberGate(ctx context.Context, cluster *clusterv1.Clus
 	mg = &v1alpha1.MemberGate{
 		ObjectMeta: metav1.ObjectMeta{Namespace: cluster.Namespace, Name: cluster.Name,
 			Labels: map[string]string{clusterv1.ClusterNameLabel: cluster.Name}},
-		Spec: v1alpha1.MemberGateSpec{ClusterName: cluster.Name, Mode: v1alpha1.ModeEnforce, NoMonitorPolicy: "Fail"},
+		Spec: v1alpha1.MemberGateSpec{ClusterName: cluster.Name, Mode: v1alpha1.ModeEnforce, NoMonitorPolicy: v1alpha1.DefaultNoMonitorPolicy},
 	}
 	// A controller reference, so that Owns(&MemberGate{}) maps a
 	// MemberGate's events (a user deleting it, say) to its Cluster.

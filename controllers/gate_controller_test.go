@@ -170,7 +170,9 @@ func TestGateWithBrokenCredentialsHoldsAndSaysWhy(t *testing.T) {
 	w.g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
 	w.g.Expect(ready.Message).To(ContainSubstring("malformed clouds.yaml"))
 	w.g.Expect(ready.Message).NotTo(ContainSubstring("s3cret"))
-	w.g.Expect(w.condition(1).Reason).To(Equal(gate.ReasonOctaviaUnavailable))
+	// The Machine keeps its last known verdict, saying since when it is one.
+	w.g.Expect(w.condition(1).Reason).To(Equal(gate.ReasonServing))
+	w.g.Expect(w.condition(1).Message).To(ContainSubstring("last known, Octavia could not be read since"))
 }
 
 func TestGateHoldsThroughAnOctaviaOutage(t *testing.T) {
@@ -182,10 +184,11 @@ func TestGateHoldsThroughAnOctaviaOutage(t *testing.T) {
 		w.clk.Step(w.reconcile().RequeueAfter)
 	}
 	w.g.Expect(w.hasHook(0)).To(BeTrue(), "released while Octavia answered 503")
-	w.g.Expect(w.condition(1).Reason).To(Equal(gate.ReasonOctaviaUnavailable))
+	w.g.Expect(w.condition(1).Reason).To(Equal(gate.ReasonServing), "a failed read changed the last known verdict")
+	w.g.Expect(w.condition(1).Message).To(ContainSubstring("last known"))
 	w.g.Expect(w.memberGate().Status.Reason).To(ContainSubstring("503"))
 	remove()
-	// Back: the remaining member serves again only after a new settle window.
+	// Back: released on a fresh observation.
 	w.run(2*time.Minute, func() bool { return !w.hasHook(0) })
 	w.g.Expect(w.condition(1).Status).To(Equal(metav1.ConditionTrue))
 }

@@ -7,7 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
@@ -24,6 +26,10 @@ import (
 type Target struct {
 	LoadBalancerID, LoadBalancerName string
 	Identity                         Identity
+	// NoLoadBalancer, when set, says why the cluster has no API server load
+	// balancer by design (kube-vip, an external load balancer): there are
+	// no members to wait for, so the cluster is not held at all.
+	NoLoadBalancer string
 }
 
 // LoadBalancerLocator decides whether a Cluster is gated and where its API
@@ -51,14 +57,24 @@ func (CAPOLocator) Locate(ctx context.Context, c client.Reader, cluster *cluster
 	}
 	id := osc.Spec.IdentityRef
 	t := Target{Identity: Identity{Namespace: cluster.Namespace, SecretName: id.Name, CloudName: id.CloudName, Region: id.Region}}
-	if lb := osc.Status.APIServerLoadBalancer; lb != nil {
+	if lb := osc.Status.APIServerLoadBalancer; lb != nil && lb.ID != "" {
 		t.LoadBalancerID, t.LoadBalancerName = lb.ID, lb.Name
+		return t, true, nil
+	}
+	// An unset spec.apiServerLoadBalancer means none, as CAPO reads it. A
+	// load balancer CAPO did create is gated whatever the spec says now.
+	if !osc.Spec.APIServerLoadBalancer.IsEnabled() {
+		t.NoLoadBalancer = fmt.Sprintf("OpenStackCluster %s has no API server load balancer (spec.apiServerLoadBalancer is unset or disabled): there are no members to wait for", osc.Name)
 	}
 	return t, true, nil
 }
 
 // controlPlaneDeleting reports whether the Cluster's control plane object is
-// being deleted, whatever its kind.
+// being deleted, whatever its kind (KubeadmControlPlane, RKE2, k0s, Talos):
+// only its metadata is read, uncached. When it cannot be read the answer is
+// "not deleting" with the error in words: that lookup only speeds up the
+// release of hooks at teardown, and CAPI's own deletion of the Cluster is
+// seen without it.
 func (r *GateReconciler) controlPlaneDeleting(ctx context.Context, c *clusterv1.Cluster) (bool, error) {
 	ref := c.Spec.ControlPlaneRef
 	if ref.Name == "" {
@@ -68,10 +84,13 @@ func (r *GateReconciler) controlPlaneDeleting(ctx context.Context, c *clusterv1.
 	if err != nil {
 		return false, fmt.Errorf("resolving control plane kind %s: %w", ref.Kind, err)
 	}
-	cp := &unstructured.Unstructured{}
+	cp := &metav1.PartialObjectMetadata{}
 	cp.SetGroupVersionKind(mapping.GroupVersionKind)
-	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: c.Namespace, Name: ref.Name}, cp); err != nil {
-		return false, client.IgnoreNotFound(err)
+	if err := r.reader().Get(ctx, types.NamespacedName{Namespace: c.Namespace, Name: ref.Name}, cp); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("reading control plane %s %s: %w", ref.Kind, ref.Name, err)
 	}
 	return cp.GetDeletionTimestamp() != nil, nil
 }
@@ -92,7 +111,9 @@ func (r *GateReconciler) controlPlaneMachines(ctx context.Context, c *clusterv1.
 func memberOf(m *clusterv1.Machine, lbName string, pool memberwait.PoolStatus) (memberwait.MemberStatus, bool) {
 	for _, ms := range pool.Members {
 		for _, a := range m.Status.Addresses {
-			if a.Address != "" && a.Address == ms.Address {
+			// Octavia keeps an address as it was submitted: fd00::0a and
+			// fd00::a are one member.
+			if a.Address != "" && memberwait.SameAddress(a.Address, ms.Address) {
 				return ms, true
 			}
 		}
@@ -146,6 +167,49 @@ func holdFrom(mg *v1alpha1.MemberGate, machine string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// releaseSightingFrom returns when this value of the manual-release
+// annotation was first seen on a Machine and whether the Machine was not
+// deleting then; zero if never before: a new value is a new release.
+func releaseSightingFrom(mg *v1alpha1.MemberGate, machine, value string) (time.Time, bool) {
+	for _, row := range mg.Status.Machines {
+		if row.Name == machine && row.Release != nil && row.Release.Value == value {
+			return row.Release.SeenAt.Time, row.Release.BeforeDeletion
+		}
+	}
+	return time.Time{}, false
+}
+
+// lastVerdictFrom returns a Machine's verdict as the last good observation
+// left it in the status, nil when there is none.
+func lastVerdictFrom(mg *v1alpha1.MemberGate, machine string) *gate.Verdict {
+	for _, row := range mg.Status.Machines {
+		if row.Name == machine && row.Reason != "" && row.Reason != gate.ReasonOctaviaUnavailable {
+			return &gate.Verdict{MemberReady: row.MemberReady, Reason: row.Reason, Message: row.Message}
+		}
+	}
+	return nil
+}
+
+// reportedOrphans are the orphan members the status already lists, by ID,
+// with the statuses they were reported with.
+func reportedOrphans(mg *v1alpha1.MemberGate) map[string]string {
+	out := make(map[string]string, len(mg.Status.Orphans))
+	for _, o := range mg.Status.Orphans {
+		out[o.ID] = memberwait.MemberStatus{ProvisioningStatus: o.ProvisioningStatus, OperatingStatus: o.OperatingStatus}.Statuses()
+	}
+	return out
+}
+
+// unavailableSince is when the outage the MemberGate's Ready condition
+// reports began; zero when it reports none.
+func unavailableSince(mg *v1alpha1.MemberGate) time.Time {
+	c := meta.FindStatusCondition(mg.Status.Conditions, v1alpha1.ReadyCondition)
+	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != gate.ReasonOctaviaUnavailable {
+		return time.Time{}
+	}
+	return c.LastTransitionTime.Time
+}
+
 // waitOptions turns the MemberGate policy into memberwait options.
 func waitOptions(mg *v1alpha1.MemberGate) memberwait.Options {
 	o := memberwait.Options{Target: memberwait.Serving}
@@ -156,10 +220,14 @@ func waitOptions(mg *v1alpha1.MemberGate) memberwait.Options {
 		}
 	}
 	switch mg.Spec.NoMonitorPolicy {
-	case "Serving":
-		o.NoMonitor = memberwait.NoMonitorServing
-	case "Wait":
+	case v1alpha1.NoMonitorFail:
+		o.NoMonitor = memberwait.NoMonitorFail
+	case v1alpha1.NoMonitorWait:
 		o.NoMonitor = memberwait.NoMonitorWait
+	default:
+		// Provisioned and Serving: the gate says in the Machine's
+		// condition that Octavia cannot tell whether the member answers.
+		o.NoMonitor = memberwait.NoMonitorServing
 	}
 	// A member missing from its pool is the gate's business (the Machine is
 	// not member-ready), not a failure: no grace period ends it.

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	clocktesting "k8s.io/utils/clock/testing"
 	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -26,7 +27,8 @@ func cluster() *clusterv1.Cluster {
 }
 
 func openStackCluster() *infrav1.OpenStackCluster {
-	return &infrav1.OpenStackCluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "prod-8k4fj"}}
+	return &infrav1.OpenStackCluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "prod-8k4fj"},
+		Spec: infrav1.OpenStackClusterSpec{APIServerLoadBalancer: &infrav1.APIServerLoadBalancer{Enabled: ptr.To(true)}}}
 }
 
 func servingMember(id, addr string) v1alpha1.Member {

@@ -106,10 +106,14 @@ func (h *Handlers) Decide(ctx context.Context, hook gate.Hook, key types.Namespa
 	if locator == nil {
 		locator = controllers.CAPOLocator{}
 	}
-	if _, gated, err := locator.Locate(ctx, h.Client, &cluster); err != nil {
+	target, gated, err := locator.Locate(ctx, h.Client, &cluster)
+	switch {
+	case err != nil:
 		return gate.HookVerdict{}, fmt.Errorf("finding the cluster's load balancer: %w", err)
-	} else if !gated {
+	case !gated:
 		return gate.HookVerdict{Allow: true, Message: "not gated: the cluster's infrastructure is not an OpenStackCluster"}, nil
+	case target.NoLoadBalancer != "":
+		return gate.HookVerdict{Allow: true, Message: "not gated: " + target.NoLoadBalancer}, nil
 	}
 	now := h.now()
 	var mg v1alpha1.MemberGate

@@ -8,6 +8,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"k8s.io/apimachinery/pkg/types"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	runtimehooksv1 "sigs.k8s.io/cluster-api/api/runtime/hooks/v1alpha1"
@@ -82,6 +83,15 @@ func TestDecide(t *testing.T) {
 				c.Spec.InfrastructureRef = clusterv1.ContractVersionedObjectReference{APIGroup: "infrastructure.cluster.x-k8s.io", Kind: "DockerCluster", Name: "d"}
 				return []client.Object{c, memberGate()}
 			}, allow: true, want: "not gated"},
+		{name: "a cluster without an API server load balancer by spec is not gated",
+			objs: func() []client.Object {
+				osc := openStackCluster()
+				osc.Spec.APIServerLoadBalancer.Enabled = ptr.To(false)
+				return []client.Object{cluster(), osc, memberGate()}
+			}, allow: true, want: "no API server load balancer"},
+		{name: "a load balancer not created yet blocks until the gate observed it",
+			objs: func() []client.Object { return []client.Object{cluster(), openStackCluster()} },
+			want: "the gate has not observed the load balancer yet"},
 		{name: "no such cluster: nothing to gate",
 			objs: func() []client.Object { return nil }, allow: true, want: "cluster not found"},
 	}

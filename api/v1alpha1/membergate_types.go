@@ -31,6 +31,10 @@ const (
 	ReadyCondition = "Ready"
 	// BlockingCondition on a MemberGate: True while a rollout is held.
 	BlockingCondition = "Blocking"
+	// HealthMonitorsCondition on a MemberGate: False while a pool of the
+	// API load balancer has no health monitor, so that Octavia cannot tell
+	// whether its members answer.
+	HealthMonitorsCondition = "HealthMonitors"
 	// SecurityGroupsReadyCondition on a MemberGate: True when the nodes'
 	// security groups admit the load balancer as the policy wants (in
 	// Audit: when nothing would change) and no failing member lacks a rule.
@@ -55,8 +59,28 @@ const (
 )
 
 // NoMonitorPolicy says what NO_MONITOR means for a member.
-// +kubebuilder:validation:Enum=Fail;Serving;Wait
+// +kubebuilder:validation:Enum=Provisioned;Fail;Serving;Wait
 type NoMonitorPolicy string
+
+// The NO_MONITOR policies.
+const (
+	// NoMonitorProvisioned, the default: a member of a pool without a health
+	// monitor counts as serving once ACTIVE (after the settle window), and
+	// its Machine's condition and a Warning event say that Octavia cannot
+	// tell whether it answers. A pool without a monitor (OVN when CAPO
+	// skips it, a monitor someone deleted) then never freezes a rollout.
+	NoMonitorProvisioned NoMonitorPolicy = "Provisioned"
+	// NoMonitorFail never counts such a member as serving: every deletion
+	// is held until a monitor is added.
+	NoMonitorFail NoMonitorPolicy = "Fail"
+	// NoMonitorServing counts it as serving, as Provisioned does.
+	NoMonitorServing NoMonitorPolicy = "Serving"
+	// NoMonitorWait waits for a monitor to appear and report ONLINE.
+	NoMonitorWait NoMonitorPolicy = "Wait"
+)
+
+// DefaultNoMonitorPolicy is what an unset spec.noMonitorPolicy means.
+const DefaultNoMonitorPolicy = NoMonitorProvisioned
 
 // MemberGateSpec is the gating policy of one Cluster.
 type MemberGateSpec struct {
@@ -78,8 +102,11 @@ type MemberGateSpec struct {
 	SettleWindow *metav1.Duration `json:"settleWindow,omitempty"`
 
 	// NoMonitorPolicy: what a member's NO_MONITOR (its pool has no health
-	// monitor) means. Fail (never serving), Serving, or Wait.
-	// +kubebuilder:default=Fail
+	// monitor) means. Provisioned (the default: ACTIVE counts, with a
+	// warning that Octavia cannot tell whether it answers), Fail (never
+	// serving: every deletion is held until a monitor is added), Serving
+	// (as Provisioned), or Wait (for a monitor to be added).
+	// +kubebuilder:default=Provisioned
 	// +optional
 	NoMonitorPolicy NoMonitorPolicy `json:"noMonitorPolicy,omitempty"`
 
@@ -336,6 +363,13 @@ type MachineMembers struct {
 	// Reason is the LoadBalancerMemberReady condition's reason.
 	// +optional
 	Reason string `json:"reason,omitempty"`
+	// Message is the LoadBalancerMemberReady condition's message, as the
+	// last good observation of Octavia left it.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// Release is the manual-release annotation as the gate first saw it.
+	// +optional
+	Release *ReleaseSighting `json:"release,omitempty"`
 	// Held is true while the gate holds this deleting Machine.
 	// +optional
 	Held bool `json:"held,omitempty"`
@@ -348,6 +382,20 @@ type MachineMembers struct {
 	// Members is one row per pool.
 	// +optional
 	Members []Member `json:"members,omitempty"`
+}
+
+// ReleaseSighting is when the gate first saw a value of the manual-release
+// annotation on a Machine. A value first seen before the Machine began
+// deleting (from a template's metadata, say) does not release it: set a new
+// value to release by hand.
+type ReleaseSighting struct {
+	// Value is the annotation's value.
+	Value string `json:"value"`
+	// SeenAt is when the gate first saw it.
+	SeenAt metav1.Time `json:"seenAt"`
+	// BeforeDeletion is true when the Machine was not deleting then.
+	// +optional
+	BeforeDeletion bool `json:"beforeDeletion,omitempty"`
 }
 
 // Member is one pool member as last observed, with the waiter's progress.

@@ -3,22 +3,30 @@ package gate
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/membergate/membergate/pkg/memberwait"
 )
 
+// Resync is how often the controller looks at a gated cluster when nothing
+// asks for sooner: Octavia does not tell anyone when a member changes. The
+// controller and the simulation both take it from here.
+const Resync = 30 * time.Second
+
 // HoldRecheck is when a held rollout is looked at again when no member
 // verdict asks for an earlier look (a member is missing, say).
 const HoldRecheck = 15 * time.Second
 
-// Decide applies the gate's rules to one observation. See SPEC.md, "The gate
-// semantics": the hook on every non-deleting control-plane Machine; a
-// deleting Machine released only when every other non-deleting one that has a
-// Node is member-ready and at least MinServingMembers of them remain; release
-// at once on deletion; nothing while paused; never release because time
-// passed.
+// Decide applies the gate's rules to one observation: the hook on every
+// non-deleting control-plane Machine; a deleting Machine released only when
+// every other non-deleting one that has a Node is member-ready (on this
+// observation, never on a remembered one) and at least MinServingMembers of
+// them remain; every hook released at once when the cluster or its control
+// plane is deleted; nothing changed while the cluster is paused; never a
+// release because time passed.
 func Decide(in Input) Decision {
 	var d Decision
 	if in.Paused {
@@ -51,6 +59,18 @@ func Decide(in Input) Decision {
 		r := ready[m.Name]
 		requeue = sooner(requeue, r.retry)
 		st := MachineStatus{Name: m.Name, MemberReady: r.ok, Reason: r.reason, Message: r.message}
+		if in.LoadBalancer.Err != nil && m.Last != nil {
+			// Report what was last known, act on nothing: r.ok stays false
+			// for the release rule.
+			st.MemberReady, st.Reason, st.Remembered = m.Last.MemberReady, m.Last.Reason, true
+			st.Message = fmt.Sprintf("last known, %s: %s", r.message, m.Last.Message)
+		}
+		if m.ManualRelease != "" {
+			st.ManualReleaseSeen, st.ManualReleaseEarly = m.ManualReleaseSeen, m.ManualReleaseEarly
+			if st.ManualReleaseSeen.IsZero() {
+				st.ManualReleaseSeen, st.ManualReleaseEarly = in.Now, !m.Deleting
+			}
+		}
 		switch {
 		case in.Policy.Mode == Audit:
 			if m.HasHook {
@@ -63,7 +83,7 @@ func Decide(in Input) Decision {
 		case !m.HasHook:
 			// Deleting before the gate placed its hook (or after it let
 			// go): nothing left to hold.
-		case m.ManualRelease != "":
+		case m.ManualRelease != "" && !st.ManualReleaseEarly:
 			d.Release = append(d.Release, Release{Machine: m.Name, Reason: "released by hand: " + m.ManualRelease, Manual: true})
 			d.Events = append(d.Events, Event{Machine: m.Name, Warning: true, Reason: EventManualRelease,
 				Message: fmt.Sprintf("pre-drain hook released by hand (%s) while: %s", m.ManualRelease, holdReason(in, m, ready))})
@@ -78,6 +98,11 @@ func Decide(in Input) Decision {
 			if st.HeldSince.IsZero() {
 				st.HeldSince = in.Now
 				d.Events = append(d.Events, Event{Machine: m.Name, Reason: EventHeld, Message: "holding the rollout: " + why})
+				if m.ManualRelease != "" {
+					d.Events = append(d.Events, Event{Machine: m.Name, Warning: true, Reason: EventManualReleaseIgnored,
+						Message: fmt.Sprintf("ignoring the manual-release annotation (%q): it was there at %s, before the Machine began deleting; give it a new value to release the hook by hand",
+							m.ManualRelease, stamp(st.ManualReleaseSeen))})
+				}
 			}
 			held := in.Now.Sub(st.HeldSince)
 			if a := in.Policy.AlertAfter; a > 0 {
@@ -95,6 +120,9 @@ func Decide(in Input) Decision {
 		d.Machines = append(d.Machines, st)
 	}
 	for _, o := range in.Orphans {
+		if s, ok := in.ReportedOrphans[o.ID]; ok && s == o.Statuses() {
+			continue
+		}
 		d.Events = append(d.Events, Event{Warning: true, Reason: EventOrphanMember,
 			Message: fmt.Sprintf("member %s (%s:%d) is %s but belongs to no control-plane Machine", o.ID, o.Address, o.ProtocolPort, o.Statuses())})
 	}
@@ -149,16 +177,22 @@ type readiness struct {
 
 // severity orders reasons so a Machine reports its worst pool.
 var severity = map[string]int{
-	ReasonServing: 0, ReasonMemberPending: 1, ReasonMemberNotServing: 2, ReasonMemberMissing: 3,
-	ReasonMemberError: 4, ReasonLoadBalancerNotReady: 5, ReasonOctaviaUnavailable: 6,
+	ReasonServing: 0, ReasonServingNoMonitor: 1, ReasonMemberPending: 2, ReasonMemberNotServing: 3, ReasonMemberMissing: 4,
+	ReasonMemberError: 5, ReasonLoadBalancerNotReady: 6, ReasonLoadBalancerNotCreated: 7, ReasonOctaviaUnavailable: 8,
 }
 
 // memberReadiness is whether a Machine has a serving member in every pool.
 func memberReadiness(in Input, m Machine) readiness {
 	lb := in.LoadBalancer
 	switch {
+	case lb.NotCreated:
+		return readiness{reason: ReasonLoadBalancerNotCreated, message: "waiting for CAPO to create the API server load balancer", retry: HoldRecheck}
 	case lb.Err != nil:
-		return readiness{reason: ReasonOctaviaUnavailable, message: "Octavia could not be read: " + lb.Err.Error(), retry: HoldRecheck}
+		since := lb.UnavailableSince
+		if since.IsZero() {
+			since = in.Now
+		}
+		return readiness{reason: ReasonOctaviaUnavailable, message: fmt.Sprintf("Octavia could not be read since %s: %s", stamp(since), lb.Err), retry: HoldRecheck}
 	case !lb.Found:
 		return readiness{reason: ReasonLoadBalancerNotReady, message: fmt.Sprintf("load balancer %s not found", lb.ID), retry: HoldRecheck}
 	case len(in.PoolIDs) == 0:
@@ -169,7 +203,7 @@ func memberReadiness(in Input, m Machine) readiness {
 	for _, pool := range in.PoolIDs {
 		reason, msg, retry := poolReadiness(m, pool)
 		r.retry = sooner(r.retry, retry)
-		if reason != ReasonServing {
+		if reason != ReasonServing && reason != ReasonServingNoMonitor {
 			r.ok = false
 		}
 		if severity[reason] > severity[r.reason] {
@@ -188,35 +222,52 @@ func poolReadiness(m Machine, pool string) (reason, msg string, retry time.Durat
 	}
 	where := fmt.Sprintf("pool %s", pool)
 	if v.Member != nil {
-		where += fmt.Sprintf(": member %s (%s:%d) %s since %s", v.Member.ID, v.Member.Address, v.Member.ProtocolPort,
-			v.Member.Statuses(), v.Progress.Since.UTC().Format(time.RFC3339))
+		where += fmt.Sprintf(": member %s (%s)", v.Member.ID, hostPort(v.Member.Address, v.Member.ProtocolPort))
+	}
+	// The statuses and since when, said once: the waiter's reason already
+	// names the statuses of a member that is not done.
+	statuses, since := "", ""
+	if v.Member != nil {
+		statuses = " " + v.Member.Statuses()
+		if !v.Progress.Since.IsZero() {
+			since = " since " + stamp(v.Progress.Since)
+		}
 	}
 	switch v.Outcome {
 	case memberwait.Done:
-		return ReasonServing, where, 0
+		if v.Member != nil && v.Member.OperatingStatus == memberwait.StatusNoMonitor {
+			return ReasonServingNoMonitor, where + statuses + since +
+				": ACTIVE counts as serving, but without a health monitor Octavia cannot tell whether it answers", 0
+		}
+		return ReasonServing, where + statuses + since, 0
 	case memberwait.Pending:
 		if v.MemberReached {
 			// Only the load balancer is PENDING_UPDATE (another member is
 			// being changed): this member serves through it.
-			return ReasonServing, where, v.RetryAfter
+			return ReasonServing, where + statuses + since + ", " + v.Reason, v.RetryAfter
 		}
 		if v.Member != nil && memberwait.IsPending(v.Member.ProvisioningStatus) {
-			return ReasonMemberPending, where + ", " + v.Reason, v.RetryAfter
+			return ReasonMemberPending, where + ": " + v.Reason + since, v.RetryAfter
 		}
-		return ReasonMemberNotServing, where + ", " + v.Reason, v.RetryAfter
+		return ReasonMemberNotServing, where + ": " + v.Reason + since, v.RetryAfter
 	}
 	var me *memberwait.MemberError
 	var nf *memberwait.NotFoundError
 	var lbe *memberwait.LoadBalancerError
 	switch {
 	case errors.As(v.Err, &me):
-		return ReasonMemberError, where + ": Octavia failed to provision it; delete it so CAPO re-creates it", HoldRecheck
+		return ReasonMemberError, where + statuses + since + ": Octavia failed to provision it; delete it so CAPO re-creates it", HoldRecheck
 	case errors.As(v.Err, &nf):
 		return ReasonMemberMissing, fmt.Sprintf("pool %s: no member for this Machine", pool), HoldRecheck
 	case errors.As(v.Err, &lbe):
 		return ReasonLoadBalancerNotReady, lbe.Error(), HoldRecheck
 	}
-	return ReasonMemberNotServing, where + ": " + v.Reason, HoldRecheck
+	return ReasonMemberNotServing, where + ": " + v.Reason + since, HoldRecheck
+}
+
+// hostPort formats a member's address and port; IPv6 in brackets.
+func hostPort(addr string, port int) string {
+	return net.JoinHostPort(addr, strconv.Itoa(port))
 }
 
 // sooner returns the earlier of two delays, where 0 is none.

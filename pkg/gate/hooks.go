@@ -24,12 +24,12 @@ const (
 )
 
 // HookRetry is the retryAfter of a blocking hook answer. The controller
-// re-observes a cluster at least every minute and usually within seconds of
+// re-observes a cluster at least every Resync and usually within seconds of
 // a change, so a short retry costs little and ends a block promptly.
 const HookRetry = 15 * time.Second
 
 // DefaultMaxObservationAge is how old the controller's last observation may
-// be and still answer a hook: two missed resyncs (one a minute) mean the
+// be and still answer a hook: four resyncs (one every Resync) missed mean the
 // controller is not keeping up, and an old "serving" proves nothing.
 const DefaultMaxObservationAge = 2 * time.Minute
 
@@ -95,8 +95,7 @@ type HookVerdict struct {
 // the message into a condition, which must stay readable.
 const maxListed = 3
 
-// DecideHook answers a lifecycle hook for a gated cluster. See SPEC.md, "The
-// gate semantics": BeforeClusterUpgrade and BeforeControlPlaneUpgrade block
+// DecideHook answers a lifecycle hook for a gated cluster: BeforeClusterUpgrade and BeforeControlPlaneUpgrade block
 // while the load balancer is not ACTIVE or a control-plane Machine is not
 // member-ready; AfterControlPlaneUpgrade also blocks while an orphan member
 // remains. Deleting Machines count too: an upgrade does not start, nor the

@@ -48,14 +48,30 @@ type Input struct {
 	Machines []Machine
 	// Orphans are members that belong to no existing Machine.
 	Orphans []memberwait.MemberStatus
+	// ReportedOrphans are the orphans already reported, by member ID, with
+	// the statuses they were reported with: an orphan is reported once, and
+	// again only when its statuses change.
+	ReportedOrphans map[string]string
+}
+
+// Verdict is a Machine's LoadBalancerMemberReady verdict.
+type Verdict struct {
+	MemberReady     bool
+	Reason, Message string
 }
 
 // LoadBalancer is what was seen of the API server load balancer.
 type LoadBalancer struct {
 	ID    string
 	Found bool
+	// NotCreated: the cluster's spec asks for a load balancer that does not
+	// exist yet. Nothing can serve through it, so every deletion is held.
+	NotCreated bool
 	// Err is set when Octavia could not be observed at all.
 	Err error
+	// UnavailableSince is when Octavia first could not be read in the
+	// outage Err belongs to (zero: now).
+	UnavailableSince time.Time
 }
 
 // Machine is one control-plane Machine with what was seen of its members.
@@ -70,6 +86,17 @@ type Machine struct {
 	// ManualRelease is the value of the manual-release annotation (who and
 	// why), empty when absent.
 	ManualRelease string
+	// ManualReleaseSeen is when the gate first saw this value of the
+	// annotation (zero: now), and ManualReleaseEarly whether the Machine
+	// was not deleting then. Only a value first seen while the Machine was
+	// deleting releases it: one set in advance (a template's metadata, say)
+	// would otherwise switch the gate off for every deletion to come.
+	ManualReleaseSeen  time.Time
+	ManualReleaseEarly bool
+	// Last is the Machine's verdict as the last good observation left it.
+	// While Octavia cannot be read it is reported unchanged (never acted
+	// on), so that an outage does not flip every Machine's condition.
+	Last *Verdict
 	// Members is the verdict for this Machine's member in each pool, by
 	// pool ID; a pool without an entry has no member for the Machine.
 	Members map[string]memberwait.Verdict
@@ -107,9 +134,17 @@ type MachineStatus struct {
 	MemberReady bool
 	Reason      string
 	Message     string
-	Held        bool
-	HeldSince   time.Time
-	Alerted     bool
+	// Remembered: Octavia could not be read and the verdict is the last
+	// good observation's (Machine.Last); Message says since when. The
+	// caller keeps each member's progress as it was.
+	Remembered bool
+	Held       bool
+	HeldSince  time.Time
+	Alerted    bool
+	// ManualReleaseSeen and ManualReleaseEarly are the annotation's
+	// sighting (see Machine), to be kept while its value is unchanged.
+	ManualReleaseSeen  time.Time
+	ManualReleaseEarly bool
 }
 
 // Event is a Kubernetes event to record.
@@ -128,15 +163,24 @@ const (
 	ReasonMemberError          = "MemberError"
 	ReasonMemberMissing        = "MemberMissing"
 	ReasonLoadBalancerNotReady = "LoadBalancerNotReady"
-	ReasonOctaviaUnavailable   = "OctaviaUnavailable"
+	// ReasonLoadBalancerNotCreated: the cluster asks for an API server load
+	// balancer that CAPO has not created yet.
+	ReasonLoadBalancerNotCreated = "LoadBalancerNotCreated"
+	// ReasonServingNoMonitor: the member is ACTIVE in a pool without a
+	// health monitor; Octavia cannot tell whether it answers.
+	ReasonServingNoMonitor   = "MemberActiveNoMonitor"
+	ReasonOctaviaUnavailable = "OctaviaUnavailable"
 )
 
 // Event reasons.
 const (
-	EventHeld           = "RolloutHeld"
-	EventReleased       = "HookReleased"
-	EventManualRelease  = "ManualRelease"
-	EventHeldTooLong    = "HeldTooLong"
-	EventOrphanMember   = "OrphanMember"
-	EventClusterDeleted = "ReleasedForDeletion"
+	EventHeld          = "RolloutHeld"
+	EventReleased      = "HookReleased"
+	EventManualRelease = "ManualRelease"
+	// EventManualReleaseIgnored: the annotation was on the Machine before
+	// it began deleting.
+	EventManualReleaseIgnored = "ManualReleaseIgnored"
+	EventHeldTooLong          = "HeldTooLong"
+	EventOrphanMember         = "OrphanMember"
+	EventClusterDeleted       = "ReleasedForDeletion"
 )
