@@ -107,11 +107,13 @@ type waiter struct {
 	member   Member
 	progress Progress
 	verdict  Verdict
-	evals    int
-	reported int
-	due      time.Time
-	needLB   bool
-	done     bool
+	// unreported holds the verdicts not yet handed to OnUpdate, every one
+	// of them: a follower's goroutine may run only after several polls,
+	// and what it reports must not depend on when it got to run.
+	unreported []Verdict
+	due        time.Time
+	needLB     bool
+	done       bool
 }
 
 // Wait blocks until one observation shows every member at opts.Target on
@@ -264,7 +266,9 @@ func (p *Poller) applyLocked(lb *lbPoll, obs Observation, sent time.Time) {
 			// nothing and the next poll is the most impatient waiter's.
 			v := Evaluate(obs, w.member, c.opts, w.progress)
 			w.progress, w.verdict = v.Progress, v
-			w.evals++
+			if c.opts.OnUpdate != nil {
+				w.unreported = append(w.unreported, v)
+			}
 			switch v.Outcome {
 			case Pending:
 				w.done = false
@@ -339,17 +343,22 @@ func (p *Poller) leaveIfFinished(lb *lbPoll, c *call) bool {
 	return true
 }
 
-// report hands the call's new verdicts to its OnUpdate, on its goroutine.
+// report hands the call's new verdicts to its OnUpdate, on its goroutine,
+// in the order of the polls and, within a poll, of the members.
 func (p *Poller) report(lbID string, c *call) {
 	if c.opts.OnUpdate == nil {
 		return
 	}
 	var updates []Update
 	p.mu.Lock()
-	for _, w := range c.waiters {
-		if w.evals > w.reported {
-			w.reported = w.evals
-			updates = append(updates, Update{LoadBalancerID: lbID, Member: w.member, Verdict: w.verdict})
+	for more := true; more; {
+		more = false
+		for _, w := range c.waiters {
+			if len(w.unreported) > 0 {
+				updates = append(updates, Update{LoadBalancerID: lbID, Member: w.member, Verdict: w.unreported[0]})
+				w.unreported = w.unreported[1:]
+				more = true
+			}
 		}
 	}
 	p.mu.Unlock()
