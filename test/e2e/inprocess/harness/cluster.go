@@ -91,7 +91,7 @@ func (h *Harness) CreateCluster(ctx context.Context, spec ClusterSpec) (*Cluster
 	if c.Gated {
 		mg := &v1alpha1.MemberGate{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name,
 			Labels: map[string]string{clusterv1.ClusterNameLabel: name}},
-			Spec: v1alpha1.MemberGateSpec{ClusterName: name, Mode: v1alpha1.ModeEnforce, NoMonitorPolicy: "Fail"}}
+			Spec: v1alpha1.MemberGateSpec{ClusterName: name, Mode: v1alpha1.ModeEnforce, NoMonitorPolicy: v1alpha1.NoMonitorFail}}
 		if spec.SettleWindow > 0 {
 			mg.Spec.SettleWindow = &metav1.Duration{Duration: spec.SettleWindow}
 		}
