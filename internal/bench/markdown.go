@@ -48,8 +48,12 @@ func (r *Report) Markdown(command string) string {
 	w("Reproduce with `%s`. `make bench` runs `hack/bench.sh`: the Go benchmarks of `internal/bench` and `pkg/memberwait`,\n", command)
 	w("then `go run ./internal/bench/cmd/benchreport -gobench <their output> -write docs/benchmarks.md`. The scenario tables\n")
 	w("alone, in well under a minute: `go run ./internal/bench/cmd/benchreport -write docs/benchmarks.md`.\n\n")
-	w("Every figure in the scenario tables is deterministic: the same seeds give the same document, on any machine.\n")
-	w("Only the last section (per-waiter memory and CPU) depends on the machine.\n\n")
+	w("Every figure in the scenario tables is deterministic: the same seeds and the same code give the same document, on\n")
+	w("any machine, however loaded (`TestFiguresIgnoreScheduling` runs scenarios with one processor, with busy goroutines\n")
+	w("and with many more processors than cores, and compares every figure). A figure that differs from this document\n")
+	w("comes from different code: the document holds the figures of the code it was generated with, and must be\n")
+	w("generated again after any change to memberwait or to a strategy. Only the last section (per-waiter memory and\n")
+	w("CPU) depends on the machine.\n\n")
 
 	w("## Method\n\n")
 	for _, p := range methodNotes {

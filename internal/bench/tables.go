@@ -3,6 +3,7 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -264,8 +265,11 @@ func lbLoad(r *Run) []perLBLoad {
 	for i, c := range r.Cases {
 		last[c.LB] = max(last[c.LB], r.Outcomes[i].At)
 	}
+	// In the order of the load balancers' IDs, not the map's: callers sum
+	// the rates, and a float sum depends on its order.
 	var out []perLBLoad
-	for lb, span := range last {
+	for _, lb := range slices.Sorted(maps.Keys(last)) {
+		span := last[lb]
 		ts := times[lb]
 		slices.Sort(ts)
 		l := perLBLoad{requests: len(ts), rate: float64(len(ts)) / max(span, time.Second).Seconds()}
