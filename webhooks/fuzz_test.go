@@ -22,16 +22,19 @@ import (
 
 // FuzzValidate: validate accepts exactly the MemberGates the rules allow,
 // names every field it refuses, warns about a settle window shorter than a
-// heartbeat; defaulting keeps a valid MemberGate valid, changes nothing the
+// heartbeat and about an old MemberGate not named after its Cluster;
+// defaulting keeps a valid MemberGate valid, changes nothing the
 // user set, and is idempotent.
 func FuzzValidate(f *testing.F) {
-	f.Add("prod", "prod", "Enforce", "Fail", true, int64(45*time.Second), true, int64(15*time.Minute), false, int32(0), false)
-	f.Add("prod", "other", "Audit", "Serving", true, int64(0), false, int64(0), true, int32(2), true)
-	f.Add("", "", "Enforcing", "Ignore", true, int64(-1), true, int64(time.Second), true, int32(0), true)
-	f.Add("prod", "", "", "", true, int64(5*time.Second), true, int64(8*24*time.Hour), true, int32(-7), false)
-	f.Fuzz(func(t *testing.T, cluster, oldCluster, mode, noMonitor string, hasSettle bool, settle int64, hasAlert bool, alert int64,
+	f.Add("prod", "prod", "prod", "Enforce", "Fail", true, int64(45*time.Second), true, int64(15*time.Minute), false, int32(0), false)
+	f.Add("prod", "prod", "other", "Audit", "Serving", true, int64(0), false, int64(0), true, int32(2), true)
+	f.Add("", "", "", "Enforcing", "Ignore", true, int64(-1), true, int64(time.Second), true, int32(0), true)
+	f.Add("prod", "prod", "", "", "", true, int64(5*time.Second), true, int64(8*24*time.Hour), true, int32(-7), false)
+	f.Add("prod-policy", "prod", "", "Enforce", "Fail", false, int64(0), false, int64(0), false, int32(0), false)
+	f.Add("prod-policy", "prod", "prod", "Enforce", "Fail", false, int64(0), false, int64(0), false, int32(0), true)
+	f.Fuzz(func(t *testing.T, name, cluster, oldCluster, mode, noMonitor string, hasSettle bool, settle int64, hasAlert bool, alert int64,
 		hasMin bool, minServing int32, update bool) {
-		mg := &v1alpha1.MemberGate{ObjectMeta: metav1.ObjectMeta{Name: "mg"}, Spec: v1alpha1.MemberGateSpec{ClusterName: cluster,
+		mg := &v1alpha1.MemberGate{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: v1alpha1.MemberGateSpec{ClusterName: cluster,
 			Mode: v1alpha1.GateMode(mode), NoMonitorPolicy: v1alpha1.NoMonitorPolicy(noMonitor)}}
 		if hasSettle {
 			mg.Spec.SettleWindow = &metav1.Duration{Duration: time.Duration(settle)}
@@ -55,6 +58,10 @@ func FuzzValidate(f *testing.F) {
 		}
 		if update && oldCluster != cluster {
 			bad = append(bad, "spec.clusterName")
+		}
+		misnamed := cluster != "" && name != cluster
+		if misnamed && !update {
+			bad = append(bad, "metadata.name")
 		}
 		if !slices.Contains([]string{"", "Enforce", "Audit", "Disabled"}, mode) {
 			bad = append(bad, "spec.mode")
@@ -84,6 +91,9 @@ func FuzzValidate(f *testing.F) {
 		}
 		if shortSettle != strings.Contains(strings.Join(warnings, "\n"), "spec.settleWindow") {
 			t.Fatalf("warnings %v for a settle window of %s", warnings, time.Duration(settle))
+		}
+		if want := misnamed && update; want != strings.Contains(strings.Join(warnings, "\n"), "applies to the Cluster named") {
+			t.Fatalf("warnings %v for a MemberGate %q of cluster %q (update: %v)", warnings, name, cluster, update)
 		}
 
 		defaulted := mg.DeepCopy()

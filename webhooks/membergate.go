@@ -94,6 +94,20 @@ func validate(mg, old *v1alpha1.MemberGate) (admission.Warnings, error) {
 		errs = append(errs, field.Forbidden(spec.Child("clusterName"),
 			fmt.Sprintf("is immutable (was %q): create a MemberGate for cluster %q instead", old.Spec.ClusterName, s.ClusterName)))
 	}
+	// The gate reads the MemberGate named after the Cluster: one named
+	// otherwise would be ignored, or applied to the Cluster of its name.
+	// Both names are immutable, so checking at creation keeps them equal;
+	// one made before this rule stays updatable (its finalizer must be able
+	// to go) and is told which Cluster it gates.
+	if s.ClusterName != "" && mg.Name != s.ClusterName {
+		if old == nil {
+			errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), mg.Name,
+				fmt.Sprintf("must equal spec.clusterName %q: name the MemberGate after its Cluster, one MemberGate per Cluster", s.ClusterName)))
+		} else {
+			warnings = append(warnings, fmt.Sprintf("this MemberGate applies to the Cluster named %q, if there is one, not to spec.clusterName %q: "+
+				"the gate reads the MemberGate named after each Cluster; create one named %q instead", mg.Name, s.ClusterName, s.ClusterName))
+		}
+	}
 	errs = append(errs, enum(spec.Child("mode"), s.Mode, v1alpha1.ModeEnforce, v1alpha1.ModeAudit, v1alpha1.ModeDisabled)...)
 	errs = append(errs, enum(spec.Child("noMonitorPolicy"), s.NoMonitorPolicy, "Fail", "Serving", "Wait")...)
 	if d := s.SettleWindow; d != nil {

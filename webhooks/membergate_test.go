@@ -21,6 +21,12 @@ func gateWith(mod func(*v1alpha1.MemberGateSpec)) *v1alpha1.MemberGate {
 	return mg
 }
 
+// named renames a MemberGate.
+func named(name string, mg *v1alpha1.MemberGate) *v1alpha1.MemberGate {
+	mg.Name = name
+	return mg
+}
+
 func dur(d time.Duration) *metav1.Duration { return &metav1.Duration{Duration: d} }
 func i32(n int32) *int32                   { return &n }
 
@@ -46,6 +52,14 @@ func TestValidate(t *testing.T) {
 		{name: "short settle window warns", mg: gateWith(func(s *v1alpha1.MemberGateSpec) { s.SettleWindow = dur(5 * time.Second) }), warning: "heartbeat"},
 		{name: "alert too soon", mg: gateWith(func(s *v1alpha1.MemberGateSpec) { s.AlertAfter = dur(10 * time.Second) }), errs: []string{"spec.alertAfter", "between 1m0s"}},
 		{name: "zero serving members", mg: gateWith(func(s *v1alpha1.MemberGateSpec) { s.MinServingMembers = i32(0) }), errs: []string{"spec.minServingMembers", "at least 1", "leave it unset"}},
+		{name: "named otherwise than its cluster", mg: named("prod-policy", gateWith(nil)),
+			errs: []string{"metadata.name", `"prod-policy"`, `spec.clusterName "prod"`, "name the MemberGate after its Cluster"}},
+		{name: "named after another cluster", mg: named("staging", gateWith(nil)), errs: []string{"metadata.name", "name the MemberGate after its Cluster"}},
+		// Both names are immutable: an update cannot make them differ, and
+		// one made before the rule stays updatable (its finalizer can go),
+		// with a warning that says which Cluster it gates.
+		{name: "an old MemberGate named otherwise can still be updated", mg: named("prod-policy", gateWith(nil)), old: named("prod-policy", gateWith(nil)),
+			warning: `applies to the Cluster named "prod-policy"`},
 		{name: "several errors at once", mg: gateWith(func(s *v1alpha1.MemberGateSpec) { s.Mode = "x"; s.MinServingMembers = i32(-1) }),
 			errs: []string{"spec.mode", "spec.minServingMembers"}},
 	}

@@ -436,9 +436,16 @@ type Member struct {
 	LoadBalancerPending bool `json:"loadBalancerPending,omitempty"`
 }
 
+// The name rule holds at creation only (oldSelf absent): both names are
+// immutable, so it holds for good, and a MemberGate made before the rule
+// stays updatable, so that its finalizer can still be removed.
+// +kubebuilder:validation:XValidation:rule="oldSelf.hasValue() || self.metadata.name == self.spec.clusterName",optionalOldSelf=true,message="metadata.name must equal spec.clusterName: name the MemberGate after its Cluster, one MemberGate per Cluster"
+
 // MemberGate holds a Cluster's control-plane rollouts until the new
-// load-balancer members serve. One per gated Cluster, created with defaults
-// when absent and owned by the Cluster.
+// load-balancer members serve. One per gated Cluster, named after it: the
+// gate reads the MemberGate of the Cluster's name, so metadata.name must
+// equal spec.clusterName. Created with defaults when absent and owned by the
+// Cluster.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
