@@ -231,6 +231,8 @@ func (r *GateReconciler) patchStatus(ctx context.Context, mg *v1alpha1.MemberGat
 		s.Reason = "gating disabled"
 	case in.Deleting:
 		s.Reason = "cluster deleting: hooks released"
+	case d.Blocking && in.LoadBalancer.Err != nil:
+		s.Reason = blockingReason(d) + ": Octavia could not be read: " + in.LoadBalancer.Err.Error()
 	case d.Blocking:
 		s.Reason = blockingReason(d)
 	case in.LoadBalancer.NotCreated:

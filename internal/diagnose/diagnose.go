@@ -22,6 +22,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
 
+	"github.com/membergate/membergate/pkg/memberwait"
 	"github.com/membergate/membergate/pkg/secgroup"
 )
 
@@ -254,7 +255,13 @@ func (c *cache) group(ctx context.Context, id string) (*groups.SecGroup, error) 
 // portOf finds the Neutron port holding a member's address, preferring the
 // one in the member's subnet when the address is reused across networks.
 func (c *cache) portOf(ctx context.Context, address, subnetID string) (*port, error) {
-	pages, err := ports.List(c.network, ports.ListOpts{FixedIPs: []ports.FixedIPOpts{{IPAddress: address}}}).AllPages(ctx)
+	// Neutron keeps fixed IPs in canonical form; Octavia keeps a member's
+	// address as it was submitted (fd00::0a).
+	query := address
+	if a, err := netip.ParseAddr(address); err == nil {
+		query = a.Unmap().String()
+	}
+	pages, err := ports.List(c.network, ports.ListOpts{FixedIPs: []ports.FixedIPOpts{{IPAddress: query}}}).AllPages(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("looking up the port of %s: %w", address, err)
 	}
@@ -264,7 +271,8 @@ func (c *cache) portOf(ctx context.Context, address, subnetID string) (*port, er
 	}
 	for i := range found {
 		for _, ip := range found[i].FixedIPs {
-			if ip.IPAddress == address && (subnetID == "" || ip.SubnetID == subnetID) {
+			// Neutron and Octavia may spell one IPv6 address differently.
+			if memberwait.SameAddress(ip.IPAddress, address) && (subnetID == "" || ip.SubnetID == subnetID) {
 				return &found[i], nil
 			}
 		}

@@ -89,3 +89,27 @@ func TestNoPortAndUnknownLoadBalancer(t *testing.T) {
 	var nf *NotFoundError
 	g.Expect(err).To(BeAssignableToTypeOf(nf))
 }
+
+// Octavia keeps a member's address as submitted, Neutron a port's fixed IP
+// in canonical form: the member is traced to its port whatever the spelling.
+func TestMemberAddressSpelledOtherwiseThanItsPort(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	neutron := neutrontest.NewServer()
+	defer neutron.Close()
+	octa := octaviatest.NewServer(octaviatest.Options{})
+	defer octa.Close()
+
+	_, subnets := neutron.AddNetwork("k8s-nodes", "fd00::/64")
+	def := neutron.DefaultGroup()
+	neutron.AddPort("cp-0", subnets[0], "fd00::a", def)
+	octa.Seed(octaviatest.LoadBalancerSpec{Name: "kubeapi", Listeners: []octaviatest.ListenerSpec{{Port: 6443, Pool: &octaviatest.PoolSpec{
+		Monitor: &octaviatest.MonitorSpec{Type: "TCP", Delay: 10, Timeout: 5, MaxRetries: 5, MaxRetriesDown: 3},
+		Members: []octaviatest.MemberSpec{{Name: "cp-0", Address: "fd00:0:0::0a", ProtocolPort: 6443, SubnetID: subnets[0], OperatingStatus: "ERROR"}},
+	}}}})
+	trace, err := Run(ctx, octa.ServiceClient(), neutron.ServiceClient(), "kubeapi")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(trace.Rows).To(HaveLen(1))
+	g.Expect(trace.Rows[0].Groups).To(Equal([]string{def}), "the member's port was not found: %+v", trace.Rows[0])
+	g.Expect(trace.Rows[0].Verdict).To(Equal(MissingRule))
+}
