@@ -95,16 +95,11 @@ func TestNoPortAndUnknownLoadBalancer(t *testing.T) {
 func TestMemberAddressSpelledOtherwiseThanItsPort(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	neutron := neutrontest.NewServer()
-	defer neutron.Close()
-	octa := octaviatest.NewServer(octaviatest.Options{})
-	defer octa.Close()
-
+	neutron, octa := clouds(t)
 	_, subnets := neutron.AddNetwork("k8s-nodes", "fd00::/64")
 	def := neutron.DefaultGroup()
 	neutron.AddPort("cp-0", subnets[0], "fd00::a", def)
 	octa.Seed(octaviatest.LoadBalancerSpec{Name: "kubeapi", Listeners: []octaviatest.ListenerSpec{{Port: 6443, Pool: &octaviatest.PoolSpec{
-		Monitor: &octaviatest.MonitorSpec{Type: "TCP", Delay: 10, Timeout: 5, MaxRetries: 5, MaxRetriesDown: 3},
 		Members: []octaviatest.MemberSpec{{Name: "cp-0", Address: "fd00:0:0::0a", ProtocolPort: 6443, SubnetID: subnets[0], OperatingStatus: "ERROR"}},
 	}}}})
 	trace, err := Run(ctx, octa.ServiceClient(), neutron.ServiceClient(), "kubeapi")
@@ -112,4 +107,13 @@ func TestMemberAddressSpelledOtherwiseThanItsPort(t *testing.T) {
 	g.Expect(trace.Rows).To(HaveLen(1))
 	g.Expect(trace.Rows[0].Groups).To(Equal([]string{def}), "the member's port was not found: %+v", trace.Rows[0])
 	g.Expect(trace.Rows[0].Verdict).To(Equal(MissingRule))
+}
+
+// clouds starts a Neutron and an Octavia emulator for one test.
+func clouds(t *testing.T) (*neutrontest.Server, *octaviatest.Server) {
+	neutron := neutrontest.NewServer()
+	t.Cleanup(neutron.Close)
+	octa := octaviatest.NewServer(octaviatest.Options{})
+	t.Cleanup(octa.Close)
+	return neutron, octa
 }
