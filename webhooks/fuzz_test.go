@@ -66,7 +66,7 @@ func FuzzValidate(f *testing.F) {
 		if !slices.Contains([]string{"", "Enforce", "Audit", "Disabled"}, mode) {
 			bad = append(bad, "spec.mode")
 		}
-		if !slices.Contains([]string{"", "Fail", "Serving", "Wait"}, noMonitor) {
+		if !slices.Contains([]string{"", "Provisioned", "Fail", "Serving", "Wait"}, noMonitor) {
 			bad = append(bad, "spec.noMonitorPolicy")
 		}
 		if hasSettle && (settle < 0 || time.Duration(settle) > MaxSettleWindow) {

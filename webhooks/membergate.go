@@ -54,7 +54,7 @@ func (MemberGate) Default(_ context.Context, mg *v1alpha1.MemberGate) error {
 		s.Mode = v1alpha1.ModeEnforce
 	}
 	if s.NoMonitorPolicy == "" {
-		s.NoMonitorPolicy = "Fail"
+		s.NoMonitorPolicy = v1alpha1.DefaultNoMonitorPolicy
 	}
 	if s.SettleWindow == nil {
 		s.SettleWindow = &metav1.Duration{Duration: DefaultSettleWindow}
@@ -109,7 +109,7 @@ func validate(mg, old *v1alpha1.MemberGate) (admission.Warnings, error) {
 		}
 	}
 	errs = append(errs, enum(spec.Child("mode"), s.Mode, v1alpha1.ModeEnforce, v1alpha1.ModeAudit, v1alpha1.ModeDisabled)...)
-	errs = append(errs, enum(spec.Child("noMonitorPolicy"), s.NoMonitorPolicy, "Fail", "Serving", "Wait")...)
+	errs = append(errs, enum(spec.Child("noMonitorPolicy"), s.NoMonitorPolicy, v1alpha1.NoMonitorProvisioned, v1alpha1.NoMonitorFail, v1alpha1.NoMonitorServing, v1alpha1.NoMonitorWait)...)
 	if d := s.SettleWindow; d != nil {
 		switch {
 		case d.Duration < 0 || d.Duration > MaxSettleWindow:

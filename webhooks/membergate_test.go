@@ -93,7 +93,7 @@ func TestDefault(t *testing.T) {
 	mg := gateWith(nil)
 	g.Expect(MemberGate{}.Default(context.Background(), mg)).To(Succeed())
 	g.Expect(mg.Spec.Mode).To(Equal(v1alpha1.ModeEnforce))
-	g.Expect(mg.Spec.NoMonitorPolicy).To(BeEquivalentTo("Fail"))
+	g.Expect(mg.Spec.NoMonitorPolicy).To(BeEquivalentTo("Provisioned"))
 	g.Expect(mg.Spec.SettleWindow.Duration).To(Equal(45 * time.Second))
 	g.Expect(mg.Spec.AlertAfter.Duration).To(Equal(15 * time.Minute))
 	g.Expect(mg.Spec.MinServingMembers).To(BeNil(), "unset means all, and must stay unset")
