@@ -94,6 +94,7 @@ func (w *world) capoDelete(t int, m *machine) {
 	}
 	if t >= m.goneAt {
 		m.gone = true
+		w.freed = append(w.freed, freed{ip: m.ip, name: m.name})
 		w.tracef(t, "capi", "%s gone", m.name)
 		w.changed(t)
 	}

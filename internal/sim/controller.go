@@ -9,10 +9,10 @@ import (
 	"github.com/membergate/membergate/pkg/memberwait"
 )
 
-// Controller constants, as in controllers/ (Resync) and the MemberGate
-// defaults (v1alpha1.DefaultAlertAfter).
+// Controller constants: gate.Resync in seconds, as the controller requeues,
+// and the MemberGate default v1alpha1.DefaultAlertAfter.
 const (
-	resync     = 60
+	resync     = int(gate.Resync / time.Second)
 	alertAfter = 15 * time.Minute
 )
 
@@ -23,13 +23,26 @@ var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 func at(t int) time.Time { return epoch.Add(time.Duration(t) * time.Second) }
 
 // row is what the controller persists per Machine in the MemberGate status
-// (status.machines[]): the hold and, per pool, the member's progress as
-// controllers.progressFrom reads it back (see memberRow). It is all that
-// survives a crash or a leader change.
+// (status.machines[]): the hold; per pool, the member's progress as
+// controllers.progressFrom reads it back (see memberRow); the verdict the
+// last good observation left (lastVerdictFrom); the manual-release
+// annotation's sighting (releaseSightingFrom). With the controller's
+// unavailable-since and reported orphans it is all that survives a crash or
+// a leader change.
 type row struct {
 	heldSince time.Time
 	alerted   bool
 	members   map[string]memberwait.Progress // by pool
+	last      *gate.Verdict
+	release   sighting
+}
+
+// sighting is when the gate first saw a value of the manual-release
+// annotation, and whether the Machine was not deleting then.
+type sighting struct {
+	value string
+	seen  time.Time
+	early bool
 }
 
 // controller is the gate's controller: a model of controllers.GateReconciler
@@ -37,12 +50,19 @@ type row struct {
 type controller struct {
 	w      *world
 	status map[string]row // the MemberGate status, by Machine name
+	// Also in the status: the orphans reported (status.orphans, by member
+	// ID, with their statuses), and since when Octavia could not be read
+	// (the Ready condition's transition; zero while it can).
+	orphans          map[string]string
+	unavailableSince time.Time
 	// In memory only: lost on a crash.
 	next   int // next reconcile, -1 when none is queued
 	downTo int // down until then (-1: up)
 	opts   memberwait.Options
 	// Counters for the report.
-	alerts     map[string]bool // Machines a HeldTooLong event was recorded for
+	alerts     map[*machine]bool // Machines a HeldTooLong event was recorded for
+	ignored    int               // ManualReleaseIgnored events
+	orphaned   int               // OrphanMember events
 	reconciles int
 	reads      int // Octavia status-tree requests
 	// cache is the remembered observation (controllers' snapshotCache).
@@ -50,11 +70,13 @@ type controller struct {
 }
 
 func newController(w *world) *controller {
-	c := &controller{w: w, status: map[string]row{}, next: 0, downTo: -1, alerts: map[string]bool{}}
+	c := &controller{w: w, status: map[string]row{}, orphans: map[string]string{}, next: 0, downTo: -1, alerts: map[*machine]bool{}}
 	// waitOptions(mg) for a defaulted MemberGate: Serving, the default
-	// settle window, NoMonitorPolicy Fail, and no grace for missing members
-	// (a missing member is the gate's business, not a failure).
-	c.opts = memberwait.Options{Target: memberwait.Serving, NotFoundGrace: 365 * 24 * time.Hour, Rand: w.rng.Float64}
+	// settle window, noMonitorPolicy Provisioned (ACTIVE/NO_MONITOR serves
+	// after the settle window), and no grace for missing members (a missing
+	// member is the gate's business, not a failure).
+	c.opts = memberwait.Options{Target: memberwait.Serving, NoMonitor: memberwait.NoMonitorServing, NotFoundGrace: 365 * 24 * time.Hour,
+		Rand: w.rng.Float64}
 	return c
 }
 
@@ -108,19 +130,20 @@ func (c *controller) step(t int) {
 func (c *controller) reconcile(t int, cut float64) {
 	c.reconciles++
 	machines := c.w.byName()
-	base := gate.Input{Now: at(t), Policy: gate.Policy{Mode: gate.Enforce, AlertAfter: alertAfter}}
+	base := gate.Input{Now: at(t), Policy: gate.Policy{Mode: gate.Enforce, AlertAfter: alertAfter}, ReportedOrphans: c.orphans}
 	base.LoadBalancer.ID = "lb-api"
+	base.LoadBalancer.UnavailableSince = c.unavailableSince
 	in := base
 	snap, obsAt, fresh, err := c.observeOrReuse(t, machines)
 	in.LoadBalancer.Err = err
-	verdicts := c.judge(machines, snap, memberwait.Observation{Snapshot: snap, Err: err, At: at(obsAt)}, &in)
+	verdicts := c.judge(t, machines, snap, memberwait.Observation{Snapshot: snap, Err: err, At: at(obsAt)}, &in)
 	d := gate.Decide(in)
 	if len(d.Release) > 0 && !fresh && snap != nil {
 		// A hook is let go only on what Octavia says now.
 		in = base
 		snap, obsAt, err = c.observeFresh(t, machines)
 		in.LoadBalancer.Err = err
-		verdicts = c.judge(machines, snap, memberwait.Observation{Snapshot: snap, Err: err, At: at(obsAt)}, &in)
+		verdicts = c.judge(t, machines, snap, memberwait.Observation{Snapshot: snap, Err: err, At: at(obsAt)}, &in)
 		d = gate.Decide(in)
 	}
 	c.rememberDue(obsAt, d.RequeueAfter)
@@ -155,7 +178,7 @@ func (c *controller) observeOrReuse(t int, machines []*machine) (snap *memberwai
 // forgets the last one.
 func (c *controller) observeFresh(t int, machines []*machine) (*memberwait.Snapshot, int, error) {
 	c.reads++
-	if err := c.w.lb.apiError(t); err != nil {
+	if err := c.w.lb.apiError(t, true); err != nil {
 		c.cache = cached{}
 		return nil, t, err
 	}
@@ -193,7 +216,7 @@ func fingerprint(machines []*machine, t int) string {
 		if m.isDeleting() {
 			b.WriteString("|deleting")
 		}
-		if m.serverUp >= 0 && t >= m.serverUp {
+		if m.hasAddress(t) {
 			b.WriteString("|" + m.ip)
 		}
 		b.WriteString(";")
@@ -202,29 +225,39 @@ func fingerprint(machines []*machine, t int) string {
 }
 
 // judge is GateReconciler.judge on the model: the same gate.Judge, with
-// each Machine's member found by address and its progress read back from
-// the status row.
-func (c *controller) judge(machines []*machine, snap *memberwait.Snapshot, obs memberwait.Observation, in *gate.Input) map[string]map[string]memberwait.Verdict {
+// each Machine's member found by address and its progress, last verdict,
+// hold and manual-release sighting read back from the status row.
+func (c *controller) judge(t int, machines []*machine, snap *memberwait.Snapshot, obs memberwait.Observation, in *gate.Input) map[string]map[string]memberwait.Verdict {
 	candidates := make([]gate.Candidate, 0, len(machines))
 	for _, m := range machines {
-		gm := gate.Machine{Name: m.name, Deleting: m.isDeleting(), HasNode: m.hasNode(c.w.now), HasHook: m.hook, ManualRelease: m.release}
+		gm := gate.Machine{Name: m.name, Deleting: m.isDeleting(), HasNode: m.hasNode(t), HasHook: m.hook, ManualRelease: m.release}
 		r := c.status[m.name]
 		if !r.heldSince.IsZero() {
 			// holdFrom: the hold state is read back only with its HeldSince.
 			gm.HeldSince, gm.Alerted = r.heldSince, r.alerted
 		}
+		if m.release != "" && r.release.value == m.release {
+			// releaseSightingFrom: a sighting of this value; another value
+			// is a new sighting.
+			gm.ManualReleaseSeen, gm.ManualReleaseEarly = r.release.seen, r.release.early
+		}
+		gm.Last = r.last
 		candidates = append(candidates, gate.Candidate{Machine: gm,
-			Find:     func(p memberwait.PoolStatus) (memberwait.MemberStatus, bool) { return memberOf(m, p) },
+			Find:     func(p memberwait.PoolStatus) (memberwait.MemberStatus, bool) { return memberOf(m, t, p) },
 			Progress: func(pool string) memberwait.Progress { return r.members[pool] }})
 	}
 	return gate.Judge(in, snap, obs, c.opts, candidates)
 }
 
 // memberOf mirrors controllers.memberOf: the first member of the pool at
-// one of the Machine's addresses.
-func memberOf(m *machine, pool memberwait.PoolStatus) (memberwait.MemberStatus, bool) {
+// one of the Machine's addresses (none before CAPO copies the server's),
+// in whatever spelling Octavia keeps it.
+func memberOf(m *machine, t int, pool memberwait.PoolStatus) (memberwait.MemberStatus, bool) {
+	if !m.hasAddress(t) {
+		return memberwait.MemberStatus{}, false
+	}
 	for _, ms := range pool.Members {
-		if ms.Address == m.ip {
+		if memberwait.SameAddress(m.ip, ms.Address) {
 			return ms, true
 		}
 	}

@@ -19,6 +19,13 @@ const drillSeed = 29
 // does not admit the load balancer's subnet (so their members are never
 // truly serving, and Octavia says so only after HAProxy's checks fail).
 func drillCluster(replicas, surge int, capo string) Scenario {
+	s := healthyDrillCluster(replicas, surge, capo)
+	s.SGFrom, s.SGFixAt = replicas, Forever
+	return s
+}
+
+// healthyDrillCluster is drillCluster without the security-group fault.
+func healthyDrillCluster(replicas, surge int, capo string) Scenario {
 	r := rand.New(rand.NewPCG(drillSeed, 0x6472696c))
 	s := cluster(r, drillSeed, replicas, surge, capo)
 	s.Kind, s.Pools = "drill", 1
@@ -30,7 +37,6 @@ func drillCluster(replicas, surge int, capo string) Scenario {
 			s.Machines[k].MemberLag = 200
 		}
 	}
-	s.SGFrom, s.SGFixAt = replicas, Forever
 	return s
 }
 
@@ -97,7 +103,59 @@ func Drills() []Drill {
 	s = drillCluster(1, 1, "v0.13")
 	s.Anchor = &Anchor{Failover: FailoverPlan{Window: Window{From: 60, To: 200}}, Outage: Window{From: 1, To: 211}}
 	add("octavia-outage-across-failover",
-		"Octavia's API is down (503) instead of the controller: the failed observations drop the members' progress, so the window "+
-			"starts again", s)
+		"Octavia's API is down (503) instead of the controller: the members keep their progress through the failed observations, "+
+			"and the window starts again after the gap", s)
+
+	// The next four pin down a member with a new ID at an old member's
+	// address: it must start its settle window afresh, whatever the
+	// progress recorded for the address (or the Machine's name) says. The
+	// gate is blind from before the old member goes until the new one
+	// reads ONLINE — HAProxy's UP before its first check — so that the
+	// only thing telling the two apart is the ID.
+	s = recreateDrill()
+	s.Anchor = &Anchor{On: AnchorStart, Crash: Crash{At: s.RolloutAt - 6, Down: 1200}, Until: AnchorReusedOnline, UntilAfter: 2}
+	add("recreate-across-crash",
+		"just before KCP's first step (maxSurge 0), a person deletes a serving initial Machine's member and creates it again at the "+
+			"same address while its API server does not answer through the load balancer; the controller is down from before the "+
+			"delete until the new member reads ONLINE: it must not count the old member's settle time for the new one", s)
+
+	s = recreateDrill()
+	s.Anchor = &Anchor{On: AnchorStart, Outage: Window{From: s.RolloutAt - 6, To: s.RolloutAt + 1200}, GateOnly: true, Until: AnchorReusedOnline,
+		UntilAfter: 2}
+	add("recreate-across-gate-outage",
+		"the same with the gate's Octavia requests failing instead of its controller down (the members keep their progress "+
+			"through the failed reads)", s)
+
+	s = reuseDrill()
+	s.Anchor = &Anchor{On: AnchorRelease, Crash: Crash{At: 1, Down: 1200}, Until: AnchorReusedOnline, UntilAfter: 2}
+	add("address-reuse-across-crash",
+		"the replacement of the first Machine takes its address and its name; the controller is down from that Machine's release "+
+			"until the replacement's member (CAPO v0.14: after its Node) reads ONLINE: the record kept under the name is the old "+
+			"member's, and the new member must start afresh", s)
+
+	s = reuseDrill()
+	s.Anchor = &Anchor{On: AnchorRelease, Outage: Window{From: 1, To: 1201}, GateOnly: true, Until: AnchorReusedOnline, UntilAfter: 2}
+	add("address-reuse-across-gate-outage", "the same with the gate's Octavia requests failing instead of its controller down", s)
 	return out
+}
+
+// recreateDrill is three healthy replicas rolled out with maxSurge 0 whose
+// second initial Machine has its member re-created by hand 4 s before the
+// rollout starts, its API server unreachable through the load balancer for
+// 10 minutes from the delete on.
+func recreateDrill() Scenario {
+	s := healthyDrillCluster(3, 0, "v0.13")
+	s.Recreates = []RecreatePlan{{Machine: 1, After: s.RolloutAt - 4, Cut: 600}}
+	return s
+}
+
+// reuseDrill is drillCluster with three replicas, maxSurge 0 and CAPO v0.14,
+// each replacement taking the address and name of the Machine gone before.
+func reuseDrill() Scenario {
+	s := drillCluster(3, 0, "v0.14")
+	s.ReuseName = true
+	for k := s.Replicas; k < len(s.Machines); k++ {
+		s.Machines[k].ReuseAddress = true
+	}
+	return s
 }

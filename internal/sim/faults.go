@@ -46,6 +46,16 @@ func (f faults) apply(k Kind) {
 		f.remediation()
 	case ControllerCut:
 		f.crashes(between(f.r, 1, 4), between(f.r, 0, 2))
+	case Recreate:
+		f.recreate()
+	case AddressReuse:
+		f.reuse()
+	case ManualEarly:
+		f.manualEarly()
+	case NoMonitor:
+		f.noMonitor()
+	case IPv6Spelling:
+		f.ipv6()
 	case Mixed:
 		f.mixed()
 	}
@@ -78,6 +88,18 @@ func (f faults) mixed() {
 		f.remediation()
 	}
 	f.crashes(between(f.r, 0, 4), between(f.r, 0, 2))
+	if f.r.IntN(4) == 0 {
+		f.recreate()
+	}
+	if f.r.IntN(4) == 0 {
+		f.s.IPv6, f.s.Respell = true, f.r.IntN(2) == 0
+	}
+	if f.r.IntN(3) == 0 {
+		f.reuseAddresses()
+	}
+	if f.r.IntN(5) == 0 {
+		f.s.TemplateRelease = templateRelease
+	}
 }
 
 // stuck leaves one or more new members PENDING_CREATE after the LB is ACTIVE
@@ -197,5 +219,125 @@ func (f faults) crashes(n, leaders int) {
 			c.Cut = f.r.Float64()
 		}
 		f.s.Crashes = append(f.s.Crashes, c)
+	}
+}
+
+// recreate deletes a serving member and creates it again at the same
+// address while its Machine's API server does not answer through the load
+// balancer. Half the time it is an initial Machine just before KCP's first
+// step (with maxSurge 0 that step's release looks at the initial Machines'
+// members at once, before any settle window runs); otherwise a new Machine
+// a while after its Node joined. A third of the time the gate's own
+// requests fail from the delete on, so that it sees the member before and
+// after but not the delete.
+func (f faults) recreate() {
+	p := RecreatePlan{Cut: between(f.r, 60, 900)}
+	if f.r.IntN(2) == 0 {
+		p.Machine, p.After = f.r.IntN(f.s.Replicas), max(f.s.RolloutAt-between(f.r, 0, 40), 1)
+	} else {
+		p.Machine, p.After = f.newMachine(), between(f.r, 30, 600)
+	}
+	if f.r.IntN(3) == 0 {
+		p.ByCAPO, p.CAPODelay = true, between(f.r, 5, 30)
+	}
+	if f.r.IntN(3) == 0 {
+		p.Blind = between(f.r, 20, 120)
+	}
+	f.s.Recreates = append(f.s.Recreates, p)
+}
+
+// reuseAddresses lets every new Machine take the address of the Machine
+// that went last.
+func (f faults) reuseAddresses() {
+	for k := f.s.Replicas; k < len(f.s.Machines); k++ {
+		f.s.Machines[k].ReuseAddress = true
+	}
+}
+
+// reuse: replacements take their predecessor's address, and half the time
+// its name. The gate is blind across some replacement — its controller
+// down, or its requests failing — and half the time exactly across the
+// first one: from its first release until the replacement's member first
+// reads ONLINE (10 minutes at most). Two thirds of the time new Machines'
+// API servers are not reachable when their members first read ONLINE.
+func (f faults) reuse() {
+	f.reuseAddresses()
+	f.s.ReuseName = f.r.IntN(2) == 0
+	switch f.r.IntN(4) {
+	case 0:
+		f.crashes(1, 0)
+	case 1:
+		from := f.at()
+		f.s.APIFaults = append(f.s.APIFaults, APIFault{Window: Window{From: from, To: from + between(f.r, 60, 600)}, Code: 503, GateOnly: true})
+	default:
+		a := &Anchor{On: AnchorRelease, Until: AnchorReusedOnline, UntilAfter: between(f.r, 0, 20)}
+		if from := between(f.r, 1, 30); f.r.IntN(2) == 0 {
+			a.Crash = Crash{At: from, Down: 600}
+		} else {
+			a.Outage, a.GateOnly = Window{From: from, To: from + 600}, true
+		}
+		f.s.Anchor = a
+	}
+	switch f.r.IntN(3) {
+	case 0:
+		f.flap()
+	case 1:
+		f.sg(false)
+	}
+}
+
+// templateRelease is the manual-release annotation's value when it comes
+// from the control plane's machineTemplate.metadata.
+const templateRelease = "platform-team: release by hand if stuck (template default)"
+
+// manualEarly puts the manual-release annotation on every Machine from its
+// creation, with a fault that makes holds matter: the gate must hold as if
+// it were not there. A person still releases by hand, with a new value,
+// now and then.
+func (f faults) manualEarly() {
+	f.s.TemplateRelease = templateRelease
+	switch f.r.IntN(4) {
+	case 0:
+		f.stuck(between(f.r, 30, 1200))
+	case 1:
+		f.flap()
+	case 2:
+		f.sg(f.r.IntN(4) == 0)
+	case 3:
+		f.stuck(Forever)
+		f.person()
+	}
+}
+
+// noMonitor: pools without a health monitor, with faults Octavia reports
+// without one (never an unreachable API server: without a monitor nothing
+// in Octavia can tell, see docs/reliability.md).
+func (f faults) noMonitor() {
+	f.s.NoMonitor = true
+	switch f.r.IntN(6) {
+	case 1:
+		f.stuck(between(f.r, 30, 1200))
+	case 2:
+		f.worker(false)
+	case 3:
+		f.memberError()
+	case 4:
+		f.failovers(between(f.r, 1, 2))
+	case 5:
+		f.api()
+	}
+}
+
+// ipv6: IPv6 Machines whose members' addresses are spelled otherwise, and
+// now and then an ordinary fault.
+func (f faults) ipv6() {
+	f.s.IPv6, f.s.Respell = true, true
+	switch f.r.IntN(4) {
+	case 1:
+		f.stuck(between(f.r, 30, 1200))
+	case 2:
+		f.flap()
+	case 3:
+		f.failovers(1)
 	}
 }

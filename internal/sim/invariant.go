@@ -54,6 +54,9 @@ type Result struct {
 	// OctaviaReads counts the gate's status-tree requests (the controller
 	// reuses an observation between polls).
 	OctaviaReads int
+	// ManualIgnored counts ManualReleaseIgnored events (an annotation there
+	// before the deletion), OrphanEvents OrphanMember events.
+	ManualIgnored, OrphanEvents int
 }
 
 // check tests the invariant at t (see docs/reliability.md) and follows, for
@@ -66,8 +69,25 @@ type Result struct {
 // max(replicas−1, 1) members truly serve in every pool — one fewer while a
 // Machine that KCP remediated has not been replaced by a serving one (KCP
 // takes it out on purpose and would deadlock if it were held), never 0.
+//
+// A member a fault takes out (a recreate: deleted, its API server
+// unreachable) is not the gate's doing: the floor is lower by the Machines
+// out that way until they serve again, and the removal rule excuses a
+// Machine whose fault began after the removed one's hook was let go. One
+// whose fault began before is not excused: the gate should have held.
 func (w *world) check(t int) {
 	live := w.live()
+	out := 0
+	for _, m := range live {
+		if m.cutFrom < 0 || t < m.cutFrom || m.healed {
+			continue
+		}
+		if t >= m.cutTo && w.servesAll(m, t) {
+			m.healed = true
+			continue
+		}
+		out++
+	}
 	low := w.sc.Replicas * 2
 	for p := 0; p < w.sc.Pools; p++ {
 		n := 0
@@ -78,16 +98,12 @@ func (w *world) check(t int) {
 		}
 		low = min(low, n)
 	}
-	if low != w.lastMin {
-		w.tracef(t, "truth", "%d serving member(s) of live control-plane Machines (need %d)", low, max(w.res.Need-w.credit, 1))
-		w.lastMin = low
-	}
 	w.res.MinServing = min(w.res.MinServing, low)
 	for _, m := range live {
 		if m.preTerm != t || !w.servedAt(m, t-1) {
 			continue
 		}
-		if bad := w.notServing(m, t); len(bad) > 0 {
+		if bad := w.notServing(m, t, true); len(bad) > 0 {
 			w.violate(t, ruleBroken, fmt.Sprintf("%s removed while %s did not serve", m.name, strings.Join(bad, ", ")))
 		} else if m.remediated {
 			w.credit = 1
@@ -96,12 +112,17 @@ func (w *world) check(t int) {
 	if low >= w.sc.Replicas {
 		w.credit = 0
 	}
-	if need := max(w.res.Need-w.credit, 1); low < need {
+	floor := max(w.res.Need-w.credit, 1) - out
+	if low != w.lastMin {
+		w.tracef(t, "truth", "%d serving member(s) of live control-plane Machines (need %d)", low, floor)
+		w.lastMin = low
+	}
+	if low < floor {
 		kind := belowCapacity
 		if low == 0 {
 			kind = outage
 		}
-		w.violate(t, kind, fmt.Sprintf("%d serving, need %d", low, need))
+		w.violate(t, kind, fmt.Sprintf("%d serving, need %d", low, floor))
 	}
 	if w.ctl == nil {
 		return
@@ -111,7 +132,7 @@ func (w *world) check(t int) {
 			delete(w.readySince, m)
 			continue
 		}
-		if len(w.notServing(m, t)) > 0 {
+		if len(w.notServing(m, t, false)) > 0 {
 			w.readySince[m] = -1
 		} else if s, ok := w.readySince[m]; !ok || s < 0 {
 			w.readySince[m] = t
@@ -156,12 +177,27 @@ func (w *world) servedAt(m *machine, t int) bool {
 	return false
 }
 
+// servesAll: the Machine truly serves in every pool at t.
+func (w *world) servesAll(m *machine, t int) bool {
+	for p := 0; p < w.sc.Pools; p++ {
+		if !w.servingIn(m, p, t) {
+			return false
+		}
+	}
+	return true
+}
+
 // notServing applies the release rule to the ground truth: the other
 // non-deleting Machines with a Node that do not truly serve in every pool.
-func (w *world) notServing(m *machine, t int) []string {
+// removal: at m's removal, excusing those a fault took out after m's hook
+// was let go.
+func (w *world) notServing(m *machine, t int, removal bool) []string {
 	var bad []string
 	for _, o := range w.live() {
 		if o == m || o.isDeleting() || !o.hasNode(t) {
+			continue
+		}
+		if removal && o.cutFrom > m.hookOff && !o.healed {
 			continue
 		}
 		for p := 0; p < w.sc.Pools; p++ {
@@ -174,9 +210,12 @@ func (w *world) notServing(m *machine, t int) []string {
 	return bad
 }
 
-// released records a hook the gate let go.
+// released records a hook the gate let go. A release by the annotation is
+// a person's only when the scripted person set its value; one that was on
+// the Machine before (a template's) is the gate's doing.
 func (w *world) released(t int, m *machine, manual bool) {
-	if manual {
+	m.hookOff = t
+	if manual && m.byPerson {
 		w.res.ManualReleases++
 		if w.manualAt < 0 {
 			w.manualAt = t
@@ -196,6 +235,7 @@ func (w *world) released(t int, m *machine, manual bool) {
 func (w *world) finish(t int) Result {
 	if w.ctl != nil {
 		w.res.Reconciles, w.res.OctaviaReads = w.ctl.reconciles, w.ctl.reads
+		w.res.ManualIgnored, w.res.OrphanEvents = w.ctl.ignored, w.ctl.orphaned
 		if !w.res.RolledOut {
 			for _, m := range w.live() {
 				// A hold younger than the alert threshold when the run ends
@@ -203,8 +243,8 @@ func (w *world) finish(t int) Result {
 				// "forever".
 				if m.isDeleting() && m.hook && t-m.deleting > int(alertAfter.Seconds())+60 {
 					w.res.HeldForever = true
-					w.res.Alerted = w.res.Alerted || w.ctl.alerts[m.name]
-					w.res.HeldButReady = w.res.HeldButReady || len(w.notServing(m, t)) == 0
+					w.res.Alerted = w.res.Alerted || w.ctl.alerts[m]
+					w.res.HeldButReady = w.res.HeldButReady || len(w.notServing(m, t, false)) == 0
 				}
 			}
 		}

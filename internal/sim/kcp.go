@@ -19,6 +19,9 @@ func (w *world) stepDeletion(t int, m *machine) {
 			return
 		}
 		m.drainEnd = t + m.plan.Drain
+		if m.hookOff < 0 {
+			m.hookOff = t // nothing gated it
+		}
 		w.tracef(t, "capi", "%s draining until %d", m.name, m.drainEnd)
 	case m.preTerm < 0 && t >= m.drainEnd:
 		m.preTerm = t

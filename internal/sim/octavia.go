@@ -29,20 +29,27 @@ type octavia struct {
 	hbPhase   int
 	members   []*member // creation order, every pool
 	nextID    int
+	// addrSeen: the addresses members have had, to tell a member at an
+	// address an earlier one had (AnchorReusedOnline).
+	addrSeen map[string]bool
 }
 
 // member is one pool member. prov and op are what Octavia reports;
 // configured, up and the counters are HAProxy's own state on the amphora.
 type member struct {
-	id      string
-	pool    int
-	m       *machine
-	plan    MemberPlan
-	prov    string
-	op      string
-	doneAt  int // end of PENDING_CREATE (Forever: never)
-	delAt   int // end of PENDING_DELETE, -1 while not deleting
-	removed bool
+	id   string
+	pool int
+	m    *machine
+	plan MemberPlan
+	prov string
+	op   string
+	addr string // as submitted (see spell)
+	// reused: an earlier member had this address; wasOnline: Octavia has
+	// reported it ONLINE.
+	reused, wasOnline bool
+	doneAt            int // end of PENDING_CREATE (Forever: never)
+	delAt             int // end of PENDING_DELETE, -1 while not deleting
+	removed           bool
 	// configured: HAProxy has the server; up is its check state.
 	configured   bool
 	up           bool
@@ -61,10 +68,20 @@ func (o *octavia) status(t int) string {
 	return memberwait.StatusActive
 }
 
-// apiError is what an Octavia request gets at t, nil when it works.
-func (o *octavia) apiError(t int) error {
+// healthy is the operating status Octavia reports for a server HAProxy
+// has UP: NO_MONITOR in a pool without a health monitor.
+func (o *octavia) healthy() string {
+	if o.w.sc.NoMonitor {
+		return memberwait.StatusNoMonitor
+	}
+	return memberwait.StatusOnline
+}
+
+// apiError is what an Octavia request gets at t, nil when it works; gate:
+// the request is the gate's.
+func (o *octavia) apiError(t int, gate bool) error {
 	for _, f := range o.w.sc.APIFaults {
-		if !f.In(t) {
+		if !f.In(t) || (f.GateOnly && !gate) {
 			continue
 		}
 		if f.Code == 0 {
@@ -83,12 +100,13 @@ func (o *octavia) apiError(t int) error {
 // Octavia would: 409 while the LB is PENDING_*, or the API fault of the
 // moment.
 func (o *octavia) create(t int, m *machine, pool int, plan MemberPlan) (*member, bool) {
-	if o.apiError(t) != nil || o.status(t) != memberwait.StatusActive {
+	if o.apiError(t, false) != nil || o.status(t) != memberwait.StatusActive {
 		return nil, false
 	}
 	o.nextID++
 	mb := &member{id: fmt.Sprintf("mem-%03d", o.nextID), pool: pool, m: m, plan: plan, prov: memberwait.StatusPendingCreate,
-		op: memberwait.StatusOffline, delAt: -1, failDue: -1}
+		op: memberwait.StatusOffline, delAt: -1, failDue: -1, addr: spell(o.w.sc, m.ip, o.nextID), reused: o.addrSeen[m.ip]}
+	o.addrSeen[m.ip] = true
 	o.busyUntil = t + plan.Flow
 	mb.doneAt = t + plan.Flow
 	switch {
@@ -108,7 +126,7 @@ func (o *octavia) create(t int, m *machine, pool int, plan MemberPlan) (*member,
 
 // remove starts a member's delete flow (CAPO's or a person's DELETE).
 func (o *octavia) remove(t int, mb *member) bool {
-	if o.apiError(t) != nil || o.status(t) != memberwait.StatusActive || memberwait.IsPending(mb.prov) {
+	if o.apiError(t, false) != nil || o.status(t) != memberwait.StatusActive || memberwait.IsPending(mb.prov) {
 		return false
 	}
 	mb.prov, mb.delAt = memberwait.StatusPendingDelete, t+mb.plan.Flow
@@ -131,14 +149,14 @@ func (o *octavia) step(t int) {
 			o.w.tracef(t, "octavia", "member %s of %s deleted", mb.id, mb.m.name)
 			continue
 		}
-		if mb.configured && !o.failing(t) {
+		if mb.configured && !o.failing(t) && !o.w.sc.NoMonitor {
 			o.check(t, mb)
 		}
 	}
 	if !o.failing(t) && (t-o.hbPhase)%heartbeat == 0 {
 		for _, mb := range o.members {
 			if mb.configured && !mb.removed {
-				op := memberwait.StatusOnline
+				op := o.healthy()
 				if !mb.up {
 					op = memberwait.StatusError
 				}
@@ -146,6 +164,12 @@ func (o *octavia) step(t int) {
 					o.w.tracef(t, "octavia", "member %s of %s reported %s/%s (truly serving: %v)", mb.id, mb.m.name, mb.prov, op, o.w.serving(mb, t))
 				}
 				mb.op = op
+				if op == memberwait.StatusOnline && !mb.wasOnline {
+					mb.wasOnline = true
+					if mb.reused {
+						o.w.event(t, AnchorReusedOnline)
+					}
+				}
 			}
 		}
 	}
@@ -160,7 +184,8 @@ func (o *octavia) finishCreate(t int, mb *member) {
 		return
 	}
 	mb.prov = memberwait.StatusActive
-	// HAProxy adds the server UP, before any check.
+	// HAProxy adds the server UP, before any check (and, in a pool without
+	// a monitor, never checks it).
 	mb.configured, mb.up, mb.fails, mb.rises = true, true, 0, 0
 	mb.nextCheck = t + 1 + mb.plan.Check
 	mb.m.configured(t)
@@ -231,10 +256,13 @@ func (o *octavia) snapshot(t int) *memberwait.Snapshot {
 	for p := 0; p < o.w.sc.Pools; p++ {
 		ps := memberwait.PoolStatus{ID: poolID(p), ProvisioningStatus: memberwait.StatusActive, OperatingStatus: memberwait.StatusOnline,
 			Monitor: memberwait.Present}
+		if o.w.sc.NoMonitor {
+			ps.Monitor = memberwait.Absent
+		}
 		for _, mb := range o.members {
 			if mb.pool == p && !mb.removed {
 				ps.Members = append(ps.Members, memberwait.MemberStatus{ID: mb.id, Name: fmt.Sprintf("k8s-api-%d-%s", 6443+p, mb.m.name),
-					Address: mb.m.ip, ProtocolPort: 6443 + p, ProvisioningStatus: mb.prov, OperatingStatus: mb.op})
+					Address: mb.addr, ProtocolPort: 6443 + p, ProvisioningStatus: mb.prov, OperatingStatus: mb.op})
 			}
 		}
 		s.Pools = append(s.Pools, ps)

@@ -20,6 +20,11 @@ const (
 	APIFaults     Kind = "api-faults"
 	Remediate     Kind = "remediation"
 	ControllerCut Kind = "controller-crash"
+	Recreate      Kind = "member-recreate"
+	AddressReuse  Kind = "address-reuse"
+	ManualEarly   Kind = "manual-early"
+	NoMonitor     Kind = "no-monitor"
+	IPv6Spelling  Kind = "ipv6-spelling"
 	Mixed         Kind = "mixed"
 )
 
@@ -30,7 +35,8 @@ var kinds = []struct {
 	weight int
 }{
 	{Clean, 6}, {StuckPending, 8}, {StuckForever, 6}, {WorkerOutage, 6}, {MemberErr, 6}, {Flap, 8},
-	{SGMissing, 6}, {Failover, 8}, {APIFaults, 8}, {Remediate, 8}, {ControllerCut, 8}, {Mixed, 22},
+	{SGMissing, 6}, {Failover, 8}, {APIFaults, 8}, {Remediate, 8}, {ControllerCut, 8},
+	{Recreate, 6}, {AddressReuse, 6}, {ManualEarly, 6}, {NoMonitor, 6}, {IPv6Spelling, 6}, {Mixed, 22},
 }
 
 // Kinds lists the scenario kinds in report order.
@@ -95,16 +101,76 @@ type Scenario struct {
 	// Anchor, when set, schedules faults relative to a moment the random
 	// campaign reaches only by chance (drills).
 	Anchor *Anchor
+	// Recreates delete a member and create it again at the same address
+	// (a person by hand, or CAPO after an ERROR) while its Machine's API
+	// server does not answer through the load balancer.
+	Recreates []RecreatePlan
+	// NoMonitor: the pools have no health monitor. HAProxy checks nothing
+	// and routes to every server it has; Octavia reports NO_MONITOR.
+	NoMonitor bool
+	// IPv6: the Machines' addresses are IPv6. Respell: the members'
+	// addresses are spelled otherwise than the Machines' (leading zeros,
+	// zero groups written out), as Octavia keeps an address as submitted.
+	IPv6, Respell bool
+	// ReuseName: a Machine that takes its predecessor's address
+	// (MachinePlan.ReuseAddress) takes its name too, as a control-plane
+	// provider that names Machines by index, or a person re-creating one
+	// by hand, does.
+	ReuseName bool
+	// TemplateRelease, when set, is a manual-release annotation in the
+	// control plane's machineTemplate.metadata: every Machine carries it
+	// from its creation (KCP copies it onto old Machines too).
+	TemplateRelease string
 }
 
-// Anchor schedules faults relative to the first time the controller records
-// a new Machine's member as ONLINE: the start of its settle window, when
-// HAProxy may be saying UP before its first check.
+// RecreatePlan deletes the members of the k-th Machine After seconds after
+// its Node joined (an initial Machine's Node joined at 0) and creates them
+// again at the same address. From the delete on, the Machine's API server
+// does not answer through the load balancer for Cut seconds. ByCAPO: CAPO
+// re-creates them at its next reconcile, CAPODelay seconds after the
+// delete; otherwise the person creates them as soon as the delete is done.
+// Blind, when > 0: the gate's own requests fail for that long from the
+// delete on.
+type RecreatePlan struct {
+	Machine, After, Cut int
+	ByCAPO              bool
+	CAPODelay           int
+	Blind               int
+}
+
+// Anchor schedules faults relative to a moment (On, by default the first
+// time the controller records a new Machine's member as ONLINE: the start of
+// its settle window, when HAProxy may be saying UP before its first check).
 type Anchor struct {
+	On       AnchorEvent
 	Crash    Crash        // At is relative to the anchor; Down 0: none
 	Failover FailoverPlan // relative to the anchor; empty: none
 	Outage   Window       // Octavia answers 503, relative; empty: none
+	// GateOnly: the outage fails the gate's requests only.
+	GateOnly bool
+	// Until, when set, ends the anchored crash and outage UntilAfter
+	// seconds after that event, if that is sooner than their own length.
+	Until      AnchorEvent
+	UntilAfter int
 }
+
+// AnchorEvent is a moment a drill's faults are anchored to.
+type AnchorEvent int
+
+const (
+	// AnchorNone: no event (Until unset).
+	AnchorNone AnchorEvent = iota
+	// AnchorOnline: the controller first records a new Machine's member
+	// ONLINE (the default for On).
+	AnchorOnline
+	// AnchorStart: the start of the run (absolute times).
+	AnchorStart
+	// AnchorRelease: the gate first releases a hook.
+	AnchorRelease
+	// AnchorReusedOnline: Octavia first reports ONLINE a member at an
+	// address an earlier member had (re-created, or a reused address).
+	AnchorReusedOnline
+)
 
 // MachinePlan is the timing of the k-th Machine KCP creates, in seconds.
 type MachinePlan struct {
@@ -119,6 +185,10 @@ type MachinePlan struct {
 	PreTerminate int // KCP's etcd removal; the API server stops at its start
 	InfraDelete  int // members gone → server deleted, Machine gone
 	Members      []MemberPlan
+	// ReuseAddress: the Machine takes the address of the Machine that went
+	// last, when one has gone and no live Machine holds it (Neutron hands
+	// out a freed address again).
+	ReuseAddress bool
 	// FlapFor, when > 0: the API server is unreachable from the load
 	// balancer from FlapLead seconds before the member is first configured
 	// until FlapFor seconds after — HAProxy says UP before its first check,
@@ -155,10 +225,13 @@ type Window struct{ From, To int }
 func (w Window) In(t int) bool { return t >= w.From && (w.To == Forever || t < w.To) }
 
 // APIFault is a window in which Octavia answers Code (0: no answer at all).
+// GateOnly: only the gate's requests fail (a rate limit per client, a
+// network policy, the gate's own credentials); CAPO's go through.
 type APIFault struct {
 	Window
 	Code       int
 	RetryAfter int
+	GateOnly   bool
 }
 
 // Remediation is an unhealthy Machine: At picks, Pick chooses which of the

@@ -96,3 +96,73 @@ func TestDrills(t *testing.T) {
 		})
 	}
 }
+
+// kindSeeds returns the first n seeds of a kind.
+func kindSeeds(t *testing.T, k Kind, n int) []Scenario {
+	t.Helper()
+	var out []Scenario
+	for seed := uint64(1); len(out) < n && seed < 20000; seed++ {
+		if sc := Generate(seed); sc.Kind == k {
+			out = append(out, sc)
+		}
+	}
+	if len(out) < n {
+		t.Fatalf("only %d %s seeds", len(out), k)
+	}
+	return out
+}
+
+// TestTemplateAnnotationIsNoRelease: a manual-release annotation every
+// Machine carries from its creation (a template's) releases nothing, is
+// reported as ignored when a hold begins, and is not counted as a person's
+// release; the scripted person's new value still releases.
+func TestTemplateAnnotationIsNoRelease(t *testing.T) {
+	held, person := 0, 0
+	for _, sc := range kindSeeds(t, ManualEarly, 30) {
+		r := Run(sc, Options{Gate: true})
+		if r.Violation || r.EarlyReleases > 0 {
+			t.Errorf("seed %d: violation %v (%s), early releases %d", sc.Seed, r.Violation, r.ViolationWhy, r.EarlyReleases)
+		}
+		if len(r.Excess) > 0 || r.HeldForever {
+			held++
+			if r.ManualIgnored == 0 {
+				t.Errorf("seed %d: held, but no ManualReleaseIgnored event", sc.Seed)
+			}
+		}
+		if sc.ManualAfter == 0 && r.ManualReleases > 0 {
+			t.Errorf("seed %d: %d manual releases without the scripted person", sc.Seed, r.ManualReleases)
+		}
+		person += r.ManualReleases
+	}
+	if held == 0 || person == 0 {
+		t.Errorf("%d runs held, %d releases by the person: the kind tests nothing", held, person)
+	}
+}
+
+// TestNewKindsKeepTheInvariant plays the first seeds of each kind that
+// checks a defect fixed in the gate: no violation, no early release, no
+// hold that outlives the horizon without an alert or while the ground truth
+// allows the release (members found in any spelling of their address, a
+// pool without a monitor served once ACTIVE).
+func TestNewKindsKeepTheInvariant(t *testing.T) {
+	for _, k := range []Kind{Recreate, AddressReuse, NoMonitor, IPv6Spelling} {
+		var pairs []Pair
+		for _, sc := range kindSeeds(t, k, 20) {
+			r := Run(sc, Options{Gate: true})
+			if r.EarlyReleases > 0 {
+				t.Errorf("%s seed %d: %d early releases", k, sc.Seed, r.EarlyReleases)
+			}
+			pairs = append(pairs, Pair{Scenario: sc, Gated: r})
+		}
+		for _, f := range Failures(pairs) {
+			t.Error(f)
+		}
+		rolled := 0
+		for _, p := range pairs {
+			rolled += b2i(p.Gated.RolledOut)
+		}
+		if rolled < len(pairs)/2 {
+			t.Errorf("%s: only %d of %d rollouts completed", k, rolled, len(pairs))
+		}
+	}
+}
