@@ -5,7 +5,7 @@
 # quotes. A failing seed replays with
 #   go run ./internal/sim/cmd/sim -seed N -v
 # Exits non-zero when the gate breaks the invariant in any seed or drill, or
-# holds forever without an alert.
+# holds forever without an alert or while every other member truly serves.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

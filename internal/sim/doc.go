@@ -7,8 +7,10 @@
 // seed, so a run replays exactly. The world is a model of KubeadmControlPlane
 // (rolling replacement with maxSurge 1 or 0, remediation), CAPI's Machine
 // deletion (pre-drain hooks, drain, KCP's pre-terminate etcd removal), CAPO's
-// member handling (v0.12/v0.13 and v0.14+ orderings) and Octavia (amphorav2
-// member flows, HAProxy health checks and heartbeats, failover, API faults).
+// member handling (v0.12/v0.13 and v0.14+ orderings), Octavia (amphorav2
+// member flows, HAProxy health checks and heartbeats, pools without a
+// monitor, failover, API faults) and the people around them (manual
+// releases, members re-created by hand, addresses and names reused).
 // The gate side is not a model: each reconcile calls the real
 // [memberwait.Evaluate] and [gate.Decide], with the member progress carried
 // between reconciles exactly as the controller persists it in the
