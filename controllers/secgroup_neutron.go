@@ -16,6 +16,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
 
 	"github.com/membergate/membergate/internal/diagnose"
+	"github.com/membergate/membergate/pkg/memberwait"
 	"github.com/membergate/membergate/pkg/secgroup"
 )
 
@@ -56,7 +57,7 @@ type nPort struct {
 
 func (p *nPort) holds(address string) bool {
 	for _, ip := range p.FixedIPs {
-		if ip.IPAddress == address {
+		if memberwait.SameAddress(ip.IPAddress, address) {
 			return true
 		}
 	}
@@ -163,7 +164,9 @@ func (v *neutronView) portsOf(ctx context.Context, addresses []string, hint map[
 			v.ports[a] = nil
 			continue
 		}
-		found, err := v.listPorts(ctx, query{"fixed_ips": {"ip_address=" + a}})
+		// Neutron keeps fixed IPs canonical; Octavia keeps a member's
+		// address as it was submitted.
+		found, err := v.listPorts(ctx, query{"fixed_ips": {"ip_address=" + memberwait.CanonicalAddress(a)}})
 		if err != nil {
 			return err
 		}
@@ -190,7 +193,7 @@ func pick(found []nPort, address, subnet string) *nPort {
 	var first *nPort
 	for i := range found {
 		for _, ip := range found[i].FixedIPs {
-			if ip.IPAddress != address {
+			if !memberwait.SameAddress(ip.IPAddress, address) {
 				continue
 			}
 			if subnet == "" || ip.SubnetID == subnet {

@@ -257,11 +257,7 @@ func (c *cache) group(ctx context.Context, id string) (*groups.SecGroup, error) 
 func (c *cache) portOf(ctx context.Context, address, subnetID string) (*port, error) {
 	// Neutron keeps fixed IPs in canonical form; Octavia keeps a member's
 	// address as it was submitted (fd00::0a).
-	query := address
-	if a, err := netip.ParseAddr(address); err == nil {
-		query = a.Unmap().String()
-	}
-	pages, err := ports.List(c.network, ports.ListOpts{FixedIPs: []ports.FixedIPOpts{{IPAddress: query}}}).AllPages(ctx)
+	pages, err := ports.List(c.network, ports.ListOpts{FixedIPs: []ports.FixedIPOpts{{IPAddress: memberwait.CanonicalAddress(address)}}}).AllPages(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("looking up the port of %s: %w", address, err)
 	}

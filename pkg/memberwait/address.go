@@ -18,3 +18,14 @@ func SameAddress(a, b string) bool {
 	}
 	return x.Unmap() == y.Unmap()
 }
+
+// CanonicalAddress returns an IP address in its canonical form (RFC 5952 for
+// IPv6, IPv4-mapped addresses unmapped), the form Neutron keeps fixed IPs in;
+// a string that is not an IP address is returned as it is.
+func CanonicalAddress(s string) string {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return s
+	}
+	return a.Unmap().String()
+}

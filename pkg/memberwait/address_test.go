@@ -56,3 +56,13 @@ func TestEvaluateAddressSpelling(t *testing.T) {
 		}
 	}
 }
+
+func TestCanonicalAddress(t *testing.T) {
+	for in, want := range map[string]string{
+		"fd00:0:0::0a": "fd00::a", "FD00::A": "fd00::a", "::ffff:10.0.0.1": "10.0.0.1", "10.0.0.1": "10.0.0.1", "node-1": "node-1",
+	} {
+		if got := CanonicalAddress(in); got != want {
+			t.Errorf("CanonicalAddress(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
