@@ -19,6 +19,7 @@ import (
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/pkg/gate"
+	"github.com/membergate/membergate/pkg/gate/cycle"
 	"github.com/membergate/membergate/pkg/memberwait"
 )
 
@@ -26,7 +27,8 @@ import (
 // CAPI's patch helper, owning only our condition), events, the MemberGate
 // status and metrics.
 func (r *GateReconciler) apply(ctx context.Context, cluster *clusterv1.Cluster, mg *v1alpha1.MemberGate, machines []clusterv1.Machine,
-	in gate.Input, d gate.Decision, verdicts map[string]map[string]memberwait.Verdict, snap *memberwait.Snapshot, sg *sgOutcome, notes statusNotes) error {
+	out cycle.Outcome, mem cycle.Memory, sg *sgOutcome, notes statusNotes) error {
+	in, d := out.Input, out.Decision
 	statusOf := map[string]gate.MachineStatus{}
 	for _, st := range d.Machines {
 		statusOf[st.Name] = st
@@ -59,7 +61,7 @@ func (r *GateReconciler) apply(ctx context.Context, cluster *clusterv1.Cluster, 
 	if in.Paused {
 		return kerrors.NewAggregate(errs)
 	}
-	if err := r.patchStatus(ctx, mg, in, d, verdicts, snap, sg, notes); err != nil {
+	if err := r.patchStatus(ctx, mg, out, mem, sg, notes); err != nil {
 		errs = append(errs, err)
 	}
 	recordMetrics(cluster, in, d)
@@ -155,8 +157,10 @@ type statusNotes struct {
 	observedAt time.Time
 }
 
-func (r *GateReconciler) patchStatus(ctx context.Context, mg *v1alpha1.MemberGate, in gate.Input, d gate.Decision,
-	verdicts map[string]map[string]memberwait.Verdict, snap *memberwait.Snapshot, sg *sgOutcome, notes statusNotes) error {
+// patchStatus writes the MemberGate status; mem is the memory the decision
+// was made from, read from this same MemberGate.
+func (r *GateReconciler) patchStatus(ctx context.Context, mg *v1alpha1.MemberGate, out cycle.Outcome, mem cycle.Memory, sg *sgOutcome, notes statusNotes) error {
+	in, d, snap := out.Input, out.Decision, out.Snapshot
 	orig := mg.DeepCopy()
 	sg.writeStatus(mg)
 	if in.LoadBalancer.Err == nil {
@@ -177,43 +181,13 @@ func (r *GateReconciler) patchStatus(ctx context.Context, mg *v1alpha1.MemberGat
 	} else if in.LoadBalancer.Err == nil {
 		s.LoadBalancerStatus = ""
 	}
-	previous := map[string]v1alpha1.MachineMembers{}
-	for _, row := range orig.Status.Machines {
-		previous[row.Name] = row
-	}
 	s.Machines = nil
 	ready := 0
-	for _, st := range d.Machines {
-		row := v1alpha1.MachineMembers{Name: st.Name, MemberReady: st.MemberReady, Reason: st.Reason, Message: st.Message,
-			Held: st.Held, Alerted: st.Alerted}
-		for _, gm := range in.Machines {
-			if gm.Name == st.Name {
-				row.Deleting = gm.Deleting
-				if gm.ManualRelease != "" {
-					row.Release = &v1alpha1.ReleaseSighting{Value: gm.ManualRelease, SeenAt: metav1.NewTime(st.ManualReleaseSeen),
-						BeforeDeletion: st.ManualReleaseEarly}
-				}
-			}
-		}
-		if st.Held {
-			t := metav1.NewTime(st.HeldSince)
-			row.HeldSince = &t
-		}
-		if st.MemberReady {
+	for _, row := range out.Rows(mem.Rows) {
+		if row.MemberReady {
 			ready++
 		}
-		if prev, ok := previous[st.Name]; ok && st.Remembered {
-			// Octavia could not be read: a failed read says nothing about
-			// the members, so each keeps its progress (its settle window
-			// goes on, or restarts by memberwait's own rule after a gap),
-			// and the row its last good verdict.
-			row.Members, row.Message = prev.Members, prev.Message
-		} else if in.LoadBalancer.Err == nil {
-			for _, pool := range in.PoolIDs {
-				row.Members = append(row.Members, memberRow(pool, verdicts[st.Name][pool]))
-			}
-		}
-		s.Machines = append(s.Machines, row)
+		s.Machines = append(s.Machines, rowTo(row))
 	}
 	if in.LoadBalancer.Err == nil {
 		s.Orphans = nil
@@ -250,30 +224,6 @@ func (r *GateReconciler) patchStatus(ctx context.Context, mg *v1alpha1.MemberGat
 	}
 	setCondition(mg, v1alpha1.BlockingCondition, d.Blocking, blockReason, s.Reason)
 	return r.Client.Status().Patch(ctx, mg, client.MergeFrom(orig))
-}
-
-func memberRow(pool string, v memberwait.Verdict) v1alpha1.Member {
-	row := v1alpha1.Member{PoolID: pool, Serving: v.Outcome == memberwait.Done || (v.Outcome == memberwait.Pending && v.MemberReached),
-		Message: v.Reason}
-	if v.Member == nil {
-		row.Message = "no member for this Machine"
-		return row
-	}
-	m := v.Member
-	row.ID, row.Name, row.Address, row.ProtocolPort = m.ID, m.Name, m.Address, int32(m.ProtocolPort)
-	p := gate.Persisted(pool, v)
-	row.ProvisioningStatus, row.OperatingStatus = p.ProvisioningStatus, p.OperatingStatus
-	row.Since, row.LastSeen, row.MissingSince = timeOrNil(p.Since), timeOrNil(p.LastSeen), timeOrNil(p.MissingSince)
-	row.LoadBalancerPending = p.LoadBalancerPending
-	return row
-}
-
-func timeOrNil(t time.Time) *metav1.Time {
-	if t.IsZero() {
-		return nil
-	}
-	mt := metav1.NewTime(t)
-	return &mt
 }
 
 func blockingReason(d gate.Decision) string {

@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/pkg/gate"
+	"github.com/membergate/membergate/pkg/gate/cycle"
 	"github.com/membergate/membergate/pkg/memberwait"
 )
 
@@ -135,66 +135,26 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	in.ReportedOrphans = reportedOrphans(mg)
-
-	var snap *memberwait.Snapshot
-	var at time.Time
-	fresh := false
+	opts := waitOptions(mg)
+	opts.Rand = r.Rand
 	in.LoadBalancer.ID = target.LoadBalancerID
-	switch {
-	case target.LoadBalancerID == "" && target.NoLoadBalancer == "":
-		in.LoadBalancer.NotCreated = true
-	case !in.Paused && !in.Deleting && in.Policy.Mode != gate.Disabled:
-		snap, at, fresh, in.LoadBalancer.Err = r.observeOrReuse(ctx, target, machines, now)
-		in.LoadBalancer.UnavailableSince = unavailableSince(mg)
-	}
-	// The settle window counts from when Octavia answered, not from when
-	// the reconcile began: reading the cluster first can take a while, and
-	// an earlier stamp would date an ONLINE seen now back to before it was.
-	if at.IsZero() {
-		at = r.Clock.Now()
-	}
-	base := in
-	obs := memberwait.Observation{Snapshot: snap, Err: in.LoadBalancer.Err, At: at}
-	verdicts := r.judge(mg, machines, target.LoadBalancerName, snap, obs, &in)
-	d := gate.Decide(in)
-	if len(d.Release) > 0 && !fresh && snap != nil {
-		// A hook is let go only on what Octavia says now, never on a
-		// remembered observation.
-		in = base
-		snap, at, in.LoadBalancer.Err = r.observeFresh(ctx, target, machines)
-		obs = memberwait.Observation{Snapshot: snap, Err: in.LoadBalancer.Err, At: at}
-		verdicts = r.judge(mg, machines, target.LoadBalancerName, snap, obs, &in)
-		d = gate.Decide(in)
-	}
-	r.rememberDue(target.LoadBalancerID, at, d.RequeueAfter)
-	sg := r.securityGroups(ctx, sgInput{cluster: &cluster, mg: mg, target: target, machines: machines, snap: snap, verdicts: verdicts,
+	in.LoadBalancer.NotCreated = target.LoadBalancerID == "" && target.NoLoadBalancer == ""
+	mem := memoryOf(mg)
+	out := cycle.Run(ctx, cycle.Cycle{Input: in, Machines: candidates(machines, target.LoadBalancerName), Options: opts, Memory: mem,
+		Observer: &octaviaObserver{r: r, target: target, machines: machines}, Clock: r.Clock.Now})
+	sg := r.securityGroups(ctx, sgInput{cluster: &cluster, mg: mg, target: target, machines: machines, snap: out.Snapshot, verdicts: out.Verdicts,
 		now: r.Clock.Now()}, in.Paused)
-	notes := statusNotes{noLoadBalancer: target.NoLoadBalancer, controlPlane: cpErr, observedAt: at}
-	if err := r.apply(ctx, &cluster, mg, machines, in, d, verdicts, snap, sg, notes); err != nil {
+	notes := statusNotes{noLoadBalancer: target.NoLoadBalancer, controlPlane: cpErr, observedAt: out.ObservedAt}
+	if err := r.apply(ctx, &cluster, mg, machines, out, mem, sg, notes); err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := r.releaseSecurityGroups(ctx, mg, sg); err != nil {
 		return ctrl.Result{}, err
 	}
-	if d.Blocking {
+	if out.Decision.Blocking {
 		logger.Info("holding the control-plane rollout", "cluster", cluster.Name, "reason", mg.Status.Reason)
 	}
-	if in.Paused {
-		return ctrl.Result{}, nil
-	}
-	after := d.RequeueAfter
-	if after > 0 {
-		// Relative to the observation, which may be a remembered one.
-		after -= r.Clock.Since(at)
-		if after < time.Second/10 {
-			after = time.Second / 10
-		}
-	}
-	if after <= 0 || after > Resync {
-		after = Resync
-	}
-	return ctrl.Result{RequeueAfter: after}, nil
+	return ctrl.Result{RequeueAfter: out.RequeueAfter(r.Clock.Now())}, nil
 }
 
 // observe reads the load balancer's status tree once.
@@ -228,27 +188,18 @@ func (r *GateReconciler) locator() LoadBalancerLocator {
 	return CAPOLocator{}
 }
 
-// judge finds each Machine's member in each pool and evaluates it, filling
-// the gate's input; it returns the verdicts by Machine and pool.
-func (r *GateReconciler) judge(mg *v1alpha1.MemberGate, machines []clusterv1.Machine, lbName string, snap *memberwait.Snapshot,
-	obs memberwait.Observation, in *gate.Input) map[string]map[string]memberwait.Verdict {
-	opts := waitOptions(mg)
-	opts.Rand = r.Rand
-	candidates := make([]gate.Candidate, 0, len(machines))
+// candidates are the Machines as the cycle judges them, each member found
+// by memberOf.
+func candidates(machines []clusterv1.Machine, lbName string) []cycle.Machine {
+	out := make([]cycle.Machine, 0, len(machines))
 	for i := range machines {
 		m := &machines[i]
 		gm := gate.Machine{Name: m.Name, Deleting: !m.DeletionTimestamp.IsZero(), HasNode: m.Status.NodeRef.IsDefined(),
 			HasHook: m.Annotations[v1alpha1.PreDrainHookAnnotation] != "", ManualRelease: m.Annotations[v1alpha1.ReleaseAnnotation]}
-		gm.HeldSince, gm.Alerted = holdFrom(mg, m.Name)
-		if gm.ManualRelease != "" {
-			gm.ManualReleaseSeen, gm.ManualReleaseEarly = releaseSightingFrom(mg, m.Name, gm.ManualRelease)
-		}
-		gm.Last = lastVerdictFrom(mg, m.Name)
-		candidates = append(candidates, gate.Candidate{Machine: gm,
-			Find:     func(p memberwait.PoolStatus) (memberwait.MemberStatus, bool) { return memberOf(m, lbName, p) },
-			Progress: func(pool string) memberwait.Progress { return progressFrom(mg, m.Name, pool) }})
+		out = append(out, cycle.Machine{Machine: gm,
+			Find: func(p memberwait.PoolStatus) (memberwait.MemberStatus, bool) { return memberOf(m, lbName, p) }})
 	}
-	return gate.Judge(in, snap, obs, opts, candidates)
+	return out
 }
 
 // memberGate returns the Cluster's MemberGate, creating it with defaults.

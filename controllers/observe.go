@@ -18,6 +18,7 @@ import (
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/pkg/gate"
+	"github.com/membergate/membergate/pkg/gate/cycle"
 	"github.com/membergate/membergate/pkg/memberwait"
 )
 
@@ -128,66 +129,62 @@ func memberOf(m *clusterv1.Machine, lbName string, pool memberwait.PoolStatus) (
 	return memberwait.MemberStatus{}, false
 }
 
-// progressFrom rebuilds a member's waiter progress from the status row the
-// previous reconcile wrote, so a restart loses no settle time.
-func progressFrom(mg *v1alpha1.MemberGate, machine, pool string) memberwait.Progress {
+// memoryOf is the gate's memory as the previous reconcile left it in the
+// MemberGate status, so a restart loses no settle time, hold or sighting.
+func memoryOf(mg *v1alpha1.MemberGate) cycle.Memory {
+	rows := make(map[string]cycle.Row, len(mg.Status.Machines))
 	for _, row := range mg.Status.Machines {
-		if row.Name != machine {
-			continue
-		}
-		for _, m := range row.Members {
-			if m.PoolID != pool {
-				continue
-			}
-			p := memberwait.Progress{MemberID: m.ID, PoolID: m.PoolID, ProvisioningStatus: m.ProvisioningStatus,
-				OperatingStatus: m.OperatingStatus}
-			if m.Since != nil {
-				p.Since = m.Since.Time
-			}
-			if m.MissingSince != nil {
-				p.MissingSince = m.MissingSince.Time
-			}
-			if m.LastSeen != nil {
-				p.LastSeen = m.LastSeen.Time
-			}
-			p.LoadBalancerPending = m.LoadBalancerPending
-			return p
+		if _, ok := rows[row.Name]; !ok {
+			rows[row.Name] = rowFrom(row)
 		}
 	}
-	return memberwait.Progress{}
+	return cycle.Memory{Rows: rows, ReportedOrphans: reportedOrphans(mg), UnavailableSince: unavailableSince(mg)}
 }
 
-// holdFrom returns the hold state the previous reconcile recorded.
-func holdFrom(mg *v1alpha1.MemberGate, machine string) (time.Time, bool) {
-	for _, row := range mg.Status.Machines {
-		if row.Name == machine && row.HeldSince != nil {
-			return row.HeldSince.Time, row.Alerted
-		}
+func rowFrom(in v1alpha1.MachineMembers) cycle.Row {
+	row := cycle.Row{Name: in.Name, Deleting: in.Deleting, Verdict: gate.Verdict{MemberReady: in.MemberReady, Reason: in.Reason, Message: in.Message},
+		Held: in.Held, HeldSince: timeOf(in.HeldSince), Alerted: in.Alerted}
+	if r := in.Release; r != nil {
+		row.Release = &cycle.Sighting{Value: r.Value, SeenAt: r.SeenAt.Time, BeforeDeletion: r.BeforeDeletion}
 	}
-	return time.Time{}, false
+	for _, m := range in.Members {
+		row.Members = append(row.Members, cycle.Member{Progress: memberwait.Progress{MemberID: m.ID, PoolID: m.PoolID,
+			ProvisioningStatus: m.ProvisioningStatus, OperatingStatus: m.OperatingStatus, Since: timeOf(m.Since),
+			MissingSince: timeOf(m.MissingSince), LastSeen: timeOf(m.LastSeen), LoadBalancerPending: m.LoadBalancerPending},
+			Name: m.Name, Address: m.Address, ProtocolPort: int(m.ProtocolPort), Serving: m.Serving, Message: m.Message})
+	}
+	return row
 }
 
-// releaseSightingFrom returns when this value of the manual-release
-// annotation was first seen on a Machine and whether the Machine was not
-// deleting then; zero if never before: a new value is a new release.
-func releaseSightingFrom(mg *v1alpha1.MemberGate, machine, value string) (time.Time, bool) {
-	for _, row := range mg.Status.Machines {
-		if row.Name == machine && row.Release != nil && row.Release.Value == value {
-			return row.Release.SeenAt.Time, row.Release.BeforeDeletion
-		}
+func rowTo(row cycle.Row) v1alpha1.MachineMembers {
+	out := v1alpha1.MachineMembers{Name: row.Name, Deleting: row.Deleting, MemberReady: row.MemberReady, Reason: row.Reason,
+		Message: row.Message, Held: row.Held, HeldSince: timeOrNil(row.HeldSince), Alerted: row.Alerted}
+	if r := row.Release; r != nil {
+		out.Release = &v1alpha1.ReleaseSighting{Value: r.Value, SeenAt: metav1.NewTime(r.SeenAt), BeforeDeletion: r.BeforeDeletion}
 	}
-	return time.Time{}, false
+	for _, m := range row.Members {
+		p := m.Progress
+		out.Members = append(out.Members, v1alpha1.Member{PoolID: p.PoolID, ID: p.MemberID, Name: m.Name, Address: m.Address,
+			ProtocolPort: int32(m.ProtocolPort), ProvisioningStatus: p.ProvisioningStatus, OperatingStatus: p.OperatingStatus,
+			Since: timeOrNil(p.Since), MissingSince: timeOrNil(p.MissingSince), LastSeen: timeOrNil(p.LastSeen),
+			LoadBalancerPending: p.LoadBalancerPending, Serving: m.Serving, Message: m.Message})
+	}
+	return out
 }
 
-// lastVerdictFrom returns a Machine's verdict as the last good observation
-// left it in the status, nil when there is none.
-func lastVerdictFrom(mg *v1alpha1.MemberGate, machine string) *gate.Verdict {
-	for _, row := range mg.Status.Machines {
-		if row.Name == machine && row.Reason != "" && row.Reason != gate.ReasonOctaviaUnavailable {
-			return &gate.Verdict{MemberReady: row.MemberReady, Reason: row.Reason, Message: row.Message}
-		}
+func timeOf(t *metav1.Time) time.Time {
+	if t == nil {
+		return time.Time{}
 	}
-	return nil
+	return t.Time
+}
+
+func timeOrNil(t time.Time) *metav1.Time {
+	if t.IsZero() {
+		return nil
+	}
+	mt := metav1.NewTime(t)
+	return &mt
 }
 
 // reportedOrphans are the orphan members the status already lists, by ID,

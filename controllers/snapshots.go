@@ -30,50 +30,55 @@ type cachedSnapshot struct {
 	fingerprint string
 }
 
-// observeOrReuse returns the remembered observation of the load balancer
-// while it is due for no new poll and the Machines are as they were;
-// otherwise it reads Octavia. fresh says which.
-func (r *GateReconciler) observeOrReuse(ctx context.Context, t Target, machines []clusterv1.Machine, now time.Time) (snap *memberwait.Snapshot, at time.Time, fresh bool, err error) {
-	r.snapshots.mu.Lock()
-	e, ok := r.snapshots.entries[t.LoadBalancerID]
-	r.snapshots.mu.Unlock()
-	if ok && now.Before(e.due) && e.fingerprint == fingerprint(machines) {
+// octaviaObserver is the cycle's Observer for one reconcile: Octavia through
+// the reconciler's snapshot cache.
+type octaviaObserver struct {
+	r        *GateReconciler
+	target   Target
+	machines []clusterv1.Machine
+}
+
+// ObserveOrReuse implements cycle.Observer.
+func (o *octaviaObserver) ObserveOrReuse(ctx context.Context, now time.Time) (snap *memberwait.Snapshot, at time.Time, fresh bool, err error) {
+	c := &o.r.snapshots
+	c.mu.Lock()
+	e, ok := c.entries[o.target.LoadBalancerID]
+	c.mu.Unlock()
+	if ok && now.Before(e.due) && e.fingerprint == fingerprint(o.machines) {
 		return e.snap, e.at, false, nil
 	}
-	snap, at, err = r.observeFresh(ctx, t, machines)
+	snap, at, err = o.ObserveFresh(ctx)
 	return snap, at, true, err
 }
 
-// observeFresh reads Octavia and remembers a good answer.
-func (r *GateReconciler) observeFresh(ctx context.Context, t Target, machines []clusterv1.Machine) (*memberwait.Snapshot, time.Time, error) {
-	snap, err := r.observe(ctx, t)
-	at := r.Clock.Now()
-	r.snapshots.mu.Lock()
-	defer r.snapshots.mu.Unlock()
-	if r.snapshots.entries == nil {
-		r.snapshots.entries = map[string]cachedSnapshot{}
+// ObserveFresh implements cycle.Observer: it reads Octavia and remembers a
+// good answer.
+func (o *octaviaObserver) ObserveFresh(ctx context.Context) (*memberwait.Snapshot, time.Time, error) {
+	snap, err := o.r.observe(ctx, o.target)
+	at := o.r.Clock.Now()
+	c := &o.r.snapshots
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]cachedSnapshot{}
 	}
 	if err != nil {
 		// A failed read says nothing: the next reconcile tries again.
-		delete(r.snapshots.entries, t.LoadBalancerID)
+		delete(c.entries, o.target.LoadBalancerID)
 		return snap, at, err
 	}
-	r.snapshots.entries[t.LoadBalancerID] = cachedSnapshot{snap: snap, at: at, due: at, fingerprint: fingerprint(machines)}
+	c.entries[o.target.LoadBalancerID] = cachedSnapshot{snap: snap, at: at, due: at, fingerprint: fingerprint(o.machines)}
 	return snap, at, nil
 }
 
-// rememberDue records when the verdicts on the observation made at asked to
-// look again.
-func (r *GateReconciler) rememberDue(lbID string, at time.Time, after time.Duration) {
-	r.snapshots.mu.Lock()
-	defer r.snapshots.mu.Unlock()
-	if after <= 0 || after > Resync {
-		// Nothing pending: the periodic resync is the next poll.
-		after = Resync
-	}
-	if e, ok := r.snapshots.entries[lbID]; ok && e.at.Equal(at) {
+// Due implements cycle.Observer.
+func (o *octaviaObserver) Due(at time.Time, after time.Duration) {
+	c := &o.r.snapshots
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[o.target.LoadBalancerID]; ok && e.at.Equal(at) {
 		e.due = at.Add(after)
-		r.snapshots.entries[lbID] = e
+		c.entries[o.target.LoadBalancerID] = e
 	}
 }
 

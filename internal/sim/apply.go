@@ -5,14 +5,16 @@ import (
 	"time"
 
 	"github.com/membergate/membergate/pkg/gate"
+	"github.com/membergate/membergate/pkg/gate/cycle"
 	"github.com/membergate/membergate/pkg/memberwait"
 )
 
-// apply mirrors GateReconciler.apply: patch every Machine (hook added or
-// removed) in order, record the events, then patch the MemberGate status. A
-// crash (cut >= 0) stops after that fraction of the Machine patches; the
-// status patch, last, is then lost.
-func (c *controller) apply(t int, machines []*machine, in gate.Input, d gate.Decision, verdicts map[string]map[string]memberwait.Verdict, obsAt int, cut float64) {
+// apply carries a decision out as GateReconciler.apply does: patch every
+// Machine (hook added or removed) in order, record the events, then patch
+// the MemberGate status. A crash (cut >= 0) stops after that fraction of
+// the Machine patches; the status patch, last, is then lost.
+func (c *controller) apply(t int, machines []*machine, out cycle.Outcome, cut float64) {
+	d := out.Decision
 	release := map[string]gate.Release{}
 	for _, r := range d.Release {
 		release[r.Machine] = r
@@ -60,55 +62,35 @@ func (c *controller) apply(t int, machines []*machine, in gate.Input, d gate.Dec
 	if cut >= 0 {
 		return
 	}
-	c.patchStatus(t, in, d, verdicts)
+	c.patchStatus(t, out)
 }
 
-// patchStatus mirrors GateReconciler.patchStatus for what the gate reads
-// back. A good observation rewrites each Machine's members and last
-// verdict. A failed one says nothing about the members: a Machine whose
-// verdict is the remembered one keeps its progress rows and last verdict,
-// so that its settle window goes on (or restarts by memberwait's own rule
-// after a gap); one without a remembered verdict keeps nothing. The hold and
-// the manual-release sighting are written either way; the reported orphans
-// and since when Octavia is unavailable are the status's own.
-func (c *controller) patchStatus(t int, in gate.Input, d gate.Decision, verdicts map[string]map[string]memberwait.Verdict) {
+// patchStatus writes what the gate reads back: the Machines' rows as
+// cycle.Outcome.Rows leaves them, the orphans reported, and since when
+// Octavia is unavailable.
+func (c *controller) patchStatus(t int, out cycle.Outcome) {
+	in := out.Input
 	observed := in.LoadBalancer.Err == nil
-	prev := c.status
-	c.status = map[string]row{}
-	for _, st := range d.Machines {
-		r := row{members: map[string]memberwait.Progress{}}
-		if st.Held {
-			r.heldSince, r.alerted = st.HeldSince, st.Alerted
+	rows := map[string]cycle.Row{}
+	for _, r := range out.Rows(c.mem.Rows) {
+		rows[r.Name] = r
+		if !observed {
+			continue
 		}
-		for _, gm := range in.Machines {
-			if gm.Name == st.Name && gm.ManualRelease != "" {
-				r.release = sighting{value: gm.ManualRelease, seen: st.ManualReleaseSeen, early: st.ManualReleaseEarly}
+		for _, mb := range r.Members {
+			if m := c.w.byNameOne(r.Name); mb.Progress.OperatingStatus == memberwait.StatusOnline && m != nil && !m.outdated {
+				c.w.event(t, AnchorOnline)
 			}
 		}
-		switch {
-		case !observed && st.Remembered:
-			if p, ok := prev[st.Name]; ok {
-				r.members, r.last = p.members, p.last
-			}
-		case observed:
-			r.last = &gate.Verdict{MemberReady: st.MemberReady, Reason: st.Reason, Message: st.Message}
-			for _, pool := range in.PoolIDs {
-				// As the controller keeps it in the MemberGate status.
-				r.members[pool] = gate.Persisted(pool, verdicts[st.Name][pool])
-				if m := c.w.byNameOne(st.Name); r.members[pool].OperatingStatus == memberwait.StatusOnline && m != nil && !m.outdated {
-					c.w.event(t, AnchorOnline)
-				}
-			}
-		}
-		c.status[st.Name] = r
 	}
+	c.mem.Rows = rows
 	if observed {
-		c.orphans = map[string]string{}
+		c.mem.ReportedOrphans = map[string]string{}
 		for _, o := range in.Orphans {
-			c.orphans[o.ID] = o.Statuses()
+			c.mem.ReportedOrphans[o.ID] = o.Statuses()
 		}
-		c.unavailableSince = time.Time{}
-	} else if c.unavailableSince.IsZero() {
-		c.unavailableSince = in.Now
+		c.mem.UnavailableSince = time.Time{}
+	} else if c.mem.UnavailableSince.IsZero() {
+		c.mem.UnavailableSince = in.Now
 	}
 }

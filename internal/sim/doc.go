@@ -11,10 +11,11 @@
 // member flows, HAProxy health checks and heartbeats, pools without a
 // monitor, failover, API faults) and the people around them (manual
 // releases, members re-created by hand, addresses and names reused).
-// The gate side is not a model: each reconcile calls the real
-// [memberwait.Evaluate] and [gate.Decide], with the member progress carried
-// between reconciles exactly as the controller persists it in the
-// MemberGate status, and nothing else surviving a crash.
+// The gate side is not a model: each reconcile runs the controller's own
+// decision cycle, [cycle.Run] — observe or reuse, [memberwait.Evaluate],
+// [gate.Decide], a fresh look before any release, the requeue — and keeps
+// the rows [cycle.Outcome.Rows] leaves, as the controller keeps them in the
+// MemberGate status, with nothing else surviving a crash.
 //
 // The invariant is checked against the model's ground truth — whether
 // HAProxy would route to a member and the API server behind it answers —

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/membergate/membergate/pkg/gate"
+	"github.com/membergate/membergate/pkg/gate/cycle"
 	"github.com/membergate/membergate/pkg/memberwait"
 )
 
@@ -176,17 +177,17 @@ func (w *world) seed() {
 		w.machines = append(w.machines, m)
 		if w.ctl != nil {
 			m.hook = true
-			r := row{members: map[string]memberwait.Progress{}, last: &gate.Verdict{MemberReady: true, Reason: gate.ReasonServing}}
+			r := cycle.Row{Name: m.name, Verdict: gate.Verdict{MemberReady: true, Reason: gate.ReasonServing}}
 			for p, mb := range m.members {
-				r.members[poolID(p)] = memberwait.Progress{MemberID: mb.id, PoolID: poolID(p), ProvisioningStatus: mb.prov,
-					OperatingStatus: mb.op, Since: at(-1800)}
+				r.Members = append(r.Members, cycle.Member{Progress: memberwait.Progress{MemberID: mb.id, PoolID: poolID(p),
+					ProvisioningStatus: mb.prov, OperatingStatus: mb.op, Since: at(-1800)}})
 			}
 			if m.release != "" {
 				// The annotation was there when the status was written,
 				// long before any deletion.
-				r.release = sighting{value: m.release, seen: at(-1800), early: true}
+				r.Release = &cycle.Sighting{Value: m.release, SeenAt: at(-1800), BeforeDeletion: true}
 			}
-			w.ctl.status[m.name] = r
+			w.ctl.mem.Rows[m.name] = r
 		}
 	}
 	w.nextPlan = w.sc.Replicas
