@@ -23,8 +23,10 @@ var (
 	}, []string{"namespace", "cluster"})
 )
 
+// Every metric the controllers export is registered here, once, with
+// controller-runtime's registry (served on the manager's metrics endpoint).
 func init() {
-	metrics.Registry.MustRegister(machinesByReason, heldSeconds, alerts)
+	metrics.Registry.MustRegister(machinesByReason, heldSeconds, alerts, octaviaRequests, neutronRequests, memberDiagnosis)
 }
 
 func recordMetrics(cluster *clusterv1.Cluster, in gate.Input, d gate.Decision) {

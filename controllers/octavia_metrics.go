@@ -6,15 +6,12 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
 var octaviaRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "membergate_octavia_requests_total",
 	Help: "Requests to Octavia (and Keystone) by operation and HTTP status code; code is \"error\" when no answer came.",
 }, []string{"operation", "code"})
-
-func init() { metrics.Registry.MustRegister(octaviaRequests) }
 
 // countRequests wraps a transport to count requests by operation and code.
 func countRequests(next http.RoundTripper) http.RoundTripper {

@@ -13,7 +13,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/internal/diagnose"
@@ -110,8 +109,6 @@ var memberDiagnosis = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 	Name: "membergate_member_diagnosis",
 	Help: "Members ACTIVE but ERROR/OFFLINE past their settle window, by the verdict on their security groups (admitted, missing rule, port security disabled, no port found, error).",
 }, []string{"namespace", "cluster", "verdict"})
-
-func init() { metrics.Registry.MustRegister(memberDiagnosis) }
 
 func recordDiagnosisMetric(c *clusterv1.Cluster, st *v1alpha1.SecurityGroupsStatus) {
 	memberDiagnosis.DeletePartialMatch(prometheus.Labels{"namespace": c.Namespace, "cluster": c.Name})

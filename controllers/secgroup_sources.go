@@ -9,7 +9,6 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/membergate/membergate/internal/openstackauth"
 )
@@ -80,8 +79,6 @@ var neutronRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "membergate_neutron_requests_total",
 	Help: "Requests to Neutron by operation and HTTP status code; code is \"error\" when no answer came.",
 }, []string{"operation", "code"})
-
-func init() { metrics.Registry.MustRegister(neutronRequests) }
 
 // countAPIRequests counts Neutron's requests by collection, and the rest
 // (Octavia, Keystone) as countRequests does.

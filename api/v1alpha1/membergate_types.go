@@ -472,7 +472,3 @@ type MemberGateList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []MemberGate `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&MemberGate{}, &MemberGateList{})
-}
