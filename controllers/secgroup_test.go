@@ -180,12 +180,7 @@ func TestSecurityGroupsCleanup(t *testing.T) {
 	gone := newSGWorld(t, sgOptions{machines: 1, cpGroups: []string{"cp"}, sg: enforce()})
 	gone.reconcile()
 	gone.g.Expect(gone.ours(gone.cp)).To(HaveLen(1))
-	cl := gone.cluster.DeepCopy()
-	gone.g.Expect(k8sClient.Get(gone.ctx, clientKey(cl), cl)).To(Succeed())
-	cl.Finalizers = nil
-	gone.g.Expect(k8sClient.Update(gone.ctx, cl)).To(Succeed())
-	gone.g.Expect(k8sClient.Delete(gone.ctx, cl)).To(Succeed())
-	gone.g.Expect(k8sClient.DeleteAllOf(gone.ctx, &infrav1.OpenStackCluster{}, client.InNamespace(gone.ns))).To(Succeed())
+	gone.removeCluster()
 	gone.reconcile()
 	gone.g.Expect(gone.ours(gone.cp)).To(BeEmpty())
 	gone.g.Expect(gone.memberGate().Finalizers).To(BeEmpty())
@@ -202,12 +197,7 @@ func TestSecurityGroupsCleanupFindsTheClustersRules(t *testing.T) {
 	w.reconcile()
 	w.g.Expect(w.ours(w.cp)).To(HaveLen(1))
 
-	cl := w.cluster.DeepCopy()
-	w.g.Expect(k8sClient.Get(w.ctx, clientKey(cl), cl)).To(Succeed())
-	cl.Finalizers = nil
-	w.g.Expect(k8sClient.Update(w.ctx, cl)).To(Succeed())
-	w.g.Expect(k8sClient.Delete(w.ctx, cl)).To(Succeed())
-	w.g.Expect(k8sClient.DeleteAllOf(w.ctx, &infrav1.OpenStackCluster{}, client.InNamespace(w.ns))).To(Succeed())
+	w.removeCluster()
 	w.reconcile()
 	w.g.Expect(w.ours(w.cp)).To(BeEmpty(), "the cleanup missed the cluster's rules")
 	w.g.Expect(w.memberGate().Finalizers).To(BeEmpty())
@@ -224,4 +214,15 @@ func (r misnamedReader) Get(ctx context.Context, key client.ObjectKey, obj clien
 		mg.Spec.ClusterName = key.Name + "-named-otherwise"
 	}
 	return err
+}
+
+// removeCluster deletes the Cluster (its test finalizer dropped) and its
+// OpenStackCluster: only the MemberGate is left to lead to the rules.
+func (w *sgWorld) removeCluster() {
+	cl := w.cluster.DeepCopy()
+	w.g.Expect(k8sClient.Get(w.ctx, clientKey(cl), cl)).To(Succeed())
+	cl.Finalizers = nil
+	w.g.Expect(k8sClient.Update(w.ctx, cl)).To(Succeed())
+	w.g.Expect(k8sClient.Delete(w.ctx, cl)).To(Succeed())
+	w.g.Expect(k8sClient.DeleteAllOf(w.ctx, &infrav1.OpenStackCluster{}, client.InNamespace(w.ns))).To(Succeed())
 }
