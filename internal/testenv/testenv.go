@@ -38,20 +38,19 @@ type Source struct {
 }
 
 // The CRD sources: CAPI core, KubeadmControlPlane, kubeadm bootstrap, CAPO
-// (the gate watches OpenStackClusters), membergate's own, and CAPI's Dev
-// infrastructure (the in-process e2e's in-memory Machines).
+// (the gate watches OpenStackClusters) and membergate's own. Suites in the
+// test module add CAPI's Dev infrastructure from there.
 var (
 	CAPICore   = Source{Module: "sigs.k8s.io/cluster-api", Dir: "core/config/crd/bases"}
 	KCP        = Source{Module: "sigs.k8s.io/cluster-api", Dir: "controlplane/kubeadm/config/crd/bases", Contract: true}
 	Kubeadm    = Source{Module: "sigs.k8s.io/cluster-api", Dir: "bootstrap/kubeadm/config/crd/bases", Contract: true}
 	CAPO       = Source{Module: "sigs.k8s.io/cluster-api-provider-openstack", Dir: "config/crd/bases", Contract: true}
 	MemberGate = Source{Dir: "config/crd/bases"}
-	DevInfra   = Source{Module: "sigs.k8s.io/cluster-api/test", Dir: "infrastructure/docker/config/crd/bases", Contract: true}
 	// GateSources are what the gate reads and writes.
 	GateSources = []Source{CAPICore, KCP, CAPO, MemberGate}
-	// CAPISources add what CAPI's own controllers need to run a rollout on
-	// the Dev (in-memory) infrastructure.
-	CAPISources = []Source{CAPICore, KCP, Kubeadm, DevInfra, CAPO, MemberGate}
+	// CAPISources add what CAPI's own controllers need to run a rollout,
+	// apart from the infrastructure provider's CRDs.
+	CAPISources = []Source{CAPICore, KCP, Kubeadm, CAPO, MemberGate}
 )
 
 var errNoModRoot = errors.New("not inside the membergate repository (no go.mod of github.com/membergate/membergate above the working directory)")
@@ -172,10 +171,10 @@ func RepoRoot() (string, error) {
 }
 
 // ModuleDir is where the module cache holds a dependency, at the version
-// this repository's go.mod selects.
-func ModuleDir(root, mod string) (string, error) {
+// the module of the working directory selects: a suite in the test module
+// finds the modules only that module requires.
+func ModuleDir(_, mod string) (string, error) {
 	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", mod)
-	cmd.Dir = root
 	out, err := cmd.Output()
 	if err != nil {
 		return "", fmt.Errorf("go list -m %s: %w", mod, err)

@@ -21,8 +21,8 @@ main() {
 	log "stack RSS before the suite: $(rss_mib) MiB"
 	# -tags openstack: a stack that stops answering fails the suite instead
 	# of skipping the real half. -p 1: the packages share one Octavia.
-	(cd "$root" && CONFORMANCE_REPORT="$OS_DATA/conformance-report.md" MEMBERGATE_OPENSTACK_ENV="$OS_ENV_FILE" \
-		go test -tags openstack -count=1 -p 1 -timeout 20m -v "$@" ./test/conformance/...) \
+	(cd "$root/test" && CONFORMANCE_REPORT="$OS_DATA/conformance-report.md" MEMBERGATE_OPENSTACK_ENV="$OS_ENV_FILE" \
+		go test -tags openstack -count=1 -p 1 -timeout 20m -v "$@" ./conformance/...) \
 		>"$OS_DATA/conformance.log" 2>&1 || rc=$?
 	# The verdicts, without the chatter of passing subtests.
 	grep -E '^(=== RUN|--- (PASS|FAIL|SKIP)|ok |FAIL|PASS|panic)|^\s+--- (FAIL|SKIP)|_test\.go:[0-9]+' "$OS_DATA/conformance.log" |

@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/cluster-api/test/framework/clusterctl"
 	"sigs.k8s.io/yaml"
 
-	"github.com/membergate/membergate/config"
+	"github.com/membergate/membergate/test/manifests"
 )
 
 // TestE2EConfigIsValid checks the suite's configuration offline, so a
@@ -80,7 +80,7 @@ func TestClusterTemplate(t *testing.T) {
 		return "e2e", nil
 	})
 	g.Expect(err).NotTo(HaveOccurred())
-	objs, err := config.Decode(out)
+	objs, err := manifests.Decode(out)
 	g.Expect(err).NotTo(HaveOccurred())
 	kinds := map[string]bool{}
 	for _, o := range objs {

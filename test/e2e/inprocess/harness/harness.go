@@ -72,7 +72,7 @@ func Start(opts Options) (_ *Harness, err error) {
 	if err != nil {
 		return nil, err
 	}
-	env, err := testenv.New(root, "", testenv.CAPISources...)
+	env, err := testenv.New(root, "", append(testenv.CAPISources, devInfraCRDs)...)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,13 @@ import (
 	cloudv1 "sigs.k8s.io/cluster-api/test/infrastructure/inmemory/pkg/cloud/api/v1alpha1"
 
 	managerscheme "github.com/membergate/membergate/internal/scheme"
+	"github.com/membergate/membergate/internal/testenv"
 )
+
+// devInfraCRDs are CAPI's Dev infrastructure CRDs (the in-memory Machines
+// the rollouts run on), from the cluster-api/test module this module
+// requires.
+var devInfraCRDs = testenv.Source{Module: "sigs.k8s.io/cluster-api/test", Dir: "infrastructure/docker/config/crd/bases", Contract: true}
 
 // newScheme is membergate's scheme plus what the CAPI controllers and the
 // Dev infrastructure read: kubeadm bootstrap, Dev machines and clusters, CRDs.

@@ -1,4 +1,5 @@
-package main
+// Package deploy_test runs the manager binary as config/default deploys it.
+package deploy_test
 
 import (
 	"bytes"
@@ -8,10 +9,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +27,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -32,21 +37,20 @@ import (
 	"sigs.k8s.io/cluster-api/core/reconcilers/extensionconfig"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/membergate/membergate/api/v1alpha1"
-	"github.com/membergate/membergate/config"
 	"github.com/membergate/membergate/extension/extensiontest"
 	"github.com/membergate/membergate/internal/scheme"
 	"github.com/membergate/membergate/internal/testenv"
 	"github.com/membergate/membergate/pkg/memberwait/octaviatest"
+	"github.com/membergate/membergate/test/manifests"
 )
 
 // The cluster of extension/testdata's literal request bodies.
 const ns, clusterName, oscName = "team-a", "prod", "prod-8k4fj"
 
-// TestManagerServesTheDeployment runs the manager as config/default deploys
-// it — its very arguments, certificates where the Deployment mounts them —
+// TestManagerServesTheDeployment runs the manager binary as config/default
+// deploys it — its very arguments, certificates where the Deployment mounts them —
 // against a real kube-apiserver, with the gate reading the Octavia emulator
 // through a CAPO identity Secret:
 //   - the admission webhooks, registered from config/default with the CA
@@ -62,7 +66,7 @@ const ns, clusterName, oscName = "team-a", "prod", "prod-8k4fj"
 // extensiontest's client, which builds URLs and verifies TLS as CAPI's does.
 func TestManagerServesTheDeployment(t *testing.T) {
 	g := NewWithT(t)
-	logs := captureLogs(t)
+	bin := buildManager(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
@@ -72,7 +76,7 @@ func TestManagerServesTheDeployment(t *testing.T) {
 	c, err := client.New(cfg, client.Options{Scheme: sch})
 	g.Expect(err).NotTo(HaveOccurred())
 
-	objs, err := config.Build("default", nil)
+	objs, err := manifests.Build("default", nil)
 	g.Expect(err).NotTo(HaveOccurred())
 	find := func(kind, name string) *unstructured.Unstructured {
 		for _, o := range objs {
@@ -104,9 +108,6 @@ func TestManagerServesTheDeployment(t *testing.T) {
 		"--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(probePort),
 		"--webhook-host=127.0.0.1", "--webhook-port="+strconv.Itoa(webhookPort), "--webhook-cert-dir="+webhookDir,
 		"--extension-host=127.0.0.1", "--extension-port="+strconv.Itoa(extPort), "--extension-cert-dir="+extDir)
-	o, err := parse(args)
-	g.Expect(err).NotTo(HaveOccurred(), "config/default's arguments are the manager's flags")
-	g.Expect(o.enableWebhooks && o.enableExtension).To(BeTrue())
 
 	// The webhook configurations of config/default, pointed at the local
 	// server with the CA the cainjector would write.
@@ -125,14 +126,28 @@ func TestManagerServesTheDeployment(t *testing.T) {
 		g.Expect(c.Create(ctx, wh)).To(Succeed())
 	}
 
-	mgrCtx, stopMgr := context.WithCancel(ctx)
-	stopped := make(chan error, 1)
-	go func() { stopped <- run(mgrCtx, cfg, o) }()
+	// The manager as a process: config/default's arguments must be its
+	// flags (it exits 2 on any it does not know), and it finds the API
+	// server as in-cluster tooling does outside a Pod, through KUBECONFIG.
+	var logs lockedBuffer
+	mgr := exec.Command(bin, args...)
+	mgr.Env = append(os.Environ(), "KUBECONFIG="+writeKubeconfig(t, cfg))
+	mgr.Stdout, mgr.Stderr = &logs, &logs
+	g.Expect(mgr.Start()).To(Succeed())
+	exited := make(chan error, 1)
+	go func() { exited <- mgr.Wait() }()
 	defer func() {
-		stopMgr()
-		g.Expect(<-stopped).To(Succeed())
+		// SIGTERM, as the kubelet stops a Pod: the manager drains and exits 0.
+		_ = mgr.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			g.Expect(err).NotTo(HaveOccurred(), "the manager exits cleanly on SIGTERM")
+		case <-time.After(30 * time.Second):
+			_ = mgr.Process.Kill()
+			t.Error("the manager did not stop within 30s of SIGTERM")
+		}
 		if t.Failed() {
-			lines := strings.Split(logs(), "\n")
+			lines := strings.Split(logs.String(), "\n")
 			t.Logf("manager logs (last 60 lines):\n%s", strings.Join(lines[max(0, len(lines)-60):], "\n"))
 		}
 	}()
@@ -143,7 +158,7 @@ func TestManagerServesTheDeployment(t *testing.T) {
 		}
 		res.Body.Close()
 		return res.StatusCode, nil
-	}).WithTimeout(30*time.Second).Should(Equal(http.StatusOK), "readyz: webhooks and extension serving")
+	}).WithTimeout(30*time.Second).Should(Equal(http.StatusOK), "readyz: webhooks and extension serving (logs: %s)", &logs)
 
 	// A CAPO cluster: control-plane Machine cp-0 serves, cp-1's member is
 	// stuck PENDING_CREATE while the load balancer is ACTIVE (amphorav2).
@@ -330,26 +345,46 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// captureLogs sends controller-runtime's logs to a buffer, shown when the
-// test fails.
-func captureLogs(t *testing.T) func() string {
-	var mu sync.Mutex
-	var buf bytes.Buffer
-	ctrl.SetLogger(zap.New(zap.WriteTo(lockedWriter{&mu, &buf}), zap.UseDevMode(true)))
-	return func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		return buf.String()
+// buildManager builds cmd/manager, the binary the image ships.
+func buildManager(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "manager")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/membergate/membergate/cmd/manager")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build cmd/manager: %v\n%s", err, out)
 	}
+	return bin
 }
 
-type lockedWriter struct {
-	mu  *sync.Mutex
-	buf *bytes.Buffer
+// writeKubeconfig writes envtest's admin credentials as a kubeconfig file.
+func writeKubeconfig(t *testing.T, cfg *rest.Config) string {
+	t.Helper()
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["envtest"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
+	kc.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "envtest"}
+	kc.CurrentContext = "envtest"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
+// lockedBuffer collects the manager's output, shown when the test fails.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -1,4 +1,4 @@
-package config_test
+package manifests_test
 
 import (
 	"context"

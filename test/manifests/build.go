@@ -1,7 +1,8 @@
-// Package config holds membergate's kustomize bases (the YAML beside this
-// file) and builds them the way a user installs them, for the tests that
-// apply them to a real API server.
-package config
+// Package manifests builds membergate's kustomize bases (the repository's
+// config/ directory) the way a user installs them, for the tests that check
+// them and apply them to a real API server. It lives in the test module so
+// that kustomize never becomes a dependency of the product.
+package manifests
 
 import (
 	"bytes"
@@ -19,11 +20,11 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
-// Dir is this directory, found from the source file so that tests in any
-// package can build the bases.
+// Dir is the repository's config/ directory, found from this source file so
+// that tests in any package can build the bases.
 func Dir() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(file)
+	return filepath.Join(filepath.Dir(file), "..", "..", "config")
 }
 
 // Kustomize builds a kustomization under Dir (e.g. "default") as

@@ -1,4 +1,4 @@
-package config_test
+package manifests_test
 
 import (
 	"fmt"
@@ -15,14 +15,14 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	runtimev1 "sigs.k8s.io/cluster-api/api/runtime/v1beta2"
 
-	"github.com/membergate/membergate/config"
+	"github.com/membergate/membergate/test/manifests"
 )
 
 // built is config/default as clusterctl installs it: kustomize, then the
 // variables' defaults.
 func built(t *testing.T) []*unstructured.Unstructured {
 	t.Helper()
-	objs, err := config.Build("default", nil)
+	objs, err := manifests.Build("default", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestCertificatesAndCAInjection(t *testing.T) {
 // TestVariables: clusterctl's variables default, and can be set.
 func TestVariables(t *testing.T) {
 	g := NewWithT(t)
-	objs, err := config.Build("default", map[string]string{"MEMBERGATE_EXTENSION_HOOKS": "BeforeClusterUpgrade,AfterControlPlaneUpgrade", "MEMBERGATE_OCTAVIA_QPS": "2"})
+	objs, err := manifests.Build("default", map[string]string{"MEMBERGATE_EXTENSION_HOOKS": "BeforeClusterUpgrade,AfterControlPlaneUpgrade", "MEMBERGATE_OCTAVIA_QPS": "2"})
 	g.Expect(err).NotTo(HaveOccurred())
 	d := typed[appsv1.Deployment](g, find(objs, "Deployment", "membergate-controller-manager"))
 	args := d.Spec.Template.Spec.Containers[0].Args
