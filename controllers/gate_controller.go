@@ -23,6 +23,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/internal/cloud/scope"
+	"github.com/membergate/membergate/internal/cloud/services/loadbalancer"
 	"github.com/membergate/membergate/pkg/gate"
 	"github.com/membergate/membergate/pkg/gate/cycle"
 	"github.com/membergate/membergate/pkg/memberwait"
@@ -43,10 +45,10 @@ type GateReconciler struct {
 	// manager's; nil means Client.
 	APIReader client.Reader
 	Recorder  events.EventRecorder
-	Sources   SourceFactory
+	Sources   scope.SourceFactory
 	// Locator finds a Cluster's API server load balancer; nil means CAPO's
 	// OpenStackCluster.
-	Locator LoadBalancerLocator
+	Locator scope.LoadBalancerLocator
 	// Clock defaults to the real clock.
 	Clock clock.PassiveClock
 	// Rand, when set, is memberwait's jitter source (tests make schedules
@@ -57,7 +59,7 @@ type GateReconciler struct {
 	// Networks, when set, gives the Neutron (and Octavia) clients of the
 	// security-group enforcement and the member diagnosis (see
 	// docs/secgroups.md); nil turns both off.
-	Networks NetworkFactory
+	Networks scope.NetworkFactory
 
 	secgroups sgCaches
 }
@@ -158,19 +160,12 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 }
 
 // observe reads the load balancer's status tree once.
-func (r *GateReconciler) observe(ctx context.Context, target Target) (*memberwait.Snapshot, error) {
+func (r *GateReconciler) observe(ctx context.Context, target scope.Target) (*memberwait.Snapshot, error) {
 	src, err := r.Sources.Source(ctx, target.Identity)
 	if err != nil {
 		return nil, err
 	}
-	snap, err := src.Observe(ctx, memberwait.Request{LoadBalancerID: target.LoadBalancerID, LoadBalancerStatus: true})
-	if err != nil {
-		return nil, err
-	}
-	if !snap.Found {
-		return snap, fmt.Errorf("load balancer %s not found", target.LoadBalancerID)
-	}
-	return snap, nil
+	return loadbalancer.NewService(loadbalancer.Clients{StatusTree: src}, nil).ObserveStatusTree(ctx, target.LoadBalancerID)
 }
 
 // reader is where the MemberGate is read from: see APIReader.
@@ -181,11 +176,11 @@ func (r *GateReconciler) reader() client.Reader {
 	return r.Client
 }
 
-func (r *GateReconciler) locator() LoadBalancerLocator {
+func (r *GateReconciler) locator() scope.LoadBalancerLocator {
 	if r.Locator != nil {
 		return r.Locator
 	}
-	return CAPOLocator{}
+	return scope.CAPOLocator{}
 }
 
 // candidates are the Machines as the cycle judges them, each member found

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -14,6 +15,9 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/internal/cloud/scope"
+	"github.com/membergate/membergate/internal/cloud/services/loadbalancer"
+	"github.com/membergate/membergate/internal/cloud/services/networking"
 	"github.com/membergate/membergate/pkg/memberwait"
 	"github.com/membergate/membergate/pkg/secgroup"
 )
@@ -103,7 +107,7 @@ func ruleOwner(cluster types.NamespacedName) secgroup.Owner {
 type sgInput struct {
 	cluster  *clusterv1.Cluster
 	mg       *v1alpha1.MemberGate
-	target   Target
+	target   scope.Target
 	machines []clusterv1.Machine // control plane
 	snap     *memberwait.Snapshot
 	verdicts map[string]map[string]memberwait.Verdict
@@ -212,9 +216,52 @@ func inputsOf(in sgInput) string {
 
 // identityOf is the identity recorded in the status, for a cleanup after
 // the OpenStackCluster is gone.
-func identityOf(namespace string, st *v1alpha1.SecurityGroupsStatus) Identity {
+func identityOf(namespace string, st *v1alpha1.SecurityGroupsStatus) scope.Identity {
 	if st == nil || st.Identity == nil {
-		return Identity{}
+		return scope.Identity{}
 	}
-	return Identity{Namespace: namespace, SecretName: st.Identity.SecretName, CloudName: st.Identity.CloudName, Region: st.Identity.Region}
+	return scope.Identity{Namespace: namespace, SecretName: st.Identity.SecretName, CloudName: st.Identity.CloudName, Region: st.Identity.Region}
+}
+
+// sgCaches keep what Octavia and Neutron say across reconciles (see the
+// services' caches) and what the last pass of each cluster saw.
+type sgCaches struct {
+	topologies loadbalancer.Cache
+	neutron    networking.Cache
+	mu         sync.Mutex
+	inputs     map[string]string // cluster → what the last pass saw
+}
+
+// forget drops what is kept for a cluster whose rules are gone.
+func (c *sgCaches) forget(cluster, lbID string) {
+	c.neutron.Forget(cluster)
+	c.mu.Lock()
+	delete(c.inputs, cluster)
+	c.mu.Unlock()
+	c.topologies.Forget(lbID)
+}
+
+// topology is the load balancer's topology, through the cache.
+func (c *sgCaches) topology(ctx context.Context, nc *scope.NetworkClients, lbID, key string, now time.Time) (*loadbalancer.Topology, error) {
+	return loadbalancer.NewService(loadbalancer.Clients{Octavia: nc.LoadBalancer}, &c.topologies).GetTopology(ctx, lbID, key, now)
+}
+
+// view is Neutron as one reconcile of cluster reads it, through the cache.
+func (c *sgCaches) view(nc *scope.NetworkClients, cluster string, now time.Time) *networking.Service {
+	return networking.NewService(nc.Network, nc.Cloud, &c.neutron, cluster, now)
+}
+
+// membersKey names the set of members the status tree shows.
+func membersKey(snap *memberwait.Snapshot) string {
+	if snap == nil || !snap.Found {
+		return ""
+	}
+	var ids []string
+	for _, p := range snap.Pools {
+		for _, m := range p.Members {
+			ids = append(ids, p.ID+"/"+m.ID)
+		}
+	}
+	slices.Sort(ids)
+	return strings.Join(ids, ",")
 }

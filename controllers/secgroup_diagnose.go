@@ -13,6 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/internal/cloud/services/loadbalancer"
+	"github.com/membergate/membergate/internal/cloud/services/networking"
 	"github.com/membergate/membergate/internal/diagnose"
 	"github.com/membergate/membergate/pkg/memberwait"
 	"github.com/membergate/membergate/pkg/secgroup"
@@ -83,32 +85,32 @@ func failingMembers(mg *v1alpha1.MemberGate, machines []clusterv1.Machine, verdi
 // diagnoseMember judges one failing member with internal/diagnose, from
 // what the pass read (or reads now: its port and its groups' rules), and
 // reports it: status, an event on the Machine, the Machine's condition.
-func (r *GateReconciler) diagnoseMember(ctx context.Context, out *sgOutcome, v *neutronView, topo *topology, in sgInput, pol sgPolicy, f failingMember) {
+func (r *GateReconciler) diagnoseMember(ctx context.Context, out *sgOutcome, v *networking.Service, topo *loadbalancer.Topology, in sgInput, pol sgPolicy, f failingMember) {
 	ms := f.member
 	row := diagnose.Row{PoolID: f.poolID, MemberID: ms.ID, MemberName: ms.Name, Address: ms.Address, ProtocolPort: ms.ProtocolPort,
 		ProvisioningStatus: ms.ProvisioningStatus, OperatingStatus: ms.OperatingStatus, Failing: true, SourceSubnetID: topo.VIPSubnetID}
 	hint := map[string]string{}
-	if tm, ok := topo.member(ms.ID); ok {
+	if tm, ok := topo.Member(ms.ID); ok {
 		row.MonitorPort, row.SourceSubnetID = tm.MonitorPort, tm.SourceSubnet(topo.VIPSubnetID)
 		hint[ms.Address] = tm.SubnetID
 	}
 	err := func() error {
-		cidr, err := v.subnetCIDR(ctx, row.SourceSubnetID)
+		cidr, err := v.GetSubnetCIDR(ctx, row.SourceSubnetID)
 		if err != nil {
 			return err
 		}
-		if err := v.portsOf(ctx, []string{ms.Address}, hint); err != nil {
+		if err := v.FindPorts(ctx, []string{ms.Address}, hint); err != nil {
 			return err
 		}
-		p := v.ports[ms.Address]
+		p := v.Port(ms.Address)
 		if p == nil {
 			return diagnose.Judge(&row, cidr, nil, nil)
 		}
-		if err := v.rulesOf(ctx, p.SecurityGroups); err != nil {
+		if err := v.ListRules(ctx, p.SecurityGroups); err != nil {
 			return err
 		}
 		return diagnose.Judge(&row, cidr, &diagnose.Port{ID: p.ID, SecurityGroups: p.SecurityGroups, PortSecurityEnabled: p.PortSecurityEnabled},
-			v.rulesIn(p.SecurityGroups))
+			v.Rules(p.SecurityGroups...))
 	}()
 	d := v1alpha1.MemberDiagnosis{MemberID: ms.ID, Machine: f.machine, PoolID: f.poolID, Address: ms.Address, Port: int32(row.CheckPort()),
 		Statuses: ms.Statuses(), Source: row.Source, Groups: row.Groups, Verdict: row.Verdict, At: metav1.NewTime(in.now)}

@@ -17,6 +17,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/internal/cloud/scope"
+	"github.com/membergate/membergate/internal/cloud/services/loadbalancer"
+	"github.com/membergate/membergate/internal/cloud/services/networking"
 	"github.com/membergate/membergate/pkg/secgroup"
 )
 
@@ -37,8 +40,8 @@ func (r *GateReconciler) sgPass(ctx context.Context, out *sgOutcome, in sgInput,
 	st := out.status
 	nc, err := r.Networks.Network(ctx, in.target.Identity)
 	if err == nil {
-		var topo *topology
-		if topo, err = r.secgroups.topo.get(ctx, nc, in.target.LoadBalancerID, membersKey(in.snap), in.now); err == nil {
+		var topo *loadbalancer.Topology
+		if topo, err = r.secgroups.topology(ctx, nc, in.target.LoadBalancerID, membersKey(in.snap), in.now); err == nil {
 			v := r.secgroups.view(nc, in.key().String(), in.now)
 			if due {
 				var changed bool
@@ -66,7 +69,7 @@ func (r *GateReconciler) sgPass(ctx context.Context, out *sgOutcome, in sgInput,
 
 // guarded is a Neutron port the policy guards and what it must admit.
 type guarded struct {
-	port      *nPort
+	port      *networking.Port
 	machines  []string
 	ports     []int // control plane: the members' protocol and monitor ports
 	nodePorts bool  // workers
@@ -76,7 +79,7 @@ type guarded struct {
 // nodes' ports, converges on them (Enforce) or reports what it would do
 // (Audit), and checks what OVN's clients need.
 // It reports whether it changed a rule.
-func (r *GateReconciler) sgEnforce(ctx context.Context, out *sgOutcome, v *neutronView, topo *topology, in sgInput, pol sgPolicy, owner secgroup.Owner) (bool, error) {
+func (r *GateReconciler) sgEnforce(ctx context.Context, out *sgOutcome, v *networking.Service, topo *loadbalancer.Topology, in sgInput, pol sgPolicy, owner secgroup.Owner) (bool, error) {
 	st := out.status
 	changed := false
 	var problems []string
@@ -99,13 +102,13 @@ func (r *GateReconciler) sgEnforce(ctx context.Context, out *sgOutcome, v *neutr
 	problems = append(problems, missing...)
 	groups := ownedGroups(st)
 	for _, g := range guards {
-		if g.port.filtered() {
+		if g.port.Filtered() {
 			groups = append(groups, g.port.SecurityGroups...)
 		}
 	}
 	slices.Sort(groups)
 	groups = slices.Compact(groups)
-	if err := v.rulesOf(ctx, groups); err != nil {
+	if err := v.ListRules(ctx, groups); err != nil {
 		return false, err
 	}
 
@@ -113,7 +116,7 @@ func (r *GateReconciler) sgEnforce(ctx context.Context, out *sgOutcome, v *neutr
 	for _, msg := range refused {
 		problems = append(problems, problemRefused+msg)
 	}
-	acts := secgroup.Reconcile(owner, pol.Mode, planned, v.rulesIn(groups))
+	acts := secgroup.Reconcile(owner, pol.Mode, planned, v.Rules(groups...))
 	prevChanges := st.Changes
 	st.Changes = nil
 	if pol.Mode == secgroup.Enforce {
@@ -125,7 +128,7 @@ func (r *GateReconciler) sgEnforce(ctx context.Context, out *sgOutcome, v *neutr
 			}
 		}
 		for _, c := range acts.Create {
-			if _, err := v.create(ctx, c); err != nil {
+			if _, err := v.CreateRule(ctx, c); err != nil {
 				problems = append(problems, problemOpenStack+err.Error())
 				continue
 			}
@@ -136,7 +139,7 @@ func (r *GateReconciler) sgEnforce(ctx context.Context, out *sgOutcome, v *neutr
 			r.Recorder.Eventf(in.mg, in.cluster, corev1.EventTypeNormal, "SecurityGroupRuleAdded", "SecurityGroups", "%s", msg)
 		}
 		for _, d := range acts.Delete {
-			if err := v.remove(ctx, d); err != nil {
+			if err := v.DeleteRule(ctx, d); err != nil {
 				problems = append(problems, problemOpenStack+err.Error())
 				continue
 			}
@@ -171,7 +174,7 @@ func (r *GateReconciler) sgEnforce(ctx context.Context, out *sgOutcome, v *neutr
 // derivedSources are the CIDRs of the subnets the load balancer reaches
 // its members from: each member's subnet, or the VIP's for members with
 // none.
-func derivedSources(ctx context.Context, v *neutronView, topo *topology) ([]netip.Prefix, error) {
+func derivedSources(ctx context.Context, v *networking.Service, topo *loadbalancer.Topology) ([]netip.Prefix, error) {
 	var subnets []string
 	for _, m := range topo.Members {
 		subnets = append(subnets, m.SourceSubnet(topo.VIPSubnetID))
@@ -182,7 +185,7 @@ func derivedSources(ctx context.Context, v *neutronView, topo *topology) ([]neti
 	slices.Sort(subnets)
 	var out []netip.Prefix
 	for _, id := range slices.Compact(subnets) {
-		cidr, err := v.subnetCIDR(ctx, id)
+		cidr, err := v.GetSubnetCIDR(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -199,7 +202,7 @@ func derivedSources(ctx context.Context, v *neutronView, topo *topology) ([]neti
 
 // memberPorts are the control-plane ports to open: every member's protocol
 // port and monitor port, as the pools say — not an assumed 6443.
-func memberPorts(topo *topology) []int {
+func memberPorts(topo *loadbalancer.Topology) []int {
 	var ports []int
 	for _, m := range topo.Members {
 		ports = append(ports, m.ProtocolPort)
@@ -214,7 +217,7 @@ func memberPorts(topo *topology) []int {
 // guardedPorts finds the ports holding the control-plane Machines'
 // addresses (and, with workers, the worker Machines'); it also returns the
 // Machines none of whose addresses a port holds.
-func (r *GateReconciler) guardedPorts(ctx context.Context, v *neutronView, topo *topology, in sgInput, pol sgPolicy) ([]*guarded, []string, error) {
+func (r *GateReconciler) guardedPorts(ctx context.Context, v *networking.Service, topo *loadbalancer.Topology, in sgInput, pol sgPolicy) ([]*guarded, []string, error) {
 	type node struct {
 		name   string
 		addrs  []string
@@ -227,7 +230,7 @@ func (r *GateReconciler) guardedPorts(ctx context.Context, v *neutronView, topo 
 		for _, verdict := range in.verdicts[m.Name] {
 			if ms := verdict.Member; ms != nil && ms.Address != "" {
 				n.addrs = append(n.addrs, ms.Address)
-				if tm, ok := topo.member(ms.ID); ok && tm.SubnetID != "" {
+				if tm, ok := topo.Member(ms.ID); ok && tm.SubnetID != "" {
 					hint[ms.Address] = tm.SubnetID
 				}
 			}
@@ -249,7 +252,7 @@ func (r *GateReconciler) guardedPorts(ctx context.Context, v *neutronView, topo 
 		nodes[i].addrs = slices.Compact(nodes[i].addrs)
 		all = append(all, nodes[i].addrs...)
 	}
-	if err := v.portsOf(ctx, all, hint); err != nil {
+	if err := v.FindPorts(ctx, all, hint); err != nil {
 		return nil, nil, err
 	}
 	cpPorts := memberPorts(topo)
@@ -259,7 +262,7 @@ func (r *GateReconciler) guardedPorts(ctx context.Context, v *neutronView, topo 
 	for _, n := range nodes {
 		found := false
 		for _, a := range n.addrs {
-			p := v.ports[a]
+			p := v.Port(a)
 			if p == nil {
 				continue
 			}
@@ -278,7 +281,7 @@ func (r *GateReconciler) guardedPorts(ctx context.Context, v *neutronView, topo 
 			} else {
 				g.ports = cpPorts
 			}
-			if len(p.SecurityGroups) == 0 && p.filtered() {
+			if len(p.SecurityGroups) == 0 && p.Filtered() {
 				missing = append(missing, fmt.Sprintf("%sport %s of %s has no security group: with port security on, nothing admits the load balancer; add one", problemPorts, p.ID, n.name))
 			}
 		}
@@ -319,14 +322,14 @@ func (r *GateReconciler) workerMachines(ctx context.Context, c *clusterv1.Cluste
 // already admits it by a rule that is not ours (one of ours is what
 // Reconcile keeps). Traffic is admitted when any of a port's groups admits
 // it, so one rule per port is enough.
-func plan(pol sgPolicy, owner secgroup.Owner, sources []netip.Prefix, guards []*guarded, v *neutronView) ([]secgroup.Rule, []string) {
+func plan(pol sgPolicy, owner secgroup.Owner, sources []netip.Prefix, guards []*guarded, v *networking.Service) ([]secgroup.Rule, []string) {
 	var planned []secgroup.Rule
 	var refused []string
 	seen := map[string]bool{}
 	for _, src := range sources {
 		for _, g := range guards {
 			groups := g.port.SecurityGroups
-			if len(groups) == 0 || !g.port.filtered() {
+			if len(groups) == 0 || !g.port.Filtered() {
 				continue
 			}
 			cands, errs := secgroup.Plan(pol.Policy, []netip.Prefix{src}, []secgroup.Target{{GroupID: groups[0], Ports: g.ports, NodePorts: g.nodePorts}})
@@ -348,11 +351,11 @@ func plan(pol sgPolicy, owner secgroup.Owner, sources []netip.Prefix, guards []*
 	return planned, refused
 }
 
-func coveredByOthers(c secgroup.Rule, groups []string, v *neutronView, owner secgroup.Owner) bool {
+func coveredByOthers(c secgroup.Rule, groups []string, v *networking.Service, owner secgroup.Owner) bool {
 	for _, gid := range groups {
 		want := c
 		want.SecurityGroupID = gid
-		others := slices.DeleteFunc(slices.Clone(v.rules[gid]), owner.Marks)
+		others := slices.DeleteFunc(slices.Clone(v.Rules(gid)), owner.Marks)
 		if len(secgroup.Missing([]secgroup.Rule{want}, others)) == 0 {
 			return true
 		}
@@ -364,7 +367,7 @@ func coveredByOthers(c secgroup.Rule, groups []string, v *neutronView, owner sec
 // ports' groups do not admit: OVN keeps the client's address, so these
 // clients are dropped at the node. Never widened for: admitting clients is
 // the operator's decision, not the load balancer's.
-func ovnClients(topo *topology, guards []*guarded, v *neutronView) []string {
+func ovnClients(topo *loadbalancer.Topology, guards []*guarded, v *networking.Service) []string {
 	var out []string
 	for _, l := range topo.Listeners {
 		for _, c := range l.AllowedCIDRs {
@@ -373,10 +376,10 @@ func ovnClients(topo *topology, guards []*guarded, v *neutronView) []string {
 				continue
 			}
 			for _, g := range guards {
-				if (g.nodePorts && len(g.ports) == 0) || !g.port.filtered() {
+				if (g.nodePorts && len(g.ports) == 0) || !g.port.Filtered() {
 					continue
 				}
-				rules := v.rulesIn(g.port.SecurityGroups)
+				rules := v.Rules(g.port.SecurityGroups...)
 				for _, m := range topo.Members {
 					if !secgroup.Evaluate(rules, src.Masked(), m.ProtocolPort).Admitted {
 						out = append(out, fmt.Sprintf("%sOVN keeps client addresses: listener %s (port %d) allows %s, which the groups of %s's port (%s) do not admit to port %d; add a rule if those clients must reach it (membergate never widens for clients)",
@@ -414,7 +417,7 @@ func groupsOf(guards []*guarded, pol sgPolicy) []v1alpha1.GuardedGroup {
 	byID := map[string]*v1alpha1.GuardedGroup{}
 	var ids []string
 	for _, g := range guards {
-		if len(g.port.SecurityGroups) == 0 || !g.port.filtered() {
+		if len(g.port.SecurityGroups) == 0 || !g.port.Filtered() {
 			continue
 		}
 		id := g.port.SecurityGroups[0]
@@ -451,9 +454,9 @@ func groupsOf(guards []*guarded, pol sgPolicy) []v1alpha1.GuardedGroup {
 }
 
 // ownedRules are the rules of ours in the groups read.
-func ownedRules(v *neutronView, groups []string, owner secgroup.Owner) []v1alpha1.OwnedRule {
+func ownedRules(v *networking.Service, groups []string, owner secgroup.Owner) []v1alpha1.OwnedRule {
 	var out []v1alpha1.OwnedRule
-	for _, r := range v.rulesIn(groups) {
+	for _, r := range v.Rules(groups...) {
 		if owner.Marks(r) {
 			out = append(out, v1alpha1.OwnedRule{ID: r.ID, GroupID: r.SecurityGroupID, Rule: r.String()})
 		}
@@ -479,7 +482,7 @@ func ownedGroups(st *v1alpha1.SecurityGroupsStatus) []string {
 // sgCleanup removes every rule of cluster's enforcement from the groups the
 // status knows: on Disabled, opt-out, and deletion of the cluster or the
 // MemberGate.
-func (r *GateReconciler) sgCleanup(ctx context.Context, out *sgOutcome, mg *v1alpha1.MemberGate, cluster types.NamespacedName, id Identity, why string) {
+func (r *GateReconciler) sgCleanup(ctx context.Context, out *sgOutcome, mg *v1alpha1.MemberGate, cluster types.NamespacedName, id scope.Identity, why string) {
 	st := out.status
 	owner := ruleOwner(cluster)
 	st.Mode, st.Diagnoses, st.Changes, st.Sources = v1alpha1.SecurityGroupsDisabled, nil, nil, nil
@@ -518,13 +521,13 @@ func (r *GateReconciler) sgCleanup(ctx context.Context, out *sgOutcome, mg *v1al
 		return
 	}
 	v := r.secgroups.view(nc, cluster.String(), r.Clock.Now())
-	if err := v.rulesOf(ctx, groups); err != nil {
+	if err := v.ListRules(ctx, groups); err != nil {
 		st.Problems = []string{problemOpenStack + err.Error()}
 		return
 	}
-	acts := secgroup.Reconcile(owner, secgroup.Disabled, nil, v.rulesIn(groups))
+	acts := secgroup.Reconcile(owner, secgroup.Disabled, nil, v.Rules(groups...))
 	for _, d := range acts.Delete {
-		if err := v.remove(ctx, d); err != nil {
+		if err := v.DeleteRule(ctx, d); err != nil {
 			st.Problems = append(st.Problems, problemOpenStack+err.Error())
 			continue
 		}
@@ -554,7 +557,7 @@ func describeOwned(rules []v1alpha1.OwnedRule) string {
 // request budget is not one: the next reconcile goes on where this one
 // stopped.
 func (r *GateReconciler) reportProblems(mg *v1alpha1.MemberGate, prev, now []string) {
-	budget := func(p string) bool { return strings.Contains(p, ErrBudgetSpent.Error()) }
+	budget := func(p string) bool { return strings.Contains(p, scope.ErrBudgetSpent.Error()) }
 	prev, now = slices.DeleteFunc(slices.Clone(prev), budget), slices.DeleteFunc(slices.Clone(now), budget)
 	if len(now) > 0 && !slices.Equal(prev, now) {
 		r.Recorder.Eventf(mg, nil, corev1.EventTypeWarning, "SecurityGroupsProblem", "SecurityGroups", "%s", strings.Join(now, "; "))

@@ -15,6 +15,7 @@ import (
 	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
 
 	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/internal/cloud/scope"
 	"github.com/membergate/membergate/pkg/memberwait/octaviatest"
 	"github.com/membergate/membergate/pkg/neutrontest"
 )
@@ -109,7 +110,7 @@ func newSGWorld(t *testing.T, o sgOptions) *sgWorld {
 // gate's identity Secrets and budget, as cmd/manager wires it.
 func (w *sgWorld) sgReconciler() *GateReconciler {
 	r := w.reconciler()
-	r.Networks = r.Sources.(*SecretSources)
+	r.Networks = r.Sources.(*scope.SecretSources)
 	return r
 }
 

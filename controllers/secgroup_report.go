@@ -16,6 +16,7 @@ import (
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/internal/diagnose"
+	"github.com/membergate/membergate/internal/metrics"
 )
 
 // Reasons of the SecurityGroupsReady condition; part of the API.
@@ -105,19 +106,14 @@ func sgCondition(st *v1alpha1.SecurityGroupsStatus) metav1.Condition {
 	return c
 }
 
-var memberDiagnosis = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-	Name: "membergate_member_diagnosis",
-	Help: "Members ACTIVE but ERROR/OFFLINE past their settle window, by the verdict on their security groups (admitted, missing rule, port security disabled, no port found, error).",
-}, []string{"namespace", "cluster", "verdict"})
-
 func recordDiagnosisMetric(c *clusterv1.Cluster, st *v1alpha1.SecurityGroupsStatus) {
-	memberDiagnosis.DeletePartialMatch(prometheus.Labels{"namespace": c.Namespace, "cluster": c.Name})
+	metrics.MemberDiagnosis.DeletePartialMatch(prometheus.Labels{"namespace": c.Namespace, "cluster": c.Name})
 	counts := map[string]int{}
 	for _, d := range st.Diagnoses {
 		counts[d.Verdict]++
 	}
 	for verdict, n := range counts {
-		memberDiagnosis.WithLabelValues(c.Namespace, c.Name, verdict).Set(float64(n))
+		metrics.MemberDiagnosis.WithLabelValues(c.Namespace, c.Name, verdict).Set(float64(n))
 	}
 }
 

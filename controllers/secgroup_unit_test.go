@@ -3,7 +3,6 @@ package controllers
 import (
 	"testing"
 
-	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -63,19 +62,5 @@ func TestSGConditionPriorities(t *testing.T) {
 	} {
 		c := sgCondition(tc.st)
 		NewWithT(t).Expect([]any{c.Reason, c.Status}).To(Equal([]any{tc.reason, tc.status}), "%+v: %s", tc.st, c.Message)
-	}
-}
-
-// Octavia keeps a member's address as submitted, Neutron a port's fixed IP
-// canonical: the port is found whatever the member's spelling.
-func TestPickFindsThePortOfAnyAddressSpelling(t *testing.T) {
-	p := nPort{}
-	p.ID = "port-1"
-	p.FixedIPs = []ports.IP{{SubnetID: "s", IPAddress: "fd00::a"}}
-	if got := pick([]nPort{p}, "fd00:0:0::0a", "s"); got == nil || got.ID != "port-1" {
-		t.Fatalf("pick = %+v, want port-1", got)
-	}
-	if !p.holds("fd00::0a") {
-		t.Fatal("holds missed fd00::0a")
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
+	"github.com/membergate/membergate/internal/cloud/scope"
 	"github.com/membergate/membergate/pkg/memberwait"
 )
 
@@ -34,7 +35,7 @@ type cachedSnapshot struct {
 // the reconciler's snapshot cache.
 type octaviaObserver struct {
 	r        *GateReconciler
-	target   Target
+	target   scope.Target
 	machines []clusterv1.Machine
 }
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/membergate/membergate/controllers"
 	"github.com/membergate/membergate/extension"
+	"github.com/membergate/membergate/internal/cloud/scope"
 	"github.com/membergate/membergate/internal/scheme"
 	"github.com/membergate/membergate/webhooks"
 )
@@ -68,7 +69,7 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 	// One SecretSources for the gate's Octavia observations and the
 	// security-group pass's Octavia and Neutron requests: the same identity
 	// Secrets, the same per-cloud budget.
-	sources := &controllers.SecretSources{Client: mgr.GetAPIReader(), Budget: rate.Limit(o.budget), Burst: o.burst}
+	sources := &scope.SecretSources{Client: mgr.GetAPIReader(), Budget: rate.Limit(o.budget), Burst: o.burst}
 	r := &controllers.GateReconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("membergate"),
