@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/internal/statuspatch"
 	"github.com/membergate/membergate/pkg/gate"
 	"github.com/membergate/membergate/pkg/gate/cycle"
 	"github.com/membergate/membergate/pkg/memberwait"
@@ -27,7 +28,7 @@ import (
 // CAPI's patch helper, owning only our condition), events, the MemberGate
 // status and metrics.
 func (r *GateReconciler) apply(ctx context.Context, cluster *clusterv1.Cluster, mg *v1alpha1.MemberGate, machines []clusterv1.Machine,
-	out cycle.Outcome, mem cycle.Memory, sg *sgOutcome, notes statusNotes) error {
+	out cycle.Outcome, mem cycle.Memory, notes statusNotes) error {
 	in, d := out.Input, out.Decision
 	statusOf := map[string]gate.MachineStatus{}
 	for _, st := range d.Machines {
@@ -37,9 +38,14 @@ func (r *GateReconciler) apply(ctx context.Context, cluster *clusterv1.Cluster, 
 	for _, rel := range d.Release {
 		release[rel.Machine] = rel
 	}
+	var diagnoses map[string][]string
+	if !in.Paused {
+		diagnoses = diagnosisNotes(mg)
+	}
 	var errs []error
 	for i := range machines {
-		if err := r.patchMachine(ctx, &machines[i], in, statusOf, release, slices.Contains(d.AddHook, machines[i].Name), sg.note(machines[i].Name)); err != nil {
+		note := strings.Join(diagnoses[machines[i].Name], "; ")
+		if err := r.patchMachine(ctx, &machines[i], in, statusOf, release, slices.Contains(d.AddHook, machines[i].Name), note); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -61,7 +67,7 @@ func (r *GateReconciler) apply(ctx context.Context, cluster *clusterv1.Cluster, 
 	if in.Paused {
 		return kerrors.NewAggregate(errs)
 	}
-	if err := r.patchStatus(ctx, mg, out, mem, sg, notes); err != nil {
+	if err := r.patchStatus(ctx, mg, out, mem, notes); err != nil {
 		errs = append(errs, err)
 	}
 	recordMetrics(cluster, in, d)
@@ -147,6 +153,30 @@ func (r *GateReconciler) healthMonitors(mg *v1alpha1.MemberGate, snap *memberwai
 	setCondition(mg, v1alpha1.HealthMonitorsCondition, false, "NoHealthMonitor", msg)
 }
 
+// gateStatus is the part of the MemberGate status the gate writes: all but
+// what the security-group reconciler writes.
+var gateStatus = statuspatch.Owner{
+	Fields: func(s v1alpha1.MemberGateStatus) v1alpha1.MemberGateStatus {
+		s.SecurityGroups = nil
+		return s
+	},
+	Conditions: []string{v1alpha1.ReadyCondition, v1alpha1.BlockingCondition, v1alpha1.HealthMonitorsCondition},
+}
+
+// diagnosisNotes are the security-group reconciler's diagnoses of failing
+// members, as sentences by Machine, for their LoadBalancerMemberReady
+// condition.
+func diagnosisNotes(mg *v1alpha1.MemberGate) map[string][]string {
+	out := map[string][]string{}
+	if mg.Status.SecurityGroups == nil {
+		return out
+	}
+	for _, d := range mg.Status.SecurityGroups.Diagnoses {
+		out[d.Machine] = append(out[d.Machine], "security groups: "+d.Message)
+	}
+	return out
+}
+
 // statusNotes are what the MemberGate status says beyond the decision.
 type statusNotes struct {
 	// noLoadBalancer says why the cluster is not gated at all.
@@ -159,10 +189,9 @@ type statusNotes struct {
 
 // patchStatus writes the MemberGate status; mem is the memory the decision
 // was made from, read from this same MemberGate.
-func (r *GateReconciler) patchStatus(ctx context.Context, mg *v1alpha1.MemberGate, out cycle.Outcome, mem cycle.Memory, sg *sgOutcome, notes statusNotes) error {
+func (r *GateReconciler) patchStatus(ctx context.Context, mg *v1alpha1.MemberGate, out cycle.Outcome, mem cycle.Memory, notes statusNotes) error {
 	in, d, snap := out.Input, out.Decision, out.Snapshot
-	orig := mg.DeepCopy()
-	sg.writeStatus(mg)
+	helper := statuspatch.NewHelper(mg, r.Client, r.reader(), gateStatus)
 	if in.LoadBalancer.Err == nil {
 		r.healthMonitors(mg, snap)
 	}
@@ -223,7 +252,7 @@ func (r *GateReconciler) patchStatus(ctx context.Context, mg *v1alpha1.MemberGat
 		blockReason = "RolloutHeld"
 	}
 	setCondition(mg, v1alpha1.BlockingCondition, d.Blocking, blockReason, s.Reason)
-	return r.Client.Status().Patch(ctx, mg, client.MergeFrom(orig))
+	return helper.Patch(ctx, mg)
 }
 
 func blockingReason(d gate.Decision) string {

@@ -56,12 +56,6 @@ type GateReconciler struct {
 	Rand func() float64
 
 	snapshots snapshotCache
-	// Networks, when set, gives the Neutron (and Octavia) clients of the
-	// security-group enforcement and the member diagnosis (see
-	// docs/secgroups.md); nil turns both off.
-	Networks scope.NetworkFactory
-
-	secgroups sgCaches
 }
 
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters,verbs=get;list;watch
@@ -69,7 +63,7 @@ type GateReconciler struct {
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=machines/status,verbs=patch
 // +kubebuilder:rbac:groups=controlplane.cluster.x-k8s.io,resources=kubeadmcontrolplanes;rke2controlplanes;k0scontrolplanes;k0smotroncontrolplanes;taloscontrolplanes;kthreescontrolplanes;microk8scontrolplanes,verbs=get
 // +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=openstackclusters,verbs=get;list;watch
-// +kubebuilder:rbac:groups=membergate.io,resources=membergates,verbs=get;list;watch;create;patch;update
+// +kubebuilder:rbac:groups=membergate.io,resources=membergates,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups=membergate.io,resources=membergates/status,verbs=patch;update
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -107,10 +101,7 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	logger := log.FromContext(ctx)
 	var cluster clusterv1.Cluster
 	if err := r.Client.Get(ctx, req.NamespacedName, &cluster); err != nil {
-		if apierrors.IsNotFound(err) {
-			return r.cleanupWithoutCluster(ctx, req.NamespacedName)
-		}
-		return ctrl.Result{}, err
+		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	target, gated, err := r.locator().Locate(ctx, r.Client, &cluster)
 	if err != nil || !gated {
@@ -144,13 +135,8 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	mem := memoryOf(mg)
 	out := cycle.Run(ctx, cycle.Cycle{Input: in, Machines: candidates(machines, target.LoadBalancerName), Options: opts, Memory: mem,
 		Observer: &octaviaObserver{r: r, target: target, machines: machines}, Clock: r.Clock.Now})
-	sg := r.securityGroups(ctx, sgInput{cluster: &cluster, mg: mg, target: target, machines: machines, snap: out.Snapshot, verdicts: out.Verdicts,
-		now: r.Clock.Now()}, in.Paused)
 	notes := statusNotes{noLoadBalancer: target.NoLoadBalancer, controlPlane: cpErr, observedAt: out.ObservedAt}
-	if err := r.apply(ctx, &cluster, mg, machines, out, mem, sg, notes); err != nil {
-		return ctrl.Result{}, err
-	}
-	if err := r.releaseSecurityGroups(ctx, mg, sg); err != nil {
+	if err := r.apply(ctx, &cluster, mg, machines, out, mem, notes); err != nil {
 		return ctrl.Result{}, err
 	}
 	if out.Decision.Blocking {

@@ -1,4 +1,4 @@
-package controllers
+package securitygroup
 
 import (
 	"strings"
@@ -21,8 +21,8 @@ import (
 // conditions, events and a metric — at most every DiagnosisInterval; once
 // Enforce adds the rule, it says the groups admit the checks.
 func TestDiagnosisOfTheDefaultGroup(t *testing.T) {
-	w := newSGWorld(t, sgOptions{machines: 2, cpGroups: []string{"default"}, operating: "ERROR"})
-	w.run(3*time.Minute, func() bool { c := w.sgCondition(); return c != nil && c.Reason == ReasonSGMissingRule })
+	w := newWorld(t, options{machines: 2, cpGroups: []string{"default"}, operating: "ERROR"})
+	w.run(3*time.Minute, func() bool { c := w.sgCondition(); return c != nil && c.Reason == ReasonMissingRule })
 	fix := "ingress tcp port 6443 from 10.6.0.0/24"
 	cond := w.sgCondition()
 	w.g.Expect(cond.Status).To(Equal(metav1.ConditionFalse))
@@ -54,7 +54,7 @@ func TestDiagnosisOfTheDefaultGroup(t *testing.T) {
 	w.g.Expect(ds).To(HaveLen(2))
 	w.g.Expect(ds[0].Verdict).To(Equal(diagnose.Admitted))
 	w.g.Expect(ds[0].Message).To(ContainSubstring("the cause is elsewhere"))
-	w.g.Expect(w.sgCondition().Reason).To(Equal(ReasonSGSynced))
+	w.g.Expect(w.sgCondition().Reason).To(Equal(ReasonSynced))
 	w.g.Expect(w.condition(1).Message).To(ContainSubstring("the cause is elsewhere"))
 	w.g.Expect(testutil.ToFloat64(metrics.MemberDiagnosis.WithLabelValues(w.ns, "test", diagnose.Admitted))).To(Equal(2.0))
 }
@@ -62,7 +62,7 @@ func TestDiagnosisOfTheDefaultGroup(t *testing.T) {
 // With OVN, clients keep their address: listener allowed_cidrs the node
 // groups do not admit are reported, never opened.
 func TestSecurityGroupsOVNReportsClientCIDRs(t *testing.T) {
-	w := newSGWorld(t, sgOptions{machines: 1, cpGroups: []string{"cp"}, provider: "ovn", sg: enforce()})
+	w := newWorld(t, options{machines: 1, cpGroups: []string{"cp"}, provider: "ovn", sg: enforce()})
 	allowed := []string{"203.0.113.0/24"}
 	_, err := listeners.Update(w.ctx, w.octa.ServiceClient(), w.listener, listeners.UpdateOpts{AllowedCIDRs: &allowed}).Extract()
 	w.g.Expect(err).NotTo(HaveOccurred())
@@ -72,7 +72,7 @@ func TestSecurityGroupsOVNReportsClientCIDRs(t *testing.T) {
 	w.g.Expect(ours).To(HaveLen(1))
 	w.g.Expect(ours[0].RemoteIPPrefix).To(Equal("10.6.0.0/24"), "health checks come from the member subnet")
 	cond := w.sgCondition()
-	w.g.Expect(cond.Reason).To(Equal(ReasonSGClientsNotAdmitted))
+	w.g.Expect(cond.Reason).To(Equal(ReasonClientsNotAdmitted))
 	w.g.Expect(cond.Message).To(ContainSubstring("allows 203.0.113.0/24, which the groups of cp-0's port (" + w.cp + ") do not admit to port 6443"))
 	for _, r := range w.rules(w.cp) {
 		w.g.Expect(r.RemoteIPPrefix).NotTo(Equal("203.0.113.0/24"), "widened for clients")
