@@ -8,6 +8,7 @@ import (
 	"github.com/membergate/membergate/pkg/gate"
 )
 
+// recordMetrics sets the cluster's gauges from a decision.
 func recordMetrics(cluster *clusterv1.Cluster, in gate.Input, d gate.Decision) {
 	metrics.MachinesByReason.DeletePartialMatch(prometheus.Labels{"namespace": cluster.Namespace, "cluster": cluster.Name})
 	counts := map[string]int{}

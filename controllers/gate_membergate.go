@@ -1,84 +1,16 @@
 package controllers
 
 import (
-	"context"
-	"fmt"
-	"slices"
-	"strings"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
-	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/pkg/gate"
 	"github.com/membergate/membergate/pkg/gate/cycle"
 	"github.com/membergate/membergate/pkg/memberwait"
 )
-
-// controlPlaneDeleting reports whether the Cluster's control plane object is
-// being deleted, whatever its kind (KubeadmControlPlane, RKE2, k0s, Talos):
-// only its metadata is read, uncached. When it cannot be read the answer is
-// "not deleting" with the error in words: that lookup only speeds up the
-// release of hooks at teardown, and CAPI's own deletion of the Cluster is
-// seen without it.
-func (r *GateReconciler) controlPlaneDeleting(ctx context.Context, c *clusterv1.Cluster) (bool, error) {
-	ref := c.Spec.ControlPlaneRef
-	if ref.Name == "" {
-		return false, nil
-	}
-	mapping, err := r.Client.RESTMapper().RESTMapping(schema.GroupKind{Group: ref.APIGroup, Kind: ref.Kind})
-	if err != nil {
-		return false, fmt.Errorf("resolving control plane kind %s: %w", ref.Kind, err)
-	}
-	cp := &metav1.PartialObjectMetadata{}
-	cp.SetGroupVersionKind(mapping.GroupVersionKind)
-	if err := r.reader().Get(ctx, types.NamespacedName{Namespace: c.Namespace, Name: ref.Name}, cp); err != nil {
-		if apierrors.IsNotFound(err) {
-			return false, nil
-		}
-		return false, fmt.Errorf("reading control plane %s %s: %w", ref.Kind, ref.Name, err)
-	}
-	return cp.GetDeletionTimestamp() != nil, nil
-}
-
-// controlPlaneMachines lists the Cluster's control-plane Machines by name.
-func (r *GateReconciler) controlPlaneMachines(ctx context.Context, c *clusterv1.Cluster) ([]clusterv1.Machine, error) {
-	var list clusterv1.MachineList
-	if err := r.Client.List(ctx, &list, client.InNamespace(c.Namespace),
-		client.MatchingLabels{clusterv1.ClusterNameLabel: c.Name}, client.HasLabels{clusterv1.MachineControlPlaneLabel}); err != nil {
-		return nil, err
-	}
-	slices.SortFunc(list.Items, func(a, b clusterv1.Machine) int { return strings.Compare(a.Name, b.Name) })
-	return list.Items, nil
-}
-
-// memberOf finds a Machine's member in a pool: by any of its addresses, or
-// by the name CAPO gives members, "<lbName>-<port>-<openStackMachineName>".
-func memberOf(m *clusterv1.Machine, lbName string, pool memberwait.PoolStatus) (memberwait.MemberStatus, bool) {
-	for _, ms := range pool.Members {
-		for _, a := range m.Status.Addresses {
-			// Octavia keeps an address as it was submitted: fd00::0a and
-			// fd00::a are one member.
-			if a.Address != "" && memberwait.SameAddress(a.Address, ms.Address) {
-				return ms, true
-			}
-		}
-	}
-	if infra := m.Spec.InfrastructureRef.Name; infra != "" && lbName != "" {
-		for _, ms := range pool.Members {
-			if strings.HasPrefix(ms.Name, lbName+"-") && strings.HasSuffix(ms.Name, "-"+infra) {
-				return ms, true
-			}
-		}
-	}
-	return memberwait.MemberStatus{}, false
-}
 
 // memoryOf is the gate's memory as the previous reconcile left it in the
 // MemberGate status, so a restart loses no settle time, hold or sighting.
