@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/internal/cloud/scope"
 	"github.com/membergate/membergate/pkg/memberwait/octaviatest"
 )
 
@@ -107,7 +108,7 @@ func newWorld(t *testing.T, machines int) *world {
 // reconciler is a fresh controller, as after a restart.
 func (w *world) reconciler() *GateReconciler {
 	return &GateReconciler{Client: k8sClient, Recorder: w.recorder, Clock: w.clk, Rand: func() float64 { return 0.5 },
-		Sources: &SecretSources{Client: k8sClient, Budget: rate.Inf}}
+		Sources: &scope.SecretSources{Client: k8sClient, Budget: rate.Inf}}
 }
 
 func addr(i int) string { return fmt.Sprintf("10.0.0.%d", 10+i) }

@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/internal/cloud/scope"
 	managerscheme "github.com/membergate/membergate/internal/scheme"
 	"github.com/membergate/membergate/pkg/memberwait"
 	"github.com/membergate/membergate/pkg/memberwait/octaviatest"
@@ -179,7 +180,7 @@ func TestGateRunsForANonKubeadmControlPlane(t *testing.T) {
 
 	mc := managerClient(t, w)
 	w.r.Client, w.r.APIReader = mc, mc
-	w.r.Sources = &SecretSources{Client: mc, Budget: w.r.Sources.(*SecretSources).Budget}
+	w.r.Sources = &scope.SecretSources{Client: mc, Budget: w.r.Sources.(*scope.SecretSources).Budget}
 	w.reconcile()
 	w.g.Expect(w.hasHook(0)).To(BeTrue())
 	w.g.Expect(w.hasHook(1)).To(BeTrue())
@@ -240,7 +241,7 @@ func TestGateSpentBudgetResetsNothing(t *testing.T) {
 	w := newWorld(t, 2)
 	w.run(2*time.Minute, func() bool { return w.condition(1).Status == metav1.ConditionTrue })
 	before := w.memberGate().Status.Machines[1].Members[0].Since
-	w.r.Sources = &SecretSources{Client: k8sClient, Budget: 0, Burst: 0}
+	w.r.Sources = &scope.SecretSources{Client: k8sClient, Budget: 0, Burst: 0}
 	w.r.snapshots = snapshotCache{}
 	w.clk.Step(time.Minute)
 	w.reconcile()

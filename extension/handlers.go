@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/membergate/membergate/api/v1alpha1"
-	"github.com/membergate/membergate/controllers"
+	"github.com/membergate/membergate/internal/cloud/scope"
 	"github.com/membergate/membergate/pkg/gate"
 )
 
@@ -34,7 +34,7 @@ type Handlers struct {
 	Client client.Reader
 	// Locator decides whether a Cluster is gated; nil means the
 	// controller's CAPOLocator, so both agree on which clusters are gated.
-	Locator controllers.LoadBalancerLocator
+	Locator scope.LoadBalancerLocator
 	// Clock defaults to the real clock.
 	Clock clock.PassiveClock
 	// MaxObservationAge is how old the controller's observation may be;
@@ -104,7 +104,7 @@ func (h *Handlers) Decide(ctx context.Context, hook gate.Hook, key types.Namespa
 	}
 	locator := h.Locator
 	if locator == nil {
-		locator = controllers.CAPOLocator{}
+		locator = scope.CAPOLocator{}
 	}
 	target, gated, err := locator.Locate(ctx, h.Client, &cluster)
 	switch {

@@ -1,5 +1,6 @@
 // Command manager runs membergate's controllers: the gate that holds CAPO
 // clusters' control-plane rollouts until the new load-balancer members serve,
+// the security-group reconciler that admits the load balancer to the nodes,
 // the MemberGate admission webhooks and the Runtime Extension.
 package main
 
@@ -22,7 +23,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/membergate/membergate/controllers"
+	"github.com/membergate/membergate/controllers/securitygroup"
 	"github.com/membergate/membergate/extension"
+	"github.com/membergate/membergate/internal/cloud/scope"
 	"github.com/membergate/membergate/internal/scheme"
 	"github.com/membergate/membergate/webhooks"
 )
@@ -66,17 +69,24 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
 	// One SecretSources for the gate's Octavia observations and the
-	// security-group pass's Octavia and Neutron requests: the same identity
-	// Secrets, the same per-cloud budget.
-	sources := &controllers.SecretSources{Client: mgr.GetAPIReader(), Budget: rate.Limit(o.budget), Burst: o.burst}
-	r := &controllers.GateReconciler{
+	// security-group reconciler's Octavia and Neutron requests: the same
+	// identity Secrets, the same per-cloud budget.
+	sources := &scope.SecretSources{Client: mgr.GetAPIReader(), Budget: rate.Limit(o.budget), Burst: o.burst}
+	gate := &controllers.GateReconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("membergate"),
 		Sources:  sources,
+	}
+	if err := gate.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the gate controller: %w", err)
+	}
+	groups := &securitygroup.Reconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("membergate"),
 		Networks: sources,
 	}
-	if err := r.SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("setting up the gate controller: %w", err)
+	if err := groups.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the security-group controller: %w", err)
 	}
 	if o.enableWebhooks {
 		if err := (webhooks.MemberGate{}).SetupWithManager(mgr); err != nil {

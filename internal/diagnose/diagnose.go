@@ -7,21 +7,19 @@ package diagnose
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
-	"regexp"
 	"strings"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/loadbalancers"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/pools"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/groups"
-	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/rules"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
 
+	"github.com/membergate/membergate/internal/cloud/services/networking"
 	"github.com/membergate/membergate/pkg/memberwait"
 	"github.com/membergate/membergate/pkg/secgroup"
 )
@@ -149,7 +147,7 @@ func (c *cache) judge(ctx context.Context, row *Row, memberSubnet, vipSubnet str
 				return err
 			}
 			for _, r := range g.Rules {
-				all = append(all, FromNeutron(r))
+				all = append(all, networking.RuleFromNeutron(r))
 			}
 		}
 	}
@@ -202,26 +200,6 @@ func Judge(row *Row, sourceCIDR string, p *Port, groupRules []secgroup.Rule) err
 	return nil
 }
 
-// FromNeutron converts a rule as gophercloud decodes it.
-func FromNeutron(r rules.SecGroupRule) secgroup.Rule {
-	return secgroup.Rule{ID: r.ID, SecurityGroupID: r.SecGroupID, Direction: r.Direction, EtherType: r.EtherType, Protocol: r.Protocol,
-		PortRangeMin: r.PortRangeMin, PortRangeMax: r.PortRangeMax, RemoteIPPrefix: r.RemoteIPPrefix, RemoteGroupID: r.RemoteGroupID,
-		Description: r.Description}
-}
-
-// port is a Neutron port with the port-security extension's field: a port
-// without port security is not filtered at all. The field is a pointer: a
-// Neutron without the extension says nothing, which is not "disabled".
-type port struct {
-	ports.Port
-	PortSecurity
-}
-
-// PortSecurity is the port-security extension's field of a port.
-type PortSecurity struct {
-	PortSecurityEnabled *bool `json:"port_security_enabled"`
-}
-
 type cache struct {
 	network *gophercloud.ServiceClient
 	subnets map[string]*subnets.Subnet
@@ -254,14 +232,14 @@ func (c *cache) group(ctx context.Context, id string) (*groups.SecGroup, error) 
 
 // portOf finds the Neutron port holding a member's address, preferring the
 // one in the member's subnet when the address is reused across networks.
-func (c *cache) portOf(ctx context.Context, address, subnetID string) (*port, error) {
+func (c *cache) portOf(ctx context.Context, address, subnetID string) (*networking.Port, error) {
 	// Neutron keeps fixed IPs in canonical form; Octavia keeps a member's
 	// address as it was submitted (fd00::0a).
 	pages, err := ports.List(c.network, ports.ListOpts{FixedIPs: []ports.FixedIPOpts{{IPAddress: memberwait.CanonicalAddress(address)}}}).AllPages(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("looking up the port of %s: %w", address, err)
 	}
-	var found []port
+	var found []networking.Port
 	if err := ports.ExtractPortsInto(pages, &found); err != nil || len(found) == 0 {
 		return nil, err
 	}
@@ -334,44 +312,11 @@ func Fix(ctx context.Context, network *gophercloud.ServiceClient, t *Trace) ([]A
 			continue
 		}
 		done[key] = true
-		_, existed, err := CreateRule(ctx, network, *r)
+		_, existed, err := networking.CreateRule(ctx, network, *r)
 		if err != nil {
 			return out, err
 		}
 		out = append(out, Applied{Rule: *r, Existed: existed})
 	}
 	return out, nil
-}
-
-// CreateRule adds r to its group and returns the new rule's ID. A rule that
-// exists already (409 SecurityGroupRuleExists, from a concurrent pass or
-// another tool) counts as created: existed is true and the ID is the one
-// Neutron names in its answer, when it does.
-func CreateRule(ctx context.Context, network *gophercloud.ServiceClient, r secgroup.Rule) (id string, existed bool, err error) {
-	got, err := rules.Create(ctx, network, rules.CreateOpts{SecGroupID: r.SecurityGroupID, Direction: rules.RuleDirection(r.Direction),
-		EtherType: rules.RuleEtherType(r.EtherType), Protocol: rules.RuleProtocol(r.Protocol), PortRangeMin: r.PortRangeMin,
-		PortRangeMax: r.PortRangeMax, RemoteIPPrefix: r.RemoteIPPrefix, Description: r.Description}).Extract()
-	switch {
-	case err == nil:
-		return got.ID, false, nil
-	case gophercloud.ResponseCodeIs(err, http.StatusConflict) && strings.Contains(errorBody(err), "SecurityGroupRuleExists"):
-		if m := existingRuleID.FindStringSubmatch(errorBody(err)); m != nil {
-			id = m[1]
-		}
-		return id, true, nil
-	default:
-		return "", false, fmt.Errorf("adding %s to group %s: %w", r, r.SecurityGroupID, err)
-	}
-}
-
-// existingRuleID finds the ID in Neutron's "Security group rule already
-// exists. Rule id is <id>."
-var existingRuleID = regexp.MustCompile(`Rule id is ([0-9a-fA-F-]+)`)
-
-func errorBody(err error) string {
-	var code gophercloud.ErrUnexpectedResponseCode
-	if errors.As(err, &code) {
-		return string(code.Body)
-	}
-	return err.Error()
 }

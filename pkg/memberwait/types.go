@@ -183,6 +183,16 @@ type Snapshot struct {
 	Requests           int
 }
 
+// Observation is the outcome of one attempt to observe a load balancer:
+// a snapshot, or the error that prevented it, at a time.
+type Observation struct {
+	Snapshot *Snapshot
+	Err      error
+	// At is when the observation completed; the settle window and the
+	// grace period are measured with it.
+	At time.Time
+}
+
 // PoolStatus is one pool in a [Snapshot].
 type PoolStatus struct {
 	ID                 string

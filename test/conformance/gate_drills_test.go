@@ -26,6 +26,7 @@ import (
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/controllers"
+	"github.com/membergate/membergate/internal/cloud/scope"
 	"github.com/membergate/membergate/internal/scheme"
 	"github.com/membergate/membergate/internal/testenv"
 	"github.com/membergate/membergate/pkg/gate"
@@ -156,7 +157,7 @@ func newDrill(t *testing.T) *drill {
 // reconciler is a fresh controller, as after a restart of the manager.
 func (d *drill) reconciler() *controllers.GateReconciler {
 	return &controllers.GateReconciler{Client: d.kc, Recorder: d.recorder, Clock: d.clk, Rand: func() float64 { return 0.5 },
-		Sources: &controllers.SecretSources{Client: d.kc, Budget: rate.Inf}}
+		Sources: &scope.SecretSources{Client: d.kc, Budget: rate.Inf}}
 }
 
 func drillAddr(i int) string { return fmt.Sprintf("10.0.1.%d", 10+i) }

@@ -15,6 +15,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/membergate/membergate/controllers"
+	"github.com/membergate/membergate/internal/cloud/scope"
 )
 
 // Gate is one gate process: a manager of its own — its own cache, client,
@@ -79,7 +80,7 @@ func (g *Gate) Start() error {
 	r := &controllers.GateReconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("membergate"),
-		Sources:  &controllers.SecretSources{Client: mgr.GetAPIReader(), Budget: rate.Inf, Burst: 10},
+		Sources:  &scope.SecretSources{Client: mgr.GetAPIReader(), Budget: rate.Inf, Burst: 10},
 		Locator:  DevLocator{Gate: g.Name},
 	}
 	if err := r.SetupWithManager(mgr); err != nil {

@@ -10,7 +10,7 @@ import (
 	devv1 "sigs.k8s.io/cluster-api/test/infrastructure/docker/api/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/membergate/membergate/controllers"
+	"github.com/membergate/membergate/internal/cloud/scope"
 )
 
 // The Dev infrastructure has no load balancer of its own; in the e2e the
@@ -29,7 +29,7 @@ const (
 )
 
 // DevLocator gates Clusters whose infrastructure is a DevCluster, as
-// controllers.CAPOLocator gates those on an OpenStackCluster — those of
+// scope.CAPOLocator gates those on an OpenStackCluster — those of
 // one gate process: the DevCluster's GateAnnotation must equal Gate.
 type DevLocator struct {
 	// Gate is the gate process's name; "" is the default gate, which gates
@@ -37,11 +37,11 @@ type DevLocator struct {
 	Gate string
 }
 
-// Locate implements controllers.LoadBalancerLocator.
-func (l DevLocator) Locate(ctx context.Context, c client.Reader, cluster *clusterv1.Cluster) (controllers.Target, bool, error) {
+// Locate implements scope.LoadBalancerLocator.
+func (l DevLocator) Locate(ctx context.Context, c client.Reader, cluster *clusterv1.Cluster) (scope.Target, bool, error) {
 	ref := cluster.Spec.InfrastructureRef
 	if ref.Kind != "DevCluster" || ref.APIGroup != devv1.GroupVersion.Group {
-		return controllers.Target{}, false, nil
+		return scope.Target{}, false, nil
 	}
 	var dc devv1.DevCluster
 	if err := c.Get(ctx, types.NamespacedName{Namespace: cluster.Namespace, Name: ref.Name}, &dc); err != nil {
@@ -51,15 +51,15 @@ func (l DevLocator) Locate(ctx context.Context, c client.Reader, cluster *cluste
 			// before the Cluster; this is a cache that has not caught up.)
 			err = fmt.Errorf("DevCluster %s/%s not found (yet): which gate gates the cluster is unknown", cluster.Namespace, ref.Name)
 		}
-		return controllers.Target{}, false, err
+		return scope.Target{}, false, err
 	}
 	a := dc.Annotations
 	if a[GateAnnotation] != l.Gate {
-		return controllers.Target{}, false, nil
+		return scope.Target{}, false, nil
 	}
-	return controllers.Target{
+	return scope.Target{
 		LoadBalancerID:   a[LoadBalancerIDAnnotation],
 		LoadBalancerName: a[LoadBalancerNameAnnotation],
-		Identity:         controllers.Identity{Namespace: cluster.Namespace, SecretName: a[IdentityAnnotation], CloudName: CloudName},
+		Identity:         scope.Identity{Namespace: cluster.Namespace, SecretName: a[IdentityAnnotation], CloudName: CloudName},
 	}, true, nil
 }

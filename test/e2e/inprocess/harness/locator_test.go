@@ -10,7 +10,7 @@ import (
 	devv1 "sigs.k8s.io/cluster-api/test/infrastructure/docker/api/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
-	"github.com/membergate/membergate/controllers"
+	"github.com/membergate/membergate/internal/cloud/scope"
 )
 
 func TestDevLocatorGatesItsOwnDevClustersOnly(t *testing.T) {
@@ -24,8 +24,8 @@ func TestDevLocatorGatesItsOwnDevClustersOnly(t *testing.T) {
 	target, gated, err := DevLocator{}.Locate(context.Background(), c, cluster)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(gated).To(BeTrue())
-	g.Expect(target).To(Equal(controllers.Target{LoadBalancerID: "lb-1", LoadBalancerName: "k8s-clusterapi-cluster-ns-c1-kubeapi",
-		Identity: controllers.Identity{Namespace: "ns", SecretName: "c1-cloud-config", CloudName: CloudName}}))
+	g.Expect(target).To(Equal(scope.Target{LoadBalancerID: "lb-1", LoadBalancerName: "k8s-clusterapi-cluster-ns-c1-kubeapi",
+		Identity: scope.Identity{Namespace: "ns", SecretName: "c1-cloud-config", CloudName: CloudName}}))
 
 	// The default gate leaves a cluster that chose another gate alone, and
 	// that gate takes it.

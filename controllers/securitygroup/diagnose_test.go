@@ -1,21 +1,17 @@
-package controllers
+package securitygroup
 
 import (
-	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/listeners"
-	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"golang.org/x/time/rate"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/membergate/membergate/internal/diagnose"
-	"github.com/membergate/membergate/pkg/memberwait"
+	"github.com/membergate/membergate/internal/metrics"
 )
 
 // The case operators trace by hand: nodes on the project's default group,
@@ -25,8 +21,8 @@ import (
 // conditions, events and a metric — at most every DiagnosisInterval; once
 // Enforce adds the rule, it says the groups admit the checks.
 func TestDiagnosisOfTheDefaultGroup(t *testing.T) {
-	w := newSGWorld(t, sgOptions{machines: 2, cpGroups: []string{"default"}, operating: "ERROR"})
-	w.run(3*time.Minute, func() bool { c := w.sgCondition(); return c != nil && c.Reason == ReasonSGMissingRule })
+	w := newWorld(t, options{machines: 2, cpGroups: []string{"default"}, operating: "ERROR"})
+	w.run(3*time.Minute, func() bool { c := w.sgCondition(); return c != nil && c.Reason == ReasonMissingRule })
 	fix := "ingress tcp port 6443 from 10.6.0.0/24"
 	cond := w.sgCondition()
 	w.g.Expect(cond.Status).To(Equal(metav1.ConditionFalse))
@@ -40,7 +36,7 @@ func TestDiagnosisOfTheDefaultGroup(t *testing.T) {
 	w.g.Expect(w.condition(0).Message).To(ContainSubstring("security groups: member 10.6.0.11:6443"))
 	w.g.Expect(w.condition(0).Message).To(ContainSubstring(fix))
 	w.g.Expect(strings.Count(strings.Join(w.events(), "\n"), "MemberDiagnosed")).To(Equal(2))
-	w.g.Expect(testutil.ToFloat64(memberDiagnosis.WithLabelValues(w.ns, "test", diagnose.MissingRule))).To(Equal(2.0))
+	w.g.Expect(testutil.ToFloat64(metrics.MemberDiagnosis.WithLabelValues(w.ns, "test", diagnose.MissingRule))).To(Equal(2.0))
 	w.g.Expect(w.ruleWrites()).To(BeZero(), "Audit wrote a rule")
 
 	// Not diagnosed again on every reconcile.
@@ -58,15 +54,15 @@ func TestDiagnosisOfTheDefaultGroup(t *testing.T) {
 	w.g.Expect(ds).To(HaveLen(2))
 	w.g.Expect(ds[0].Verdict).To(Equal(diagnose.Admitted))
 	w.g.Expect(ds[0].Message).To(ContainSubstring("the cause is elsewhere"))
-	w.g.Expect(w.sgCondition().Reason).To(Equal(ReasonSGSynced))
+	w.g.Expect(w.sgCondition().Reason).To(Equal(ReasonSynced))
 	w.g.Expect(w.condition(1).Message).To(ContainSubstring("the cause is elsewhere"))
-	w.g.Expect(testutil.ToFloat64(memberDiagnosis.WithLabelValues(w.ns, "test", diagnose.Admitted))).To(Equal(2.0))
+	w.g.Expect(testutil.ToFloat64(metrics.MemberDiagnosis.WithLabelValues(w.ns, "test", diagnose.Admitted))).To(Equal(2.0))
 }
 
 // With OVN, clients keep their address: listener allowed_cidrs the node
 // groups do not admit are reported, never opened.
 func TestSecurityGroupsOVNReportsClientCIDRs(t *testing.T) {
-	w := newSGWorld(t, sgOptions{machines: 1, cpGroups: []string{"cp"}, provider: "ovn", sg: enforce()})
+	w := newWorld(t, options{machines: 1, cpGroups: []string{"cp"}, provider: "ovn", sg: enforce()})
 	allowed := []string{"203.0.113.0/24"}
 	_, err := listeners.Update(w.ctx, w.octa.ServiceClient(), w.listener, listeners.UpdateOpts{AllowedCIDRs: &allowed}).Extract()
 	w.g.Expect(err).NotTo(HaveOccurred())
@@ -76,33 +72,9 @@ func TestSecurityGroupsOVNReportsClientCIDRs(t *testing.T) {
 	w.g.Expect(ours).To(HaveLen(1))
 	w.g.Expect(ours[0].RemoteIPPrefix).To(Equal("10.6.0.0/24"), "health checks come from the member subnet")
 	cond := w.sgCondition()
-	w.g.Expect(cond.Reason).To(Equal(ReasonSGClientsNotAdmitted))
+	w.g.Expect(cond.Reason).To(Equal(ReasonClientsNotAdmitted))
 	w.g.Expect(cond.Message).To(ContainSubstring("allows 203.0.113.0/24, which the groups of cp-0's port (" + w.cp + ") do not admit to port 6443"))
 	for _, r := range w.rules(w.cp) {
 		w.g.Expect(r.RemoteIPPrefix).NotTo(Equal("203.0.113.0/24"), "widened for clients")
 	}
-}
-
-// The identity Secret yields a Neutron client that spends the same
-// per-cloud budget as the gate's Octavia observations, never waiting.
-func TestNetworkClientsShareTheBudget(t *testing.T) {
-	w := newSGWorld(t, sgOptions{machines: 1, cpGroups: []string{"cp"}})
-	ctx := context.Background()
-	s := &SecretSources{Client: k8sClient, Budget: rate.Limit(1e-9), Burst: 2}
-	id := Identity{Namespace: w.ns, SecretName: "cloud-config", CloudName: "openstack"}
-	src, err := s.Source(ctx, id)
-	w.g.Expect(err).NotTo(HaveOccurred())
-	_, err = src.Observe(ctx, memberwait.Request{LoadBalancerID: w.lbID})
-	w.g.Expect(err).NotTo(HaveOccurred())
-	nc, err := s.Network(ctx, id)
-	w.g.Expect(err).NotTo(HaveOccurred())
-	_, err = subnets.Get(ctx, nc.Network, w.subnet).Extract()
-	w.g.Expect(err).NotTo(HaveOccurred(), "the second token of the burst")
-	_, err = subnets.Get(ctx, nc.Network, w.subnet).Extract()
-	w.g.Expect(errors.Is(err, ErrBudgetSpent)).To(BeTrue(), "got %v", err)
-	_, err = src.Observe(ctx, memberwait.Request{LoadBalancerID: w.lbID})
-	w.g.Expect(errors.Is(err, ErrBudgetSpent)).To(BeTrue(), "Octavia and Neutron do not share the budget")
-	again, err := s.Network(ctx, id)
-	w.g.Expect(err).NotTo(HaveOccurred())
-	w.g.Expect(again).To(BeIdenticalTo(nc), "clients rebuilt while the Secret is unchanged")
 }

@@ -1,8 +1,9 @@
-package controllers
+package scope
 
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 
 	"golang.org/x/time/rate"
@@ -13,21 +14,6 @@ import (
 	"github.com/membergate/membergate/internal/openstackauth"
 	"github.com/membergate/membergate/pkg/memberwait"
 )
-
-// Identity is CAPO's identityRef resolved to its Secret: the clouds.yaml,
-// the cloud in it, and an optional CA bundle.
-type Identity struct {
-	Namespace, SecretName, CloudName, Region string
-}
-
-func (i Identity) String() string {
-	return fmt.Sprintf("%s/%s (cloud %q)", i.Namespace, i.SecretName, i.CloudName)
-}
-
-// SourceFactory returns the memberwait source for an identity.
-type SourceFactory interface {
-	Source(ctx context.Context, id Identity) (memberwait.Source, error)
-}
 
 // SecretSources builds one Octavia client per identity from its Secret and
 // keeps it while the Secret is unchanged. Every client shares its cloud's
@@ -88,6 +74,37 @@ func (s *SecretSources) Source(ctx context.Context, id Identity) (memberwait.Sou
 	return c.source, nil
 }
 
+// Network implements NetworkFactory from the same identity Secret as
+// Source, with the same per-cloud budget. The clients are kept while the
+// Secret is unchanged. Neutron's endpoint comes from Keystone's catalog, or
+// the cloud's network_endpoint_override.
+func (s *SecretSources) Network(ctx context.Context, id Identity) (*NetworkClients, error) {
+	rv, opts, err := s.options(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.cachedLocked(id, rv)
+	if c.network != nil {
+		return c.network, nil
+	}
+	bt := &budgetTransport{}
+	opts.WrapTransport = func(next http.RoundTripper) http.RoundTripper {
+		bt.next = countAPIRequests(next)
+		return bt
+	}
+	cs, err := openstackauth.NewClients(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	// Authentication went unbudgeted (the endpoint, hence the budget, is
+	// known only after it); every request from here on is counted.
+	bt.lim.Store(s.limiterLocked(cs.LoadBalancer.ResourceBase))
+	c.network = &NetworkClients{LoadBalancer: cs.LoadBalancer, Network: cs.Network, Cloud: cs.LoadBalancer.ResourceBase}
+	return c.network, nil
+}
+
 // options reads an identity's Secret into client options: its clouds.yaml,
 // cloud and CA bundle, never the manager's own environment.
 func (s *SecretSources) options(ctx context.Context, id Identity) (string, openstackauth.Options, error) {
@@ -123,26 +140,4 @@ func (s *SecretSources) limiterLocked(endpoint string) *rate.Limiter {
 		s.budgets[endpoint] = lim
 	}
 	return lim
-}
-
-// Budgeted wraps a source with a request budget that never blocks: when the
-// budget is spent the observation fails with a retryable error, and the
-// reconcile requeues instead of waiting.
-func Budgeted(src memberwait.Source, lim *rate.Limiter) memberwait.Source {
-	return budgeted{src: src, lim: lim}
-}
-
-type budgeted struct {
-	src memberwait.Source
-	lim *rate.Limiter
-}
-
-// ErrBudgetSpent is the retryable error of a spent request budget.
-var ErrBudgetSpent = fmt.Errorf("request budget for this cloud spent; retrying later")
-
-func (b budgeted) Observe(ctx context.Context, req memberwait.Request) (*memberwait.Snapshot, error) {
-	if !b.lim.Allow() {
-		return nil, ErrBudgetSpent
-	}
-	return b.src.Observe(ctx, req)
 }

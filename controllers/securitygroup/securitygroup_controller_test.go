@@ -1,4 +1,4 @@
-package controllers
+package securitygroup
 
 import (
 	"context"
@@ -28,7 +28,7 @@ func enforce() *v1alpha1.SecurityGroupsSpec {
 func TestSecurityGroupsEnforce(t *testing.T) {
 	sg := enforce()
 	sg.Workers = true
-	w := newSGWorld(t, sgOptions{machines: 2, workers: 1, cpGroups: []string{"cp", "default"}, sg: sg})
+	w := newWorld(t, options{machines: 2, workers: 1, cpGroups: []string{"cp", "default"}, sg: sg})
 	// The monitor checks another port than the one serving: both open.
 	port := 9443
 	_, err := pools.UpdateMember(w.ctx, w.octa.ServiceClient(), w.poolID, w.members[0], pools.UpdateMemberOpts{MonitorPort: &port}).Extract()
@@ -59,7 +59,7 @@ func TestSecurityGroupsEnforce(t *testing.T) {
 	w.g.Expect(mg.Status.SecurityGroups.Sources).To(Equal([]string{"10.6.0.0/24"}))
 	cond := w.sgCondition()
 	w.g.Expect(cond.Status).To(Equal(metav1.ConditionTrue), "%+v", cond)
-	w.g.Expect(cond.Reason).To(Equal(ReasonSGSynced))
+	w.g.Expect(cond.Reason).To(Equal(ReasonSynced))
 	evs := strings.Join(w.events(), "\n")
 	w.g.Expect(strings.Count(evs, "SecurityGroupRuleAdded")).To(Equal(2), evs)
 	w.g.Expect(evs).To(ContainSubstring("added ingress tcp port 6443 from 10.6.0.0/24 to group " + w.cp + " (guarding cp-0, cp-1)"))
@@ -97,7 +97,7 @@ func TestSecurityGroupsEnforce(t *testing.T) {
 // Audit, the default, computes the same changes and makes none: not one
 // rule is written, the condition says what Enforce would do, once.
 func TestSecurityGroupsAuditChangesNothing(t *testing.T) {
-	w := newSGWorld(t, sgOptions{machines: 2, cpGroups: []string{"default"}})
+	w := newWorld(t, options{machines: 2, cpGroups: []string{"default"}})
 	for i := 0; i < 3; i++ {
 		w.reconcile()
 		w.clk.Step(SecurityGroupInterval)
@@ -105,7 +105,7 @@ func TestSecurityGroupsAuditChangesNothing(t *testing.T) {
 	w.g.Expect(w.ruleWrites()).To(BeZero())
 	cond := w.sgCondition()
 	w.g.Expect(cond.Status).To(Equal(metav1.ConditionFalse))
-	w.g.Expect(cond.Reason).To(Equal(ReasonSGWouldChange))
+	w.g.Expect(cond.Reason).To(Equal(ReasonWouldChange))
 	w.g.Expect(cond.Message).To(ContainSubstring("would add ingress tcp port 6443 from 10.6.0.0/24 to group " + w.def + " (guarding cp-0, cp-1)"))
 	w.g.Expect(cond.Message).To(ContainSubstring("set spec.securityGroups.mode: Enforce"))
 	w.g.Expect(w.memberGate().Finalizers).To(BeEmpty())
@@ -117,36 +117,36 @@ func TestSecurityGroupsAuditChangesNothing(t *testing.T) {
 func TestSecurityGroupsRefuseAnywhere(t *testing.T) {
 	sg := enforce()
 	sg.Sources = []string{"0.0.0.0/0"}
-	w := newSGWorld(t, sgOptions{machines: 1, cpGroups: []string{"cp"}, sg: sg})
+	w := newWorld(t, options{machines: 1, cpGroups: []string{"cp"}, sg: sg})
 	w.reconcile()
 	w.g.Expect(w.ruleWrites()).To(BeZero())
 	cond := w.sgCondition()
-	w.g.Expect(cond.Reason).To(Equal(ReasonSGSourceRefused))
+	w.g.Expect(cond.Reason).To(Equal(ReasonSourceRefused))
 	w.g.Expect(cond.Message).To(ContainSubstring("refusing source 0.0.0.0/0"))
 
 	sg.AllowAnywhere = true
 	w.setSG(sg)
 	w.reconcile()
 	w.g.Expect(w.ours(w.cp)).To(ConsistOf(And(HaveField("RemoteIPPrefix", "0.0.0.0/0"), HaveField("PortRangeMin", 6443))))
-	w.g.Expect(w.sgCondition().Reason).To(Equal(ReasonSGSynced))
+	w.g.Expect(w.sgCondition().Reason).To(Equal(ReasonSynced))
 }
 
 // IPv6 members reached from an IPv6 subnet get IPv6 rules.
 func TestSecurityGroupsIPv6(t *testing.T) {
-	w := newSGWorld(t, sgOptions{cidr: "2001:db8:6::/64", machines: 2, cpGroups: []string{"cp"}, sg: enforce()})
+	w := newWorld(t, options{cidr: "2001:db8:6::/64", machines: 2, cpGroups: []string{"cp"}, sg: enforce()})
 	w.reconcile()
 	ours := w.ours(w.cp)
 	w.g.Expect(ours).To(HaveLen(1))
 	w.g.Expect(ours[0].EtherType).To(Equal("IPv6"))
 	w.g.Expect(ours[0].RemoteIPPrefix).To(Equal("2001:db8:6::/64"))
 	w.g.Expect(ours[0].PortRangeMin).To(Equal(6443))
-	w.g.Expect(w.sgCondition().Reason).To(Equal(ReasonSGSynced))
+	w.g.Expect(w.sgCondition().Reason).To(Equal(ReasonSynced))
 }
 
 // Disabled and deletion remove our rules and only ours; with the Cluster
 // gone, the identity the status recorded still reaches them.
 func TestSecurityGroupsCleanup(t *testing.T) {
-	w := newSGWorld(t, sgOptions{machines: 1, cpGroups: []string{"cp"}, sg: enforce()})
+	w := newWorld(t, options{machines: 1, cpGroups: []string{"cp"}, sg: enforce()})
 	foreign, err := rules.Create(w.ctx, w.neutron.ServiceClient(), rules.CreateOpts{SecGroupID: w.cp, Direction: "ingress", EtherType: "IPv4",
 		Protocol: "tcp", PortRangeMin: 10250, PortRangeMax: 10250, RemoteIPPrefix: "10.6.0.0/24", Description: "membergate other/prod: not ours"}).Extract()
 	w.g.Expect(err).NotTo(HaveOccurred())
@@ -158,7 +158,7 @@ func TestSecurityGroupsCleanup(t *testing.T) {
 	w.g.Expect(w.ours(w.cp)).To(BeEmpty())
 	w.g.Expect(w.rules(w.cp)).To(ContainElement(HaveField("ID", foreign.ID)))
 	w.g.Expect(w.memberGate().Finalizers).To(BeEmpty())
-	w.g.Expect(w.sgCondition().Reason).To(Equal(ReasonSGDisabled))
+	w.g.Expect(w.sgCondition().Reason).To(Equal(ReasonDisabled))
 	// Disabled with nothing left: no request at all.
 	before := w.neutron.Requests()
 	w.clk.Step(SecurityGroupInterval)
@@ -177,7 +177,7 @@ func TestSecurityGroupsCleanup(t *testing.T) {
 	// The Cluster and its OpenStackCluster vanish before a reconcile sees
 	// them deleting: the MemberGate, kept by the finalizer, still leads to
 	// the rules.
-	gone := newSGWorld(t, sgOptions{machines: 1, cpGroups: []string{"cp"}, sg: enforce()})
+	gone := newWorld(t, options{machines: 1, cpGroups: []string{"cp"}, sg: enforce()})
 	gone.reconcile()
 	gone.g.Expect(gone.ours(gone.cp)).To(HaveLen(1))
 	gone.removeCluster()
@@ -192,7 +192,7 @@ func TestSecurityGroupsCleanup(t *testing.T) {
 // the API required the two names to agree) may name another cluster there.
 // Once the Cluster is gone, only the MemberGate leads to the rules.
 func TestSecurityGroupsCleanupFindsTheClustersRules(t *testing.T) {
-	w := newSGWorld(t, sgOptions{machines: 1, cpGroups: []string{"cp"}, sg: enforce()})
+	w := newWorld(t, options{machines: 1, cpGroups: []string{"cp"}, sg: enforce()})
 	w.r.APIReader = misnamedReader{k8sClient}
 	w.reconcile()
 	w.g.Expect(w.ours(w.cp)).To(HaveLen(1))
@@ -218,7 +218,7 @@ func (r misnamedReader) Get(ctx context.Context, key client.ObjectKey, obj clien
 
 // removeCluster deletes the Cluster (its test finalizer dropped) and its
 // OpenStackCluster: only the MemberGate is left to lead to the rules.
-func (w *sgWorld) removeCluster() {
+func (w *world) removeCluster() {
 	cl := w.cluster.DeepCopy()
 	w.g.Expect(k8sClient.Get(w.ctx, clientKey(cl), cl)).To(Succeed())
 	cl.Finalizers = nil

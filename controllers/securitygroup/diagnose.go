@@ -1,4 +1,4 @@
-package controllers
+package securitygroup
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/internal/cloud/services/loadbalancer"
+	"github.com/membergate/membergate/internal/cloud/services/networking"
 	"github.com/membergate/membergate/internal/diagnose"
 	"github.com/membergate/membergate/pkg/memberwait"
 	"github.com/membergate/membergate/pkg/secgroup"
@@ -48,32 +50,20 @@ func (f failingSet) due(done []v1alpha1.MemberDiagnosis, now time.Time) []failin
 	return out
 }
 
-// failingMembers picks the members to diagnose from the gate's verdicts,
-// which know since when each member has had its statuses.
-func failingMembers(mg *v1alpha1.MemberGate, machines []clusterv1.Machine, verdicts map[string]map[string]memberwait.Verdict, now time.Time) failingSet {
-	settle := waitOptions(mg).SettleWindow
-	switch {
-	case settle == 0:
-		settle = memberwait.DefaultSettleWindow
-	case settle < 0:
-		settle = 0
-	}
+// failingMembers picks the members to diagnose from the gate's, which say
+// since when each member has had its statuses.
+func failingMembers(mg *v1alpha1.MemberGate, machines []clusterv1.Machine, members map[string][]member, now time.Time) failingSet {
+	settle := settleWindow(mg)
 	var out failingSet
 	for _, m := range machines {
-		pools := make([]string, 0, len(verdicts[m.Name]))
-		for p := range verdicts[m.Name] {
-			pools = append(pools, p)
-		}
-		slices.Sort(pools)
-		for _, p := range pools {
-			v := verdicts[m.Name][p]
-			ms := v.Member
-			if ms == nil || ms.ProvisioningStatus != memberwait.StatusActive ||
+		for _, pm := range members[m.Name] {
+			ms := pm.status
+			if ms.ProvisioningStatus != memberwait.StatusActive ||
 				(ms.OperatingStatus != memberwait.StatusError && ms.OperatingStatus != memberwait.StatusOffline) {
 				continue
 			}
-			if since := v.Progress.Since; !since.IsZero() && now.Sub(since) >= settle {
-				out = append(out, failingMember{machine: m.Name, poolID: p, member: *ms, since: since})
+			if since := pm.since; !since.IsZero() && now.Sub(since) >= settle {
+				out = append(out, failingMember{machine: m.Name, poolID: pm.poolID, member: ms, since: since})
 			}
 		}
 	}
@@ -82,33 +72,34 @@ func failingMembers(mg *v1alpha1.MemberGate, machines []clusterv1.Machine, verdi
 
 // diagnoseMember judges one failing member with internal/diagnose, from
 // what the pass read (or reads now: its port and its groups' rules), and
-// reports it: status, an event on the Machine, the Machine's condition.
-func (r *GateReconciler) diagnoseMember(ctx context.Context, out *sgOutcome, v *neutronView, topo *topology, in sgInput, pol sgPolicy, f failingMember) {
+// reports it: in the status, which the gate shows in the Machine's
+// condition, and in an event on the Machine.
+func (r *Reconciler) diagnoseMember(ctx context.Context, out *outcome, v *networking.Service, topo *loadbalancer.Topology, in input, pol policy, f failingMember) {
 	ms := f.member
 	row := diagnose.Row{PoolID: f.poolID, MemberID: ms.ID, MemberName: ms.Name, Address: ms.Address, ProtocolPort: ms.ProtocolPort,
 		ProvisioningStatus: ms.ProvisioningStatus, OperatingStatus: ms.OperatingStatus, Failing: true, SourceSubnetID: topo.VIPSubnetID}
 	hint := map[string]string{}
-	if tm, ok := topo.member(ms.ID); ok {
+	if tm, ok := topo.Member(ms.ID); ok {
 		row.MonitorPort, row.SourceSubnetID = tm.MonitorPort, tm.SourceSubnet(topo.VIPSubnetID)
 		hint[ms.Address] = tm.SubnetID
 	}
 	err := func() error {
-		cidr, err := v.subnetCIDR(ctx, row.SourceSubnetID)
+		cidr, err := v.GetSubnetCIDR(ctx, row.SourceSubnetID)
 		if err != nil {
 			return err
 		}
-		if err := v.portsOf(ctx, []string{ms.Address}, hint); err != nil {
+		if err := v.FindPorts(ctx, []string{ms.Address}, hint); err != nil {
 			return err
 		}
-		p := v.ports[ms.Address]
+		p := v.Port(ms.Address)
 		if p == nil {
 			return diagnose.Judge(&row, cidr, nil, nil)
 		}
-		if err := v.rulesOf(ctx, p.SecurityGroups); err != nil {
+		if err := v.ListRules(ctx, p.SecurityGroups); err != nil {
 			return err
 		}
 		return diagnose.Judge(&row, cidr, &diagnose.Port{ID: p.ID, SecurityGroups: p.SecurityGroups, PortSecurityEnabled: p.PortSecurityEnabled},
-			v.rulesIn(p.SecurityGroups))
+			v.Rules(p.SecurityGroups...))
 	}()
 	d := v1alpha1.MemberDiagnosis{MemberID: ms.ID, Machine: f.machine, PoolID: f.poolID, Address: ms.Address, Port: int32(row.CheckPort()),
 		Statuses: ms.Statuses(), Source: row.Source, Groups: row.Groups, Verdict: row.Verdict, At: metav1.NewTime(in.now)}
@@ -159,13 +150,4 @@ func diagnosisMessage(row diagnose.Row, f failingMember, mode secgroup.Mode, err
 	default:
 		return fmt.Sprintf("%s; no Neutron port holds %s, so no group can be checked: is the member's address right?", lead, row.Address)
 	}
-}
-
-// notesOf turns the diagnoses into a sentence per Machine.
-func notesOf(ds []v1alpha1.MemberDiagnosis) map[string][]string {
-	out := map[string][]string{}
-	for _, d := range ds {
-		out[d.Machine] = append(out[d.Machine], "security groups: "+d.Message)
-	}
-	return out
 }

@@ -9,6 +9,8 @@ import (
 
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
+	"github.com/membergate/membergate/internal/cloud/scope"
+	"github.com/membergate/membergate/internal/cloud/services/loadbalancer"
 	"github.com/membergate/membergate/pkg/memberwait"
 )
 
@@ -34,7 +36,7 @@ type cachedSnapshot struct {
 // the reconciler's snapshot cache.
 type octaviaObserver struct {
 	r        *GateReconciler
-	target   Target
+	target   scope.Target
 	machines []clusterv1.Machine
 }
 
@@ -103,4 +105,13 @@ func boolString(b bool) string {
 		return "deleting"
 	}
 	return "live"
+}
+
+// observe reads the load balancer's status tree once.
+func (r *GateReconciler) observe(ctx context.Context, target scope.Target) (*memberwait.Snapshot, error) {
+	src, err := r.Sources.Source(ctx, target.Identity)
+	if err != nil {
+		return nil, err
+	}
+	return loadbalancer.NewService(loadbalancer.Clients{StatusTree: src}, nil).ObserveStatusTree(ctx, target.LoadBalancerID)
 }

@@ -1,23 +1,34 @@
-package controllers
+package scope
 
 import (
 	"net/http"
 	"strconv"
 	"strings"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/membergate/membergate/internal/metrics"
 )
-
-var octaviaRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
-	Name: "membergate_octavia_requests_total",
-	Help: "Requests to Octavia (and Keystone) by operation and HTTP status code; code is \"error\" when no answer came.",
-}, []string{"operation", "code"})
 
 // countRequests wraps a transport to count requests by operation and code.
 func countRequests(next http.RoundTripper) http.RoundTripper {
 	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		resp, err := next.RoundTrip(r)
-		octaviaRequests.WithLabelValues(operation(r.Method, r.URL.Path), responseCode(resp, err)).Inc()
+		metrics.OctaviaRequests.WithLabelValues(operation(r.Method, r.URL.Path), responseCode(resp, err)).Inc()
+		return resp, err
+	})
+}
+
+// countAPIRequests counts Neutron's requests by collection, and the rest
+// (Octavia, Keystone) as countRequests does.
+func countAPIRequests(next http.RoundTripper) http.RoundTripper {
+	octavia := countRequests(next)
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		_, rest, ok := strings.Cut(r.URL.Path, "/v2.0/")
+		if !ok {
+			return octavia.RoundTrip(r)
+		}
+		resp, err := next.RoundTrip(r)
+		collection, _, _ := strings.Cut(rest, "/")
+		metrics.NeutronRequests.WithLabelValues(strings.ToLower(r.Method)+" "+strings.TrimSuffix(collection, ".json"), responseCode(resp, err)).Inc()
 		return resp, err
 	})
 }

@@ -3,109 +3,26 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	kerrors "k8s.io/apimachinery/pkg/util/errors"
-	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
-	"sigs.k8s.io/cluster-api/util/conditions"
-	"sigs.k8s.io/cluster-api/util/patch"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/internal/statuspatch"
 	"github.com/membergate/membergate/pkg/gate"
 	"github.com/membergate/membergate/pkg/gate/cycle"
 	"github.com/membergate/membergate/pkg/memberwait"
 )
 
-// apply carries a decision out: hooks and conditions on Machines (through
-// CAPI's patch helper, owning only our condition), events, the MemberGate
-// status and metrics.
-func (r *GateReconciler) apply(ctx context.Context, cluster *clusterv1.Cluster, mg *v1alpha1.MemberGate, machines []clusterv1.Machine,
-	out cycle.Outcome, mem cycle.Memory, sg *sgOutcome, notes statusNotes) error {
-	in, d := out.Input, out.Decision
-	statusOf := map[string]gate.MachineStatus{}
-	for _, st := range d.Machines {
-		statusOf[st.Name] = st
-	}
-	release := map[string]gate.Release{}
-	for _, rel := range d.Release {
-		release[rel.Machine] = rel
-	}
-	var errs []error
-	for i := range machines {
-		if err := r.patchMachine(ctx, &machines[i], in, statusOf, release, slices.Contains(d.AddHook, machines[i].Name), sg.note(machines[i].Name)); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	byName := map[string]*clusterv1.Machine{}
-	for i := range machines {
-		byName[machines[i].Name] = &machines[i]
-	}
-	for _, e := range d.Events {
-		typ := corev1.EventTypeNormal
-		if e.Warning {
-			typ = corev1.EventTypeWarning
-		}
-		var regarding client.Object = mg
-		if m := byName[e.Machine]; m != nil {
-			regarding = m
-		}
-		r.Recorder.Eventf(regarding, mg, typ, e.Reason, "Gate", "%s", e.Message)
-	}
-	if in.Paused {
-		return kerrors.NewAggregate(errs)
-	}
-	if err := r.patchStatus(ctx, mg, out, mem, sg, notes); err != nil {
-		errs = append(errs, err)
-	}
-	recordMetrics(cluster, in, d)
-	return kerrors.NewAggregate(errs)
-}
-
-func (r *GateReconciler) patchMachine(ctx context.Context, m *clusterv1.Machine, in gate.Input, statusOf map[string]gate.MachineStatus,
-	release map[string]gate.Release, addHook bool, note string) error {
-	helper, err := patch.NewHelper(m, r.Client)
-	if err != nil {
-		return err
-	}
-	if addHook {
-		if m.Annotations == nil {
-			m.Annotations = map[string]string{}
-		}
-		m.Annotations[v1alpha1.PreDrainHookAnnotation] = v1alpha1.HookOwner
-	}
-	if _, ok := release[m.Name]; ok {
-		delete(m.Annotations, v1alpha1.PreDrainHookAnnotation)
-	}
-	switch st, ok := statusOf[m.Name]; {
-	case ok:
-		status := metav1.ConditionFalse
-		if st.MemberReady {
-			status = metav1.ConditionTrue
-		}
-		msg := st.Message
-		if st.Held {
-			msg = fmt.Sprintf("held since %s: %s", st.HeldSince.UTC().Format("2006-01-02T15:04:05Z"), msg)
-		}
-		if note != "" && !st.MemberReady {
-			// Why the member fails, as far as its security groups tell.
-			msg += "; " + note
-		}
-		conditions.Set(m, metav1.Condition{Type: v1alpha1.MemberReadyCondition, Status: status, Reason: st.Reason, Message: msg})
-	case in.Policy.Mode == gate.Disabled:
-		conditions.Delete(m, v1alpha1.MemberReadyCondition)
-	}
-	err = helper.Patch(ctx, m, patch.WithOwnedConditions{Conditions: []string{v1alpha1.MemberReadyCondition}})
-	if err != nil && apierrors.IsNotFound(r.reader().Get(ctx, client.ObjectKeyFromObject(m), &clusterv1.Machine{})) {
-		// Gone since it was listed (its finalizers ran): nothing to patch.
-		// The patch helper aggregates its errors, so ask the API server.
-		return nil
+// patchMemberGate writes the gate's part of the MemberGate status, as the
+// phases left it (a paused cluster's is left as it was), and the metrics.
+func (r *GateReconciler) patchMemberGate(ctx context.Context, s *gateScope) error {
+	err := s.patchHelper.Patch(ctx, s.memberGate)
+	if in := s.outcome.Input; !in.Paused {
+		recordMetrics(s.cluster, in, s.outcome.Decision)
 	}
 	return err
 }
@@ -147,6 +64,30 @@ func (r *GateReconciler) healthMonitors(mg *v1alpha1.MemberGate, snap *memberwai
 	setCondition(mg, v1alpha1.HealthMonitorsCondition, false, "NoHealthMonitor", msg)
 }
 
+// gateStatus is the part of the MemberGate status the gate writes: all but
+// what the security-group reconciler writes.
+var gateStatus = statuspatch.Owner{
+	Fields: func(s v1alpha1.MemberGateStatus) v1alpha1.MemberGateStatus {
+		s.SecurityGroups = nil
+		return s
+	},
+	Conditions: []string{v1alpha1.ReadyCondition, v1alpha1.BlockingCondition, v1alpha1.HealthMonitorsCondition},
+}
+
+// diagnosisNotes are the security-group reconciler's diagnoses of failing
+// members, as sentences by Machine, for their LoadBalancerMemberReady
+// condition.
+func diagnosisNotes(mg *v1alpha1.MemberGate) map[string][]string {
+	out := map[string][]string{}
+	if mg.Status.SecurityGroups == nil {
+		return out
+	}
+	for _, d := range mg.Status.SecurityGroups.Diagnoses {
+		out[d.Machine] = append(out[d.Machine], "security groups: "+d.Message)
+	}
+	return out
+}
+
 // statusNotes are what the MemberGate status says beyond the decision.
 type statusNotes struct {
 	// noLoadBalancer says why the cluster is not gated at all.
@@ -157,12 +98,10 @@ type statusNotes struct {
 	observedAt time.Time
 }
 
-// patchStatus writes the MemberGate status; mem is the memory the decision
-// was made from, read from this same MemberGate.
-func (r *GateReconciler) patchStatus(ctx context.Context, mg *v1alpha1.MemberGate, out cycle.Outcome, mem cycle.Memory, sg *sgOutcome, notes statusNotes) error {
+// updateStatus renders a decision into the MemberGate status; mem is the
+// memory the decision was made from, read from this same MemberGate.
+func (r *GateReconciler) updateStatus(mg *v1alpha1.MemberGate, out cycle.Outcome, mem cycle.Memory, notes statusNotes) {
 	in, d, snap := out.Input, out.Decision, out.Snapshot
-	orig := mg.DeepCopy()
-	sg.writeStatus(mg)
 	if in.LoadBalancer.Err == nil {
 		r.healthMonitors(mg, snap)
 	}
@@ -223,7 +162,6 @@ func (r *GateReconciler) patchStatus(ctx context.Context, mg *v1alpha1.MemberGat
 		blockReason = "RolloutHeld"
 	}
 	setCondition(mg, v1alpha1.BlockingCondition, d.Blocking, blockReason, s.Reason)
-	return r.Client.Status().Patch(ctx, mg, client.MergeFrom(orig))
 }
 
 func blockingReason(d gate.Decision) string {
@@ -261,4 +199,13 @@ func readyCondition(in gate.Input, notes statusNotes) (bool, string, string) {
 		msg += fmt.Sprintf("; %v (the gate sees the control plane's deletion only through the Cluster's)", notes.controlPlane)
 	}
 	return ok, reason, msg
+}
+
+// setCondition sets a condition on the MemberGate.
+func setCondition(mg *v1alpha1.MemberGate, t string, ok bool, reason, msg string) {
+	status := metav1.ConditionFalse
+	if ok {
+		status = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(&mg.Status.Conditions, metav1.Condition{Type: t, Status: status, Reason: reason, Message: msg, ObservedGeneration: mg.Generation})
 }

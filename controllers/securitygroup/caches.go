@@ -1,0 +1,39 @@
+package securitygroup
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/membergate/membergate/internal/cloud/scope"
+	"github.com/membergate/membergate/internal/cloud/services/loadbalancer"
+	"github.com/membergate/membergate/internal/cloud/services/networking"
+)
+
+// caches keep what Octavia and Neutron say across reconciles (see the
+// services' caches) and what the last pass of each cluster saw.
+type caches struct {
+	topologies loadbalancer.Cache
+	neutron    networking.Cache
+	mu         sync.Mutex
+	inputs     map[string]string // cluster → what the last pass saw
+}
+
+// forget drops what is kept for a cluster whose rules are gone.
+func (c *caches) forget(cluster, lbID string) {
+	c.neutron.Forget(cluster)
+	c.mu.Lock()
+	delete(c.inputs, cluster)
+	c.mu.Unlock()
+	c.topologies.Forget(lbID)
+}
+
+// topology is the load balancer's topology, through the cache.
+func (c *caches) topology(ctx context.Context, nc *scope.NetworkClients, lbID, key string, now time.Time) (*loadbalancer.Topology, error) {
+	return loadbalancer.NewService(loadbalancer.Clients{Octavia: nc.LoadBalancer}, &c.topologies).GetTopology(ctx, lbID, key, now)
+}
+
+// view is Neutron as one reconcile of cluster reads it, through the cache.
+func (c *caches) view(nc *scope.NetworkClients, cluster string, now time.Time) *networking.Service {
+	return networking.NewService(nc.Network, nc.Cloud, &c.neutron, cluster, now)
+}

@@ -1,0 +1,194 @@
+package securitygroup
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	"sigs.k8s.io/cluster-api/util/annotations"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/internal/cloud/scope"
+	"github.com/membergate/membergate/internal/statuspatch"
+)
+
+// SecurityGroupInterval is how often a cluster's groups are read when
+// nothing it depends on changed: a rule of ours deleted by hand is repaired
+// (or, in Audit, reported) within it. A change of the MemberGate's spec, of
+// the members or of the Machines' addresses triggers a pass at once.
+const SecurityGroupInterval = time.Minute
+
+// DiagnosisInterval is how often a member that keeps failing is diagnosed
+// again: its groups rarely change faster, and every diagnosis is an event.
+const DiagnosisInterval = 5 * time.Minute
+
+// Resync is how often a cluster is looked at when nothing it watches
+// changes, to see whether a pass or a diagnosis is due; a look that finds
+// neither due asks OpenStack nothing.
+const Resync = 30 * time.Second
+
+// ownedStatus is the part of the MemberGate status this reconciler writes;
+// the rest is the gate's.
+var ownedStatus = statuspatch.Owner{
+	Fields: func(s v1alpha1.MemberGateStatus) v1alpha1.MemberGateStatus {
+		return v1alpha1.MemberGateStatus{SecurityGroups: s.SecurityGroups}
+	},
+	Conditions: []string{v1alpha1.SecurityGroupsReadyCondition},
+}
+
+// Reconciler enforces (or, in Audit, reports) the security-group rules
+// that admit a gated cluster's API server load balancer to its nodes, and
+// diagnoses the members that fail their health checks (docs/secgroups.md).
+// It works from the members the gate publishes in the MemberGate status
+// and writes status.securityGroups and the SecurityGroupsReady condition
+// only.
+type Reconciler struct {
+	Client client.Client
+	// APIReader reads the MemberGate straight from the API server: its
+	// status holds what the last pass found (the rules it owns, the
+	// diagnoses) and the members the gate last saw, and a cached copy can
+	// predate either write. SetupWithManager sets the manager's; nil means
+	// Client.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	// Networks gives the Octavia and Neutron clients of an identity.
+	Networks scope.NetworkFactory
+	// Locator finds a Cluster's API server load balancer; nil means CAPO's
+	// OpenStackCluster, as for the gate.
+	Locator scope.LoadBalancerLocator
+	// Clock defaults to the real clock.
+	Clock clock.PassiveClock
+
+	caches caches
+}
+
+// +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=machines,verbs=get;list;watch
+// +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=openstackclusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups=membergate.io,resources=membergates,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=membergate.io,resources=membergates/status,verbs=patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// SetupWithManager registers the controller: MemberGates (their policy,
+// the members the gate publishes, their deletion), and the Clusters,
+// control-plane Machines and OpenStackClusters they belong to.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
+	// A MemberGate is named after its Cluster: one key for both.
+	toCluster := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ctrl.Request {
+		name := o.GetLabels()[clusterv1.ClusterNameLabel]
+		if name == "" {
+			return nil
+		}
+		return []ctrl.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("membergate-securitygroups").
+		For(&v1alpha1.MemberGate{}).
+		Watches(&clusterv1.Cluster{}, &handler.EnqueueRequestForObject{}).
+		Watches(&clusterv1.Machine{}, toCluster, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+			_, cp := o.GetLabels()[clusterv1.MachineControlPlaneLabel]
+			return cp
+		}))).
+		Watches(&infrav1.OpenStackCluster{}, toCluster).
+		Complete(r)
+}
+
+// Reconcile runs one security-group pass for a Cluster (the MemberGate of
+// the same name): a cleanup, or, when due, the groups read and converged
+// on, and the failing members diagnosed.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var cluster clusterv1.Cluster
+	if err := r.Client.Get(ctx, req.NamespacedName, &cluster); err != nil {
+		if apierrors.IsNotFound(err) {
+			return r.cleanupWithoutCluster(ctx, req.NamespacedName)
+		}
+		return ctrl.Result{}, err
+	}
+	target, gated, err := r.locator().Locate(ctx, r.Client, &cluster)
+	if err != nil || !gated {
+		return ctrl.Result{}, err
+	}
+	if annotations.IsPaused(&cluster, &cluster) {
+		return ctrl.Result{}, nil
+	}
+	mg := &v1alpha1.MemberGate{}
+	if err := r.reader().Get(ctx, req.NamespacedName, mg); err != nil {
+		// The gate creates it; its creation brings the cluster back here.
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	machines, err := r.controlPlaneMachines(ctx, &cluster)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	helper := statuspatch.NewHelper(mg, r.Client, r.reader(), ownedStatus)
+	members, key := gateMembers(mg)
+	out := r.reconcileGroups(ctx, input{cluster: &cluster, mg: mg, target: target, machines: machines, members: members, membersKey: key,
+		now: r.Clock.Now()})
+	out.writeStatus(mg)
+	if err := helper.Patch(ctx, mg); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.releaseFinalizer(ctx, mg, out); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: out.requeueAfter()}, nil
+}
+
+// reader is where the MemberGate is read from: see APIReader.
+func (r *Reconciler) reader() client.Reader {
+	if r.APIReader != nil {
+		return r.APIReader
+	}
+	return r.Client
+}
+
+func (r *Reconciler) locator() scope.LoadBalancerLocator {
+	if r.Locator != nil {
+		return r.Locator
+	}
+	return scope.CAPOLocator{}
+}
+
+// controlPlaneMachines lists the Cluster's control-plane Machines by name.
+func (r *Reconciler) controlPlaneMachines(ctx context.Context, c *clusterv1.Cluster) ([]clusterv1.Machine, error) {
+	var list clusterv1.MachineList
+	if err := r.Client.List(ctx, &list, client.InNamespace(c.Namespace),
+		client.MatchingLabels{clusterv1.ClusterNameLabel: c.Name}, client.HasLabels{clusterv1.MachineControlPlaneLabel}); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(list.Items, func(a, b clusterv1.Machine) int { return strings.Compare(a.Name, b.Name) })
+	return list.Items, nil
+}
+
+// workerMachines lists the cluster's Machines that are not control plane.
+func (r *Reconciler) workerMachines(ctx context.Context, c *clusterv1.Cluster) ([]clusterv1.Machine, error) {
+	var list clusterv1.MachineList
+	if err := r.Client.List(ctx, &list, client.InNamespace(c.Namespace), client.MatchingLabels{clusterv1.ClusterNameLabel: c.Name}); err != nil {
+		return nil, err
+	}
+	out := slices.DeleteFunc(list.Items, func(m clusterv1.Machine) bool {
+		_, cp := m.Labels[clusterv1.MachineControlPlaneLabel]
+		return cp || !m.DeletionTimestamp.IsZero()
+	})
+	slices.SortFunc(out, func(a, b clusterv1.Machine) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}

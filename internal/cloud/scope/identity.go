@@ -1,0 +1,42 @@
+package scope
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gophercloud/gophercloud/v2"
+
+	"github.com/membergate/membergate/pkg/memberwait"
+)
+
+// Identity is CAPO's identityRef resolved to its Secret: the clouds.yaml,
+// the cloud in it, and an optional CA bundle.
+type Identity struct {
+	Namespace, SecretName, CloudName, Region string
+}
+
+func (i Identity) String() string {
+	return fmt.Sprintf("%s/%s (cloud %q)", i.Namespace, i.SecretName, i.CloudName)
+}
+
+// SourceFactory returns the memberwait source for an identity.
+type SourceFactory interface {
+	Source(ctx context.Context, id Identity) (memberwait.Source, error)
+}
+
+// NetworkClients are what the security-group pass and the member diagnosis
+// use: Octavia, for the members' subnets and ports, and Neutron. Every
+// request takes one token of the cloud's request budget — the one the
+// gate's observations share — and fails at once with [ErrBudgetSpent] when
+// none is left, so a pass never waits.
+type NetworkClients struct {
+	LoadBalancer, Network *gophercloud.ServiceClient
+	// Cloud names the cloud (its Octavia endpoint), for caches that all
+	// its clusters share.
+	Cloud string
+}
+
+// NetworkFactory returns the clients of an identity.
+type NetworkFactory interface {
+	Network(ctx context.Context, id Identity) (*NetworkClients, error)
+}

@@ -1,0 +1,264 @@
+// Package networking is Neutron as membergate reads and writes it: subnets'
+// CIDRs, the ports holding nodes' addresses, security-group rules. The
+// security-group reconciler plans and converges with it; the diagnosis
+// (internal/diagnose) converts and creates rules with it.
+package networking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/rules"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
+
+	"github.com/membergate/membergate/pkg/memberwait"
+	"github.com/membergate/membergate/pkg/secgroup"
+)
+
+// NoPortTTL is how long a lookup that found no port for an address is
+// trusted, so that an address without a port does not cost a request every
+// pass.
+const NoPortTTL = 10 * time.Minute
+
+// Cache keeps what Neutron says across reconciles, where it is safe: a
+// subnet's CIDR never changes (Neutron refuses to update it), so it is
+// kept for good; which port holds a Machine's address rarely changes, so
+// the port ID is kept and the port itself (its groups) read again, all of
+// a cluster's ports in one request.
+type Cache struct {
+	mu      sync.Mutex
+	subnets map[string]string             // cloud + " " + subnet ID → CIDR
+	ports   map[string]map[string]portRef // cluster → address → port
+}
+
+// Forget drops what is kept for a cluster.
+func (c *Cache) Forget(cluster string) {
+	c.mu.Lock()
+	delete(c.ports, cluster)
+	c.mu.Unlock()
+}
+
+type portRef struct {
+	id string
+	at time.Time // when a lookup found no port; such answers expire
+}
+
+// Service is one cloud's Neutron as one reconcile of one cluster sees it:
+// it reads each thing at most once — the ports of a set of addresses and
+// the rules of a set of groups, each in one request when the cache is warm.
+type Service struct {
+	network *gophercloud.ServiceClient
+	cloud   string
+	cache   *Cache
+	cluster string
+	now     time.Time
+
+	ports map[string]*Port           // by address; nil: no port holds it
+	rules map[string][]secgroup.Rule // by group ID
+}
+
+// NewService returns the Neutron behind network for a reconcile of cluster
+// at now. cloud names the cloud for what cache keeps for all its clusters.
+func NewService(network *gophercloud.ServiceClient, cloud string, cache *Cache, cluster string, now time.Time) *Service {
+	return &Service{network: network, cloud: cloud, cache: cache, cluster: cluster, now: now,
+		ports: map[string]*Port{}, rules: map[string][]secgroup.Rule{}}
+}
+
+// GetSubnetCIDR returns a subnet's CIDR, read once per cloud.
+func (s *Service) GetSubnetCIDR(ctx context.Context, id string) (string, error) {
+	if id == "" {
+		return "", errors.New("the load balancer names no subnet for its members or VIP")
+	}
+	key := s.cloud + " " + id
+	s.cache.mu.Lock()
+	cidr, ok := s.cache.subnets[key]
+	s.cache.mu.Unlock()
+	if ok {
+		return cidr, nil
+	}
+	sn, err := subnets.Get(ctx, s.network, id).Extract()
+	if err != nil {
+		return "", fmt.Errorf("reading subnet %s: %w", id, err)
+	}
+	s.cache.mu.Lock()
+	if s.cache.subnets == nil {
+		s.cache.subnets = map[string]string{}
+	}
+	s.cache.subnets[key] = sn.CIDR
+	s.cache.mu.Unlock()
+	return sn.CIDR, nil
+}
+
+// FindPorts finds the ports holding addresses: the known ones in one
+// request by ID, the others by fixed IP, one request each (only the first
+// time). hint names the subnet to prefer when an address is in several
+// networks.
+func (s *Service) FindPorts(ctx context.Context, addresses []string, hint map[string]string) error {
+	var want []string
+	for _, a := range addresses {
+		if _, done := s.ports[a]; !done && !slices.Contains(want, a) {
+			want = append(want, a)
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	s.cache.mu.Lock()
+	known := map[string]portRef{}
+	for _, a := range want {
+		if ref, ok := s.cache.ports[s.cluster][a]; ok {
+			known[a] = ref
+		}
+	}
+	s.cache.mu.Unlock()
+
+	var ids []string
+	for _, ref := range known {
+		if ref.id != "" && !slices.Contains(ids, ref.id) {
+			ids = append(ids, ref.id)
+		}
+	}
+	if len(ids) > 0 {
+		slices.Sort(ids)
+		found, err := s.listPorts(ctx, query{"id": ids})
+		if err != nil {
+			return err
+		}
+		for i := range found {
+			for _, a := range want {
+				if known[a].id == found[i].ID && found[i].Holds(a) {
+					s.ports[a] = &found[i]
+				}
+			}
+		}
+	}
+	for _, a := range want {
+		if _, ok := s.ports[a]; ok {
+			continue
+		}
+		// A lookup that found nothing is trusted for a while, so an
+		// address without a port does not cost a request every pass.
+		if ref, ok := known[a]; ok && ref.id == "" && s.now.Sub(ref.at) < NoPortTTL {
+			s.ports[a] = nil
+			continue
+		}
+		// Neutron keeps fixed IPs canonical; Octavia keeps a member's
+		// address as it was submitted.
+		found, err := s.listPorts(ctx, query{"fixed_ips": {"ip_address=" + memberwait.CanonicalAddress(a)}})
+		if err != nil {
+			return err
+		}
+		s.ports[a] = pick(found, a, hint[a])
+		ref := portRef{at: s.now}
+		if p := s.ports[a]; p != nil {
+			ref.id = p.ID
+		}
+		s.cache.mu.Lock()
+		if s.cache.ports == nil {
+			s.cache.ports = map[string]map[string]portRef{}
+		}
+		if s.cache.ports[s.cluster] == nil {
+			s.cache.ports[s.cluster] = map[string]portRef{}
+		}
+		s.cache.ports[s.cluster][a] = ref
+		s.cache.mu.Unlock()
+	}
+	return nil
+}
+
+// Port is the port FindPorts found holding address; nil when none does or
+// it was not looked for.
+func (s *Service) Port(address string) *Port { return s.ports[address] }
+
+func (s *Service) listPorts(ctx context.Context, q query) ([]Port, error) {
+	pages, err := ports.List(s.network, q).AllPages(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing ports: %w", err)
+	}
+	var found []Port
+	if err := ports.ExtractPortsInto(pages, &found); err != nil {
+		return nil, err
+	}
+	return found, nil
+}
+
+// ListRules reads the rules of the groups not read yet, in one request.
+func (s *Service) ListRules(ctx context.Context, groups []string) error {
+	var want []string
+	for _, g := range groups {
+		if _, done := s.rules[g]; !done && !slices.Contains(want, g) {
+			want = append(want, g)
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	slices.Sort(want)
+	pages, err := rules.List(s.network, query{"security_group_id": want}).AllPages(ctx)
+	if err != nil {
+		return fmt.Errorf("listing the rules of groups %s: %w", strings.Join(want, ", "), err)
+	}
+	all, err := rules.ExtractRules(pages)
+	if err != nil {
+		return err
+	}
+	for _, g := range want {
+		s.rules[g] = []secgroup.Rule{}
+	}
+	for _, r := range all {
+		if _, ok := s.rules[r.SecGroupID]; ok {
+			s.rules[r.SecGroupID] = append(s.rules[r.SecGroupID], RuleFromNeutron(r))
+		}
+	}
+	return nil
+}
+
+// Rules returns the read rules of groups, together.
+func (s *Service) Rules(groups ...string) []secgroup.Rule {
+	var out []secgroup.Rule
+	for _, g := range groups {
+		out = append(out, s.rules[g]...)
+	}
+	return out
+}
+
+// CreateRule adds a rule. One that exists already (409
+// SecurityGroupRuleExists, from a concurrent pass or another tool) counts
+// as created.
+func (s *Service) CreateRule(ctx context.Context, r secgroup.Rule) (secgroup.Rule, error) {
+	id, _, err := CreateRule(ctx, s.network, r)
+	if err != nil {
+		return r, err
+	}
+	r.ID = id
+	s.rules[r.SecurityGroupID] = append(s.rules[r.SecurityGroupID], r)
+	return r, nil
+}
+
+// DeleteRule deletes a rule; one already gone counts as deleted.
+func (s *Service) DeleteRule(ctx context.Context, r secgroup.Rule) error {
+	err := rules.Delete(ctx, s.network, r.ID).ExtractErr()
+	if err != nil && !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+		return fmt.Errorf("removing %s from group %s: %w", r, r.SecurityGroupID, err)
+	}
+	s.rules[r.SecurityGroupID] = slices.DeleteFunc(s.rules[r.SecurityGroupID], func(o secgroup.Rule) bool { return o.ID == r.ID })
+	return nil
+}
+
+// query is a list query with repeated keys, which gophercloud's ListOpts
+// cannot say: Neutron reads ?id=a&id=b as "a or b", so one request covers
+// every port or group of a cluster.
+type query url.Values
+
+func (q query) encode() (string, error)              { return "?" + url.Values(q).Encode(), nil }
+func (q query) ToPortListQuery() (string, error)     { return q.encode() }
+func (q query) ToSecGroupListQuery() (string, error) { return q.encode() }

@@ -1,0 +1,49 @@
+// Package metrics holds every metric the manager's controllers export. They
+// are registered here, once, with controller-runtime's registry (served on
+// the manager's metrics endpoint), so that the reconcilers and the cloud
+// clients that update them cannot register one twice or forget one.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+var (
+	// MachinesByReason counts control-plane Machines by the reason of their
+	// LoadBalancerMemberReady condition.
+	MachinesByReason = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "membergate_machines",
+		Help: "Control-plane Machines by LoadBalancerMemberReady reason.",
+	}, []string{"namespace", "cluster", "reason"})
+	// HeldSeconds is how long a cluster's rollout has been held.
+	HeldSeconds = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "membergate_held_seconds",
+		Help: "How long the cluster's rollout has been held (0 when not held).",
+	}, []string{"namespace", "cluster"})
+	// HoldAlert is 1 while a hold has lasted past alertAfter.
+	HoldAlert = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "membergate_hold_alert",
+		Help: "1 while a hold has lasted past the MemberGate's alertAfter.",
+	}, []string{"namespace", "cluster"})
+	// OctaviaRequests counts the requests to Octavia and Keystone.
+	OctaviaRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "membergate_octavia_requests_total",
+		Help: "Requests to Octavia (and Keystone) by operation and HTTP status code; code is \"error\" when no answer came.",
+	}, []string{"operation", "code"})
+	// NeutronRequests counts the requests to Neutron.
+	NeutronRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "membergate_neutron_requests_total",
+		Help: "Requests to Neutron by operation and HTTP status code; code is \"error\" when no answer came.",
+	}, []string{"operation", "code"})
+	// MemberDiagnosis counts the failing members by the verdict on their
+	// security groups.
+	MemberDiagnosis = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "membergate_member_diagnosis",
+		Help: "Members ACTIVE but ERROR/OFFLINE past their settle window, by the verdict on their security groups (admitted, missing rule, port security disabled, no port found, error).",
+	}, []string{"namespace", "cluster", "verdict"})
+)
+
+func init() {
+	metrics.Registry.MustRegister(MachinesByReason, HeldSeconds, HoldAlert, OctaviaRequests, NeutronRequests, MemberDiagnosis)
+}
