@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util/conditions"
 	"sigs.k8s.io/cluster-api/util/patch"
@@ -175,11 +176,11 @@ func (r *GateReconciler) patchStatus(ctx context.Context, mg *v1alpha1.MemberGat
 		t := metav1.NewTime(notes.observedAt)
 		s.LastChecked = &t
 	}
-	s.LoadBalancerID = in.LoadBalancer.ID
+	s.LoadBalancer.ID = in.LoadBalancer.ID
 	if observed {
-		s.LoadBalancerStatus = snap.ProvisioningStatus + "/" + snap.OperatingStatus
+		s.LoadBalancer.ProvisioningStatus, s.LoadBalancer.OperatingStatus = snap.ProvisioningStatus, snap.OperatingStatus
 	} else if in.LoadBalancer.Err == nil {
-		s.LoadBalancerStatus = ""
+		s.LoadBalancer.ProvisioningStatus, s.LoadBalancer.OperatingStatus = "", ""
 	}
 	s.Machines = nil
 	ready := 0
@@ -196,25 +197,25 @@ func (r *GateReconciler) patchStatus(ctx context.Context, mg *v1alpha1.MemberGat
 				ProvisioningStatus: o.ProvisioningStatus, OperatingStatus: o.OperatingStatus})
 		}
 	}
-	s.Ready = fmt.Sprintf("%d/%d", ready, len(d.Machines))
-	s.Blocking = d.Blocking
+	s.Replicas, s.MemberReadyReplicas = ptr.To(int32(len(d.Machines))), ptr.To(int32(ready))
+	var summary string
 	switch {
 	case notes.noLoadBalancer != "":
-		s.Reason = "not gated: " + notes.noLoadBalancer
+		summary = "not gated: " + notes.noLoadBalancer
 	case in.Policy.Mode == gate.Disabled:
-		s.Reason = "gating disabled"
+		summary = "gating disabled"
 	case in.Deleting:
-		s.Reason = "cluster deleting: hooks released"
+		summary = "cluster deleting: hooks released"
 	case d.Blocking && in.LoadBalancer.Err != nil:
-		s.Reason = blockingReason(d) + ": Octavia could not be read: " + in.LoadBalancer.Err.Error()
+		summary = blockingReason(d) + ": Octavia could not be read: " + in.LoadBalancer.Err.Error()
 	case d.Blocking:
-		s.Reason = blockingReason(d)
+		summary = blockingReason(d)
 	case in.LoadBalancer.NotCreated:
-		s.Reason = "waiting for CAPO to create the API server load balancer"
+		summary = "waiting for CAPO to create the API server load balancer"
 	case in.LoadBalancer.Err != nil:
-		s.Reason = in.LoadBalancer.Err.Error()
+		summary = in.LoadBalancer.Err.Error()
 	default:
-		s.Reason = fmt.Sprintf("%s: %s member-ready", in.Policy.Mode, s.Ready)
+		summary = fmt.Sprintf("%s: %d/%d member-ready", in.Policy.Mode, ready, len(d.Machines))
 	}
 	readyOK, reason, msg := readyCondition(in, notes)
 	setCondition(mg, v1alpha1.ReadyCondition, readyOK, reason, msg)
@@ -222,7 +223,7 @@ func (r *GateReconciler) patchStatus(ctx context.Context, mg *v1alpha1.MemberGat
 	if d.Blocking {
 		blockReason = "RolloutHeld"
 	}
-	setCondition(mg, v1alpha1.BlockingCondition, d.Blocking, blockReason, s.Reason)
+	setCondition(mg, v1alpha1.BlockingCondition, d.Blocking, blockReason, summary)
 	return r.Client.Status().Patch(ctx, mg, client.MergeFrom(orig))
 }
 

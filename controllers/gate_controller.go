@@ -151,8 +151,8 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	if err := r.releaseSecurityGroups(ctx, mg, sg); err != nil {
 		return ctrl.Result{}, err
 	}
-	if out.Decision.Blocking {
-		logger.Info("holding the control-plane rollout", "cluster", cluster.Name, "reason", mg.Status.Reason)
+	if c := meta.FindStatusCondition(mg.Status.Conditions, v1alpha1.BlockingCondition); out.Decision.Blocking && c != nil {
+		logger.Info("holding the control-plane rollout", "cluster", cluster.Name, "reason", c.Message)
 	}
 	return ctrl.Result{RequeueAfter: out.RequeueAfter(r.Clock.Now())}, nil
 }

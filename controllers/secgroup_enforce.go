@@ -535,7 +535,7 @@ func (r *GateReconciler) sgCleanup(ctx context.Context, out *sgOutcome, mg *v1al
 	out.dropFinalizer = len(st.OwnedRules) == 0
 	if out.dropFinalizer {
 		st.Groups = nil
-		r.secgroups.forget(cluster.String(), mg.Status.LoadBalancerID)
+		r.secgroups.forget(cluster.String(), mg.Status.LoadBalancer.ID)
 	}
 }
 

@@ -50,7 +50,7 @@ func TestDecide(t *testing.T) {
 		{name: "Octavia unreadable: the controller's reason is passed on",
 			objs: func() []client.Object {
 				mg := memberGate()
-				mg.Status.LoadBalancerStatus = ""
+				mg.Status.LoadBalancer.ProvisioningStatus, mg.Status.LoadBalancer.OperatingStatus = "", ""
 				mg.Status.Conditions[0].Status, mg.Status.Conditions[0].Message = metav1.ConditionFalse, "Octavia answered 503 Service Unavailable"
 				return []client.Object{cluster(), openStackCluster(), mg}
 			}, want: "could not be observed: Octavia answered 503 Service Unavailable"},

@@ -9,6 +9,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/membergate/membergate/api/v1alpha1"
@@ -78,7 +79,7 @@ func TestCRDRefusesAMemberGateNamedOtherwise(t *testing.T) {
 	g.Expect(c.Get(ctx, client.ObjectKeyFromObject(old), old)).To(Succeed())
 	old.Finalizers = []string{v1alpha1.SecurityGroupsFinalizer}
 	g.Expect(c.Update(ctx, old)).To(Succeed(), "an old MemberGate named otherwise cannot be updated")
-	old.Status.Ready = "1/1"
+	old.Status.Replicas = ptr.To[int32](1)
 	g.Expect(c.Status().Update(ctx, old)).To(Succeed(), "an old MemberGate named otherwise cannot have its status updated")
 	old.Finalizers = nil
 	g.Expect(c.Update(ctx, old)).To(Succeed(), "an old MemberGate named otherwise cannot lose its finalizer")
