@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
@@ -119,8 +120,8 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctr
 		return ctrl.Result{}, err
 	}
 	out := s.outcome
-	if out.Decision.Blocking {
-		log.FromContext(ctx).Info("holding the control-plane rollout", "cluster", s.cluster.Name, "reason", s.memberGate.Status.Reason)
+	if c := meta.FindStatusCondition(s.memberGate.Status.Conditions, v1alpha1.BlockingCondition); out.Decision.Blocking && c != nil {
+		log.FromContext(ctx).Info("holding the control-plane rollout", "cluster", s.cluster.Name, "reason", c.Message)
 	}
 	return ctrl.Result{RequeueAfter: out.RequeueAfter(r.Clock.Now())}, nil
 }

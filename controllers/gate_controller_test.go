@@ -38,7 +38,9 @@ func TestGateHoldsTheOldMachineUntilTheNewMemberServes(t *testing.T) {
 	}
 	// Existing members serve once seen ONLINE for the settle window.
 	w.run(2*time.Minute, func() bool { return w.condition(2) != nil && w.condition(2).Status == metav1.ConditionTrue })
-	w.g.Expect(w.memberGate().Status.Ready).To(Equal("3/3"))
+	mg = w.memberGate()
+	w.g.Expect(mg.Status.Replicas).To(HaveValue(BeEquivalentTo(3)))
+	w.g.Expect(mg.Status.MemberReadyReplicas).To(HaveValue(BeEquivalentTo(3)))
 
 	// maxSurge=1: the new Machine and its member, amphorav2-style; then KCP
 	// deletes the oldest Machine.
@@ -50,8 +52,10 @@ func TestGateHoldsTheOldMachineUntilTheNewMemberServes(t *testing.T) {
 	w.reconcile()
 	w.g.Expect(w.hasHook(0)).To(BeTrue(), "the old Machine lost its hook while the new member is PENDING_CREATE")
 	mg = w.memberGate()
-	w.g.Expect(mg.Status.Blocking).To(BeTrue())
-	w.g.Expect(mg.Status.Reason).To(ContainSubstring("cp-3"))
+	w.g.Expect(mg.Status.Replicas).To(HaveValue(BeEquivalentTo(4)))
+	w.g.Expect(mg.Status.MemberReadyReplicas).To(HaveValue(BeEquivalentTo(3)))
+	w.g.Expect(w.blockingCondition().Status).To(Equal(metav1.ConditionTrue))
+	w.g.Expect(w.blockingCondition().Message).To(ContainSubstring("cp-3"))
 	w.g.Expect(w.condition(3).Reason).To(Equal(gate.ReasonMemberPending))
 	w.g.Expect(strings.Join(w.events(), "\n")).To(ContainSubstring(gate.EventHeld))
 
@@ -61,7 +65,7 @@ func TestGateHoldsTheOldMachineUntilTheNewMemberServes(t *testing.T) {
 	w.g.Expect(served).To(BeNumerically(">=", 100*time.Second))
 	w.g.Expect(served).To(BeNumerically("<=", 100*time.Second+memberwait.DefaultOnlineWatchGap+memberwait.DefaultMaxDelay))
 	w.g.Expect(w.condition(3).Status).To(Equal(metav1.ConditionTrue))
-	w.g.Expect(w.memberGate().Status.Blocking).To(BeFalse())
+	w.g.Expect(w.blockingCondition().Status).To(Equal(metav1.ConditionFalse))
 	w.g.Expect(strings.Join(w.events(), "\n")).To(ContainSubstring(gate.EventReleased))
 }
 
@@ -78,8 +82,8 @@ func TestGateNeverReleasesOnTimeButAlerts(t *testing.T) {
 	w.run(time.Hour, func() bool { return w.clk.Now().After(epoch.Add(50 * time.Minute)) })
 	w.g.Expect(w.hasHook(0)).To(BeTrue(), "released because time passed")
 	w.g.Expect(w.condition(2).Reason).To(Equal(gate.ReasonMemberError))
+	w.g.Expect(w.blockingCondition().Status).To(Equal(metav1.ConditionTrue))
 	mg := w.memberGate()
-	w.g.Expect(mg.Status.Blocking).To(BeTrue())
 	var row v1alpha1.MachineMembers
 	for _, r := range mg.Status.Machines {
 		if r.Name == "cp-0" {
@@ -186,7 +190,7 @@ func TestGateHoldsThroughAnOctaviaOutage(t *testing.T) {
 	w.g.Expect(w.hasHook(0)).To(BeTrue(), "released while Octavia answered 503")
 	w.g.Expect(w.condition(1).Reason).To(Equal(gate.ReasonServing), "a failed read changed the last known verdict")
 	w.g.Expect(w.condition(1).Message).To(ContainSubstring("last known"))
-	w.g.Expect(w.memberGate().Status.Reason).To(ContainSubstring("503"))
+	w.g.Expect(w.blockingCondition().Message).To(ContainSubstring("503"))
 	remove()
 	// Back: released on a fresh observation.
 	w.run(2*time.Minute, func() bool { return !w.hasHook(0) })
@@ -276,5 +280,5 @@ func TestGateReadsTheIdentityRefRegion(t *testing.T) {
 	w.g.Expect(k8sClient.Status().Update(w.ctx, osc)).To(Succeed())
 	w.reconcile()
 	w.g.Expect(w.condition(0).Reason).To(Equal(gate.ReasonOctaviaUnavailable))
-	w.g.Expect(w.memberGate().Status.Reason + w.condition(0).Message).To(ContainSubstring(`"Mars"`))
+	w.g.Expect(w.blockingCondition().Message + w.condition(0).Message).To(ContainSubstring(`"Mars"`))
 }

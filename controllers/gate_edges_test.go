@@ -53,6 +53,10 @@ func (w *world) readyCondition() *metav1.Condition {
 	return meta.FindStatusCondition(w.memberGate().Status.Conditions, v1alpha1.ReadyCondition)
 }
 
+func (w *world) blockingCondition() *metav1.Condition {
+	return meta.FindStatusCondition(w.memberGate().Status.Conditions, v1alpha1.BlockingCondition)
+}
+
 func (w *world) countEvents(reason string) int {
 	return strings.Count(strings.Join(w.events(), "\n"), reason)
 }
@@ -71,9 +75,8 @@ func TestGateDoesNotGateAClusterWithoutALoadBalancer(t *testing.T) {
 		w.g.Expect(w.hasHook(i)).To(BeFalse(), "cp-%d keeps a hook on a cluster with no load balancer", i)
 		w.g.Expect(w.condition(i)).To(BeNil(), "cp-%d keeps a member condition", i)
 	}
-	mg := w.memberGate()
-	w.g.Expect(mg.Status.Blocking).To(BeFalse())
-	w.g.Expect(mg.Status.Reason).To(ContainSubstring("no API server load balancer"))
+	w.g.Expect(w.blockingCondition().Status).To(Equal(metav1.ConditionFalse))
+	w.g.Expect(w.blockingCondition().Message).To(ContainSubstring("no API server load balancer"))
 	w.g.Expect(w.readyCondition().Reason).To(Equal("NoLoadBalancer"))
 
 	// A Machine deleted now is not held, nor is a new one hooked.
@@ -101,7 +104,7 @@ func TestGateHoldsWhileTheLoadBalancerIsNotCreated(t *testing.T) {
 	w.g.Expect(w.hasHook(0)).To(BeTrue(), "released with no load balancer to serve through")
 	w.g.Expect(w.condition(1).Reason).To(Equal("LoadBalancerNotCreated"))
 	w.g.Expect(w.readyCondition().Reason).To(Equal("LoadBalancerNotCreated"))
-	w.g.Expect(w.memberGate().Status.Blocking).To(BeTrue())
+	w.g.Expect(w.blockingCondition().Status).To(Equal(metav1.ConditionTrue))
 }
 
 // managerClient is a client with exactly the manager's ClusterRole

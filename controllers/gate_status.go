@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/internal/statuspatch"
@@ -114,11 +115,11 @@ func (r *GateReconciler) updateStatus(mg *v1alpha1.MemberGate, out cycle.Outcome
 		t := metav1.NewTime(notes.observedAt)
 		s.LastChecked = &t
 	}
-	s.LoadBalancerID = in.LoadBalancer.ID
+	s.LoadBalancer.ID = in.LoadBalancer.ID
 	if observed {
-		s.LoadBalancerStatus = snap.ProvisioningStatus + "/" + snap.OperatingStatus
+		s.LoadBalancer.ProvisioningStatus, s.LoadBalancer.OperatingStatus = snap.ProvisioningStatus, snap.OperatingStatus
 	} else if in.LoadBalancer.Err == nil {
-		s.LoadBalancerStatus = ""
+		s.LoadBalancer.ProvisioningStatus, s.LoadBalancer.OperatingStatus = "", ""
 	}
 	s.Machines = nil
 	ready := 0
@@ -135,25 +136,25 @@ func (r *GateReconciler) updateStatus(mg *v1alpha1.MemberGate, out cycle.Outcome
 				ProvisioningStatus: o.ProvisioningStatus, OperatingStatus: o.OperatingStatus})
 		}
 	}
-	s.Ready = fmt.Sprintf("%d/%d", ready, len(d.Machines))
-	s.Blocking = d.Blocking
+	s.Replicas, s.MemberReadyReplicas = ptr.To(int32(len(d.Machines))), ptr.To(int32(ready))
+	var summary string
 	switch {
 	case notes.noLoadBalancer != "":
-		s.Reason = "not gated: " + notes.noLoadBalancer
+		summary = "not gated: " + notes.noLoadBalancer
 	case in.Policy.Mode == gate.Disabled:
-		s.Reason = "gating disabled"
+		summary = "gating disabled"
 	case in.Deleting:
-		s.Reason = "cluster deleting: hooks released"
+		summary = "cluster deleting: hooks released"
 	case d.Blocking && in.LoadBalancer.Err != nil:
-		s.Reason = blockingReason(d) + ": Octavia could not be read: " + in.LoadBalancer.Err.Error()
+		summary = blockingReason(d) + ": Octavia could not be read: " + in.LoadBalancer.Err.Error()
 	case d.Blocking:
-		s.Reason = blockingReason(d)
+		summary = blockingReason(d)
 	case in.LoadBalancer.NotCreated:
-		s.Reason = "waiting for CAPO to create the API server load balancer"
+		summary = "waiting for CAPO to create the API server load balancer"
 	case in.LoadBalancer.Err != nil:
-		s.Reason = in.LoadBalancer.Err.Error()
+		summary = in.LoadBalancer.Err.Error()
 	default:
-		s.Reason = fmt.Sprintf("%s: %s member-ready", in.Policy.Mode, s.Ready)
+		summary = fmt.Sprintf("%s: %d/%d member-ready", in.Policy.Mode, ready, len(d.Machines))
 	}
 	readyOK, reason, msg := readyCondition(in, notes)
 	setCondition(mg, v1alpha1.ReadyCondition, readyOK, reason, msg)
@@ -161,7 +162,7 @@ func (r *GateReconciler) updateStatus(mg *v1alpha1.MemberGate, out cycle.Outcome
 	if d.Blocking {
 		blockReason = "RolloutHeld"
 	}
-	setCondition(mg, v1alpha1.BlockingCondition, d.Blocking, blockReason, s.Reason)
+	setCondition(mg, v1alpha1.BlockingCondition, d.Blocking, blockReason, summary)
 }
 
 func blockingReason(d gate.Decision) string {

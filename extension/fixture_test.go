@@ -43,7 +43,7 @@ func memberGate() *v1alpha1.MemberGate {
 	since := metav1.NewTime(now.Add(-2 * time.Minute))
 	return &v1alpha1.MemberGate{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: v1alpha1.MemberGateSpec{ClusterName: name, Mode: v1alpha1.ModeEnforce},
-		Status: v1alpha1.MemberGateStatus{LoadBalancerID: "lb-1", LoadBalancerStatus: "ACTIVE/ONLINE", LastChecked: &checked,
+		Status: v1alpha1.MemberGateStatus{LoadBalancer: v1alpha1.LoadBalancerStatus{ID: "lb-1", ProvisioningStatus: "ACTIVE", OperatingStatus: "ONLINE"}, LastChecked: &checked,
 			Conditions: []metav1.Condition{{Type: v1alpha1.ReadyCondition, Status: metav1.ConditionTrue, Reason: "Observed", LastTransitionTime: checked}},
 			Machines: []v1alpha1.MachineMembers{
 				{Name: "prod-cp-old", MemberReady: true, Reason: "MemberServing", Members: []v1alpha1.Member{servingMember("m-old", "10.0.0.10")}},

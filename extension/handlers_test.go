@@ -47,10 +47,24 @@ func TestDecide(t *testing.T) {
 				mg.Status.Orphans = []v1alpha1.Member{{PoolID: "pool-6443", ID: "m-gone", Address: "10.0.0.9", ProtocolPort: 6443, ProvisioningStatus: "ACTIVE", OperatingStatus: "ERROR"}}
 				return []client.Object{cluster(), openStackCluster(), mg}
 			}, want: "orphan member(s) belong to no control-plane Machine: member m-gone (10.0.0.9:6443)"},
+		{name: "a load balancer PENDING_UPDATE blocks though every member serves",
+			objs: func() []client.Object {
+				mg := memberGate()
+				allServing(mg)
+				mg.Status.LoadBalancer.ProvisioningStatus = "PENDING_UPDATE"
+				return []client.Object{cluster(), openStackCluster(), mg}
+			}, want: "load balancer lb-1 is PENDING_UPDATE/ONLINE, not ACTIVE"},
+		{name: "a load balancer in ERROR blocks, with both statuses",
+			objs: func() []client.Object {
+				mg := memberGate()
+				allServing(mg)
+				mg.Status.LoadBalancer.ProvisioningStatus, mg.Status.LoadBalancer.OperatingStatus = "ERROR", "OFFLINE"
+				return []client.Object{cluster(), openStackCluster(), mg}
+			}, want: "load balancer lb-1 is ERROR/OFFLINE, not ACTIVE"},
 		{name: "Octavia unreadable: the controller's reason is passed on",
 			objs: func() []client.Object {
 				mg := memberGate()
-				mg.Status.LoadBalancerStatus = ""
+				mg.Status.LoadBalancer.ProvisioningStatus, mg.Status.LoadBalancer.OperatingStatus = "", ""
 				mg.Status.Conditions[0].Status, mg.Status.Conditions[0].Message = metav1.ConditionFalse, "Octavia answered 503 Service Unavailable"
 				return []client.Object{cluster(), openStackCluster(), mg}
 			}, want: "could not be observed: Octavia answered 503 Service Unavailable"},

@@ -1,7 +1,6 @@
 package extension
 
 import (
-	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -22,10 +21,11 @@ func HookInput(hook gate.Hook, now time.Time, mg *v1alpha1.MemberGate) gate.Hook
 	if s.LastChecked != nil {
 		in.ObservedAt = s.LastChecked.Time
 	}
-	// The controller writes "provisioning/operating", or nothing when it
-	// could not read the load balancer, and says why in the Ready condition.
-	prov, oper, _ := strings.Cut(s.LoadBalancerStatus, "/")
-	in.LoadBalancer = gate.HookLoadBalancer{ID: s.LoadBalancerID, ProvisioningStatus: prov, OperatingStatus: oper}
+	// The statuses are empty when the load balancer was not found; while
+	// Octavia cannot be read they are the last good ones and the Ready
+	// condition says why, which the gate reads first.
+	lb := s.LoadBalancer
+	in.LoadBalancer = gate.HookLoadBalancer{ID: lb.ID, ProvisioningStatus: lb.ProvisioningStatus, OperatingStatus: lb.OperatingStatus}
 	if c := meta.FindStatusCondition(s.Conditions, v1alpha1.ReadyCondition); c != nil && c.Status == metav1.ConditionFalse {
 		in.LoadBalancer.Unavailable = c.Message
 	}

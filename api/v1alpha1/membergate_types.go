@@ -195,21 +195,27 @@ type PortRange struct {
 
 // MemberGateStatus is what the gate last observed.
 type MemberGateStatus struct {
-	// LoadBalancerID is the API server load balancer.
+	// Conditions: Ready (the gate could observe what it gates on; its
+	// reason says why not), Blocking (True while a deleting control-plane
+	// Machine is held; its message says in a line what the gate waits for,
+	// or its state), HealthMonitors and SecurityGroupsReady.
 	// +optional
-	LoadBalancerID string `json:"loadBalancerID,omitempty"`
-	// LoadBalancerStatus is its provisioning/operating status.
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=32
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// LoadBalancer is the API server load balancer as last observed.
 	// +optional
-	LoadBalancerStatus string `json:"loadBalancerStatus,omitempty"`
-	// Ready counts member-ready control-plane Machines, as "ready/total".
+	LoadBalancer LoadBalancerStatus `json:"loadBalancer,omitempty,omitzero"`
+	// Replicas is the number of control-plane Machines of the cluster,
+	// deleting ones included: one per row of machines.
 	// +optional
-	Ready string `json:"ready,omitempty"`
-	// Blocking is true while a deleting control-plane Machine is held.
+	Replicas *int32 `json:"replicas,omitempty"`
+	// MemberReadyReplicas is the number of control-plane Machines that are
+	// member-ready: their LoadBalancerMemberReady condition is True (a
+	// serving member in every pool of the load balancer).
 	// +optional
-	Blocking bool `json:"blocking,omitempty"`
-	// Reason says in a line why the gate blocks, or its state.
-	// +optional
-	Reason string `json:"reason,omitempty"`
+	MemberReadyReplicas *int32 `json:"memberReadyReplicas,omitempty"`
 	// Machines is a row per control-plane Machine.
 	// +optional
 	// +listType=map
@@ -228,11 +234,24 @@ type MemberGateStatus struct {
 	// member diagnosis last found and did.
 	// +optional
 	SecurityGroups *SecurityGroupsStatus `json:"securityGroups,omitempty"`
-	// Conditions: Ready, Blocking, SecurityGroupsReady.
+}
+
+// LoadBalancerStatus is the API server load balancer as the gate last
+// observed it.
+type LoadBalancerStatus struct {
+	// ID of the load balancer, from the OpenStackCluster.
 	// +optional
-	// +listType=map
-	// +listMapKey=type
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	ID string `json:"id,omitempty"`
+	// ProvisioningStatus is Octavia's provisioning status of it (ACTIVE,
+	// PENDING_UPDATE, ERROR, ...). Empty when the load balancer was not
+	// found; kept from the last good observation while Octavia cannot be
+	// read (the Ready condition says so).
+	// +optional
+	ProvisioningStatus string `json:"provisioningStatus,omitempty"`
+	// OperatingStatus is Octavia's operating status of it (ONLINE,
+	// DEGRADED, ERROR, ...), empty and kept as ProvisioningStatus is.
+	// +optional
+	OperatingStatus string `json:"operatingStatus,omitempty"`
 }
 
 // SecurityGroupsStatus is the last security-group pass.
@@ -452,9 +471,12 @@ type Member struct {
 // +kubebuilder:resource:shortName=mg,categories=cluster-api
 // +kubebuilder:printcolumn:name="Cluster",type=string,JSONPath=`.spec.clusterName`
 // +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.mode`
-// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.ready`
-// +kubebuilder:printcolumn:name="Blocking",type=boolean,JSONPath=`.status.blocking`
-// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.reason`
+// +kubebuilder:printcolumn:name="Machines",type=integer,JSONPath=`.status.replicas`,description="Control-plane Machines, deleting ones included"
+// +kubebuilder:printcolumn:name="Member-Ready",type=integer,JSONPath=`.status.memberReadyReplicas`,description="Control-plane Machines with a serving member in every pool"
+// +kubebuilder:printcolumn:name="Blocking",type=string,JSONPath=`.status.conditions[?(@.type=="Blocking")].status`,description="A deleting control-plane Machine is held"
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,description="Whether the gate could observe the load balancer, and why not"
+// +kubebuilder:printcolumn:name="LB",type=string,JSONPath=`.status.loadBalancer.provisioningStatus`,description="The load balancer's provisioning status",priority=10
+// +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.conditions[?(@.type=="Blocking")].message`,description="What the gate waits for, or its state",priority=10
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type MemberGate struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -111,7 +111,7 @@ func (r *Reconciler) cleanup(ctx context.Context, out *outcome, mg *v1alpha1.Mem
 	out.dropFinalizer = len(st.OwnedRules) == 0
 	if out.dropFinalizer {
 		st.Groups = nil
-		r.caches.forget(cluster.String(), mg.Status.LoadBalancerID)
+		r.caches.forget(cluster.String(), mg.Status.LoadBalancer.ID)
 	}
 }
 

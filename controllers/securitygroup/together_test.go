@@ -63,7 +63,8 @@ func TestReconcilersKeepEachOthersStatus(t *testing.T) {
 	w.gate.APIReader = &interleaved{Reader: k8sClient, then: run(w.r)}
 	run(w.gate)()
 	mg := w.memberGate()
-	w.g.Expect(mg.Status.Ready).To(Equal("0/2"), "the gate's fields")
+	w.g.Expect(mg.Status.Replicas).To(HaveValue(BeEquivalentTo(2)), "the gate's fields")
+	w.g.Expect(mg.Status.MemberReadyReplicas).To(HaveValue(BeEquivalentTo(0)), "the gate's fields")
 	w.g.Expect(meta.FindStatusCondition(mg.Status.Conditions, v1alpha1.ReadyCondition)).To(HaveField("Reason", "Observed"))
 	w.g.Expect(meta.FindStatusCondition(mg.Status.Conditions, v1alpha1.BlockingCondition)).NotTo(BeNil())
 	w.g.Expect(mg.Status.SecurityGroups).NotTo(BeNil(), "the gate's patch removed status.securityGroups")
@@ -83,7 +84,8 @@ func TestReconcilersKeepEachOthersStatus(t *testing.T) {
 	ready := meta.FindStatusCondition(mg.Status.Conditions, v1alpha1.ReadyCondition)
 	w.g.Expect(ready.Status).To(Equal(metav1.ConditionFalse), "the security groups' patch undid the gate's Ready: %+v", ready)
 	w.g.Expect(ready.Reason).To(Equal(gate.ReasonOctaviaUnavailable))
-	w.g.Expect(mg.Status.Reason).To(ContainSubstring("503"), "the security groups' patch undid the gate's fields")
+	w.g.Expect(meta.FindStatusCondition(mg.Status.Conditions, v1alpha1.BlockingCondition)).To(HaveField("Message", ContainSubstring("503")),
+		"the security groups' patch undid the gate's Blocking condition")
 	w.g.Expect(mg.Status.Machines).To(HaveLen(2))
 	w.g.Expect(w.sgCondition()).To(HaveField("Reason", ReasonDisabled))
 	w.g.Expect(mg.Status.SecurityGroups.Mode).To(Equal(v1alpha1.SecurityGroupsDisabled))

@@ -7,6 +7,7 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -61,13 +62,13 @@ func TestOwnersKeepEachOthersStatus(t *testing.T) {
 	set(groupsCopy, v1alpha1.SecurityGroupsReadyCondition, true, "Synced")
 	g.Expect(sh.Patch(ctx, groupsCopy)).To(Succeed())
 
-	gateCopy.Status.Ready, gateCopy.Status.Reason = "2/2", "Enforce: 2/2 member-ready"
+	gateCopy.Status.Replicas, gateCopy.Status.MemberReadyReplicas = ptr.To[int32](2), ptr.To[int32](2)
 	set(gateCopy, v1alpha1.ReadyCondition, true, "Observed")
 	set(gateCopy, v1alpha1.BlockingCondition, false, "NotBlocking")
 	g.Expect(gh.Patch(ctx, gateCopy)).To(Succeed())
 
 	mg := get(g, c)
-	g.Expect(mg.Status.Ready).To(Equal("2/2"))
+	g.Expect(mg.Status.MemberReadyReplicas).To(HaveValue(BeEquivalentTo(2)))
 	g.Expect(mg.Status.SecurityGroups).NotTo(BeNil(), "the gate's patch removed status.securityGroups")
 	g.Expect(mg.Status.SecurityGroups.Sources).To(Equal([]string{"10.6.0.0/24"}))
 	for _, typ := range []string{v1alpha1.ReadyCondition, v1alpha1.BlockingCondition, v1alpha1.SecurityGroupsReadyCondition} {
@@ -82,15 +83,14 @@ func TestOwnersKeepEachOthersStatus(t *testing.T) {
 	gateCopy = get(g, c)
 	gh = NewHelper(gateCopy, c, nil, gate)
 	set(gateCopy, v1alpha1.BlockingCondition, true, "RolloutHeld")
-	gateCopy.Status.Blocking, gateCopy.Status.Ready = true, "1/2"
+	gateCopy.Status.MemberReadyReplicas = ptr.To[int32](1)
 	g.Expect(gh.Patch(ctx, gateCopy)).To(Succeed())
 	groupsCopy.Status.SecurityGroups.Problems = []string{"OpenStack: HTTP 503"}
 	set(groupsCopy, v1alpha1.SecurityGroupsReadyCondition, false, "OpenStackUnavailable")
 	g.Expect(sh.Patch(ctx, groupsCopy)).To(Succeed())
 
 	mg = get(g, c)
-	g.Expect(mg.Status.Blocking).To(BeTrue(), "the security groups' patch undid the gate's")
-	g.Expect(mg.Status.Ready).To(Equal("1/2"))
+	g.Expect(mg.Status.MemberReadyReplicas).To(HaveValue(BeEquivalentTo(1)), "the security groups' patch undid the gate's")
 	g.Expect(meta.IsStatusConditionTrue(mg.Status.Conditions, v1alpha1.BlockingCondition)).To(BeTrue())
 	g.Expect(meta.FindStatusCondition(mg.Status.Conditions, v1alpha1.SecurityGroupsReadyCondition).Reason).To(Equal("OpenStackUnavailable"))
 	g.Expect(mg.Status.SecurityGroups.Problems).To(Equal([]string{"OpenStack: HTTP 503"}))

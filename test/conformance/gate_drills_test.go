@@ -294,7 +294,12 @@ func (d *drill) describe() string {
 		return err.Error()
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "LB %s, ready %s, reason %q;", mg.Status.LoadBalancerStatus, mg.Status.Ready, mg.Status.Reason)
+	lb, blocking := mg.Status.LoadBalancer, ""
+	if c := meta.FindStatusCondition(mg.Status.Conditions, v1alpha1.BlockingCondition); c != nil {
+		blocking = string(c.Status) + ": " + c.Message
+	}
+	fmt.Fprintf(&b, "LB %s/%s, member-ready %d of %d, blocking %q;", lb.ProvisioningStatus, lb.OperatingStatus,
+		ptr.Deref(mg.Status.MemberReadyReplicas, 0), ptr.Deref(mg.Status.Replicas, 0), blocking)
 	for _, r := range mg.Status.Machines {
 		fmt.Fprintf(&b, " %s[held=%v reason=%s", r.Name, r.Held, r.Reason)
 		for _, m := range r.Members {
@@ -426,7 +431,7 @@ func TestGateDrillWorkerDown(t *testing.T) {
 		c := d.condition(drillMachines)
 		d.g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
 		d.g.Expect(c.Reason).To(BeElementOf(gate.ReasonMemberPending, gate.ReasonLoadBalancerNotReady))
-		d.g.Expect(d.memberGate().Status.LoadBalancerStatus).To(HavePrefix("PENDING_UPDATE"))
+		d.g.Expect(d.memberGate().Status.LoadBalancer.ProvisioningStatus).To(Equal("PENDING_UPDATE"))
 	})
 	started := time.Now()
 	d.b.startWorker(t)

@@ -229,14 +229,18 @@ func TestGateKilledAndRestartedMidHold(t *testing.T) {
 		ready := meta.FindStatusCondition(mg.Status.Conditions, v1alpha1.ReadyCondition)
 		g.Expect(ready).NotTo(BeNil())
 		g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), "rv %s: %s", mg.ResourceVersion, ready.Message)
-		anyHeld := false
+		anyHeld, memberReady := false, 0
 		for _, r := range mg.Status.Machines {
 			anyHeld = anyHeld || r.Held
+			if r.MemberReady {
+				memberReady++
+			}
 		}
+		g.Expect(mg.Status.Replicas).To(HaveValue(BeEquivalentTo(len(mg.Status.Machines))), "rv %s", mg.ResourceVersion)
+		g.Expect(mg.Status.MemberReadyReplicas).To(HaveValue(BeEquivalentTo(memberReady)), "rv %s", mg.ResourceVersion)
 		blocking := meta.FindStatusCondition(mg.Status.Conditions, v1alpha1.BlockingCondition)
 		g.Expect(blocking).NotTo(BeNil())
 		g.Expect(blocking.Status == metav1.ConditionTrue).To(Equal(anyHeld), "rv %s: Blocking %s with holds %v", mg.ResourceVersion, blocking.Status, anyHeld)
-		g.Expect(mg.Status.Blocking).To(Equal(anyHeld), "rv %s", mg.ResourceVersion)
 		if r, ok := rowOf(mg, held.Name); ok && r.Held {
 			g.Expect(releasedHold).To(BeFalse(), "rv %s: %s held again after its release", mg.ResourceVersion, held.Name)
 			g.Expect(hold(r)).To(Equal(hold(held)), "rv %s: the hold's row changed after the restart", mg.ResourceVersion)

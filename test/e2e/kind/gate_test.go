@@ -133,10 +133,13 @@ func expectSettled(c client.Client, namespace, cluster string) {
 	Eventually(func(g Gomega) {
 		mg := &v1alpha1.MemberGate{}
 		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: cluster}, mg)).To(Succeed())
-		g.Expect(mg.Status.Ready).To(Equal(fmt.Sprintf("%d/%d", controlPlaneReplicas, controlPlaneReplicas)), mg.Status.Reason)
-		g.Expect(mg.Status.Blocking).To(BeFalse())
+		blocking := meta.FindStatusCondition(mg.Status.Conditions, v1alpha1.BlockingCondition)
+		g.Expect(blocking).NotTo(BeNil())
+		g.Expect(mg.Status.Replicas).To(HaveValue(BeEquivalentTo(controlPlaneReplicas)), blocking.Message)
+		g.Expect(mg.Status.MemberReadyReplicas).To(HaveValue(BeEquivalentTo(controlPlaneReplicas)), blocking.Message)
+		g.Expect(meta.IsStatusConditionFalse(mg.Status.Conditions, v1alpha1.BlockingCondition)).To(BeTrue(), blocking.Message)
 		g.Expect(mg.Status.Orphans).To(BeEmpty())
-		g.Expect(mg.Status.LoadBalancerStatus).To(HavePrefix("ACTIVE/"))
+		g.Expect(mg.Status.LoadBalancer.ProvisioningStatus).To(Equal("ACTIVE"))
 		for _, m := range controlPlaneMachines(g, c, namespace, cluster) {
 			g.Expect(m.Annotations).To(HaveKeyWithValue(v1alpha1.PreDrainHookAnnotation, v1alpha1.HookOwner), m.Name)
 			g.Expect(meta.IsStatusConditionTrue(m.Status.Conditions, v1alpha1.MemberReadyCondition)).To(BeTrue(), m.Name)

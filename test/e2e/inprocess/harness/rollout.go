@@ -27,7 +27,7 @@ func (c *Cluster) Stable(s Snapshot, replicas int) bool {
 			return false
 		}
 	}
-	return !c.Gated || s.GateReady == fmt.Sprintf("%d/%d", replicas, replicas)
+	return !c.Gated || (s.GateMachines == int32(replicas) && s.GateMemberReady == int32(replicas))
 }
 
 // WaitStable waits until the cluster is Stable.

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/cluster-api/util/conditions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -26,10 +29,13 @@ type Snapshot struct {
 	Orphans []MemberView
 	// LoadBalancer is the load balancer's provisioning status.
 	LoadBalancer string
-	// Blocking, Reason and GateReady ("ready/total") are the MemberGate's
-	// status (gated clusters).
-	Blocking          bool
-	Reason, GateReady string
+	// Blocking and Reason are the MemberGate's Blocking condition, its
+	// status and message (gated clusters).
+	Blocking bool
+	Reason   string
+	// GateMachines and GateMemberReady are the MemberGate's counts of
+	// control-plane Machines and of member-ready ones.
+	GateMachines, GateMemberReady int32
 }
 
 // MachineView is one control-plane Machine.
@@ -79,7 +85,10 @@ func (c *Cluster) Snapshot(ctx context.Context) (Snapshot, error) {
 		if err := reader.Get(ctx, c.Key(), &mg); err != nil {
 			return s, client.IgnoreNotFound(err)
 		}
-		s.Blocking, s.Reason, s.GateReady = mg.Status.Blocking, mg.Status.Reason, mg.Status.Ready
+		if c := meta.FindStatusCondition(mg.Status.Conditions, v1alpha1.BlockingCondition); c != nil {
+			s.Blocking, s.Reason = c.Status == metav1.ConditionTrue, c.Message
+		}
+		s.GateMachines, s.GateMemberReady = ptr.Deref(mg.Status.Replicas, 0), ptr.Deref(mg.Status.MemberReadyReplicas, 0)
 	}
 	members := c.members()
 	if lb, ok := c.Cloud.Server.LoadBalancer(c.Cloud.LoadBalancerID); ok {
