@@ -10,6 +10,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/loadbalancers"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/pools"
+	"github.com/membergate/membergate/internal/waitreport"
 	"github.com/membergate/membergate/pkg/memberwait"
 	"github.com/membergate/membergate/pkg/memberwait/octaviatest"
 )
@@ -86,7 +87,7 @@ func (c *cli) demo(ctx context.Context, args []string) int {
 	err = d.run(ctx)
 	rep := d.report(err)
 	if cfg.json {
-		if werr := writeJSON(c.stdout, rep); werr != nil {
+		if werr := waitreport.WriteJSON(c.stdout, rep); werr != nil {
 			return c.fail(werr)
 		}
 		return exitCode(err)
@@ -107,7 +108,7 @@ type demoRun struct {
 	// eventAt, under mu.
 	out io.Writer
 
-	lb       lbReport
+	lb       waitreport.LoadBalancer
 	member   pools.Member
 	t0       time.Time // virtual time of the member create
 	poller   *memberwait.Poller
@@ -179,7 +180,7 @@ func (d *demoRun) run(ctx context.Context) error {
 		return fmt.Errorf("creating the new member: %w", err)
 	}
 	d.member = *m
-	d.event("CAPO", "POST member %s %s:%d for the new Machine: %s/%s", shortID(m.ID), demoNewAddress, demoPort, m.ProvisioningStatus, m.OperatingStatus)
+	d.event("CAPO", "POST member %s %s:%d for the new Machine: %s/%s", waitreport.ShortID(m.ID), demoNewAddress, demoPort, m.ProvisioningStatus, m.OperatingStatus)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -209,14 +210,14 @@ func (d *demoRun) seed(srv *octaviatest.Server) octaviatest.Seeded {
 			Monitor: &octaviatest.MonitorSpec{Type: "TCP", Delay: 10, Timeout: 5, MaxRetries: 5, MaxRetriesDown: 3},
 			Members: members},
 	}}})
-	d.lb = lbReport{ID: seeded.LoadBalancerID, Name: demoLBName}
+	d.lb = waitreport.LoadBalancer{ID: seeded.LoadBalancerID, Name: demoLBName}
 
 	d.printf("membergate demo: a control-plane rollout behind an amphorav2 load balancer\n")
 	d.printf("(embedded Octavia emulator; times are virtual seconds at %v× speed)\n\n", d.cfg.speed)
 	d.printf("load balancer %s (%s)\n", demoLBName, seeded.LoadBalancerID)
 	d.printf("  listener TCP:%d -> pool with a TCP health monitor (delay 10s, timeout 5s, max_retries 5, max_retries_down 3)\n", demoPort)
 	for i, o := range demoOldMembers {
-		d.printf("  old control plane: member %s of Machine %s, %s:%d, ACTIVE/ONLINE\n", shortID(seeded.MemberIDs[0][i]), o.machine, o.address, demoPort)
+		d.printf("  old control plane: member %s of Machine %s, %s:%d, ACTIVE/ONLINE\n", waitreport.ShortID(seeded.MemberIDs[0][i]), o.machine, o.address, demoPort)
 	}
 	d.printf("the new member is scripted like amphorav2: PENDING_CREATE until %s, then ACTIVE;\n", demoActiveAfter)
 	d.printf("OFFLINE until the heartbeats report ONLINE at %s.\n\n", demoOnlineAfter)
@@ -267,14 +268,14 @@ func (d *demoRun) lbOnlyWaiter(ctx context.Context, sc *gophercloud.ServiceClien
 
 // memberwait waits for the new member the way membergate does.
 func (d *demoRun) memberwait(ctx context.Context, sc *gophercloud.ServiceClient) error {
-	p := newProgress(d.clk, d.t0, func(elapsed time.Duration, line string) { d.eventAt(elapsed, demoMemberwaitTag, line) })
+	p := waitreport.NewProgress(d.clk, d.t0, func(elapsed time.Duration, line string) { d.eventAt(elapsed, demoMemberwaitTag, line) })
 	d.poller = memberwait.NewPoller(memberwait.StatusTree(sc), d.clk)
 	_, err := d.poller.Wait(ctx, d.lb.ID, []memberwait.Member{{ID: d.member.ID}}, memberwait.Options{
 		Target: memberwait.Serving, // with the default settle window
 		Clock:  d.clk,
 		OnUpdate: func(u memberwait.Update) {
 			d.noteFirsts(u.Verdict)
-			p.update(u)
+			p.Update(u)
 		},
 	})
 	at := d.clk.Since(d.t0)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/membergate/membergate/internal/diagnose"
 	"github.com/membergate/membergate/internal/openstackauth"
+	"github.com/membergate/membergate/internal/waitreport"
 )
 
 // exitMissingRules: diagnose found members whose groups lack a rule, and
@@ -117,7 +118,7 @@ func (c *cli) runDiagnose(ctx context.Context, lb string, fix, asJSON bool, opts
 		code = exitMissingRules
 	}
 	if asJSON {
-		if err := writeJSON(c.stdout, struct {
+		if err := waitreport.WriteJSON(c.stdout, struct {
 			*diagnose.Trace
 			Applied []diagnose.Applied `json:"applied,omitempty"`
 			Missing int                `json:"missingRules"`
@@ -139,22 +140,22 @@ func printTrace(w io.Writer, t *diagnose.Trace) {
 	for _, r := range t.Rows {
 		pool := r.PoolName
 		if pool == "" {
-			pool = orDash(shortID(r.PoolID))
+			pool = waitreport.OrDash(waitreport.ShortID(r.PoolID))
 		}
 		name := r.MemberName
 		if name == "" {
-			name = orDash(shortID(r.MemberID))
+			name = waitreport.OrDash(waitreport.ShortID(r.MemberID))
 		}
 		groups := make([]string, len(r.Groups))
 		for i, g := range r.Groups {
-			groups[i] = orDash(shortID(g))
+			groups[i] = waitreport.OrDash(waitreport.ShortID(g))
 		}
 		verdict := r.Verdict
 		if r.By != nil {
 			verdict += " by " + r.By.String()
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s:%d\t%s/%s\t%s\t%s\t%s\t%s\n", pool, name, r.Address, r.CheckPort(), r.ProvisioningStatus,
-			r.OperatingStatus, r.Source, orDash(shortID(r.PortID)), strings.Join(groups, ","), verdict)
+			r.OperatingStatus, r.Source, waitreport.OrDash(waitreport.ShortID(r.PortID)), strings.Join(groups, ","), verdict)
 	}
 	_ = tw.Flush()
 	for _, r := range t.Rows {

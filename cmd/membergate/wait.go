@@ -4,16 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/membergate/membergate/internal/resolve"
+	"github.com/membergate/membergate/internal/waitreport"
 	"github.com/membergate/membergate/pkg/memberwait"
 )
 
 // waitRun is what a wait found out, for the report.
 type waitRun struct {
-	lb       *lbReport
-	members  []memberwait.Member
+	lb       *waitreport.LoadBalancer
 	results  []memberwait.Result
 	requests *requestCounter
 }
@@ -30,21 +30,11 @@ func (c *cli) wait(ctx context.Context, args []string) int {
 	}
 
 	start := c.clock.Now()
-	wr := &waitRun{members: cfg.members}
+	wr := &waitRun{}
 	err = c.runWait(ctx, cfg, wr)
-	// Report only the members that were judged: a wait that failed before
-	// its first poll (bad credentials, no Octavia, an unknown load
-	// balancer) knows nothing of its members, and a row for each would
-	// claim an outcome for members nobody looked at.
-	var observed []memberwait.Result
-	for _, r := range wr.results {
-		if !r.Verdict.At.IsZero() {
-			observed = append(observed, r)
-		}
-	}
-	rep := newWaitReport(cfg, wr.lb, observed, err, c.clock.Since(start), wr.requests.count())
+	rep := waitreport.New(cfg.target, wr.lb, wr.results, err, c.clock.Since(start), wr.requests.count())
 	if cfg.json {
-		if werr := writeJSON(c.stdout, rep); werr != nil {
+		if werr := waitreport.WriteJSON(c.stdout, rep); werr != nil {
 			return c.fail(werr)
 		}
 		return exitCode(err)
@@ -52,8 +42,8 @@ func (c *cli) wait(ctx context.Context, args []string) int {
 	// With nothing observed the error on stderr is the whole story; a
 	// success with nothing to observe (--all --for gone on an empty load
 	// balancer) still says so.
-	if len(observed) > 0 || err == nil {
-		rep.writeText(c.stdout)
+	if len(rep.Members) > 0 || err == nil {
+		rep.WriteText(c.stdout)
 	}
 	if err != nil {
 		return c.fail(err)
@@ -70,49 +60,27 @@ func (c *cli) runWait(ctx context.Context, cfg *waitConfig, wr *waitRun) error {
 	}
 	wr.requests = counter
 
-	lb, err := findLoadBalancer(ctx, c.clock, sc, cfg.loadBalancer)
-	if err != nil {
-		return err
-	}
-	wr.lb = &lbReport{ID: lb.ID, Name: lb.Name}
-
-	poolID := ""
-	if cfg.pool != "" {
-		if poolID, err = findPool(ctx, c.clock, sc, lb.ID, cfg.pool); err != nil {
-			return err
-		}
-		for i := range wr.members {
-			wr.members[i].PoolID = poolID
-		}
-	}
-
 	src := source(cfg.source, sc)
-	if cfg.all {
-		if wr.members, err = allMembers(ctx, c.clock, memberwait.WithClock(src, c.clock), lb.ID, poolID); err != nil {
-			return err
-		}
-		if len(wr.members) == 0 {
-			if cfg.target == memberwait.Gone {
-				return nil // nothing left to go
-			}
-			where := "load balancer " + lbLabel(lb.Name, lb.ID)
-			if cfg.pool != "" {
-				where = "pool " + cfg.pool + " of " + where
-			}
-			return &lookupError{msg: where + " has no members"}
-		}
+	t, err := resolve.Resolve(ctx, c.clock, sc, memberwait.WithClock(src, c.clock), resolve.Query{
+		LoadBalancer: cfg.loadBalancer, Pool: cfg.pool, Members: cfg.members, All: cfg.all,
+		NoneOK: cfg.target == memberwait.Gone, // nothing left to go is the goal
+	})
+	if t.LoadBalancer != nil {
+		wr.lb = &waitreport.LoadBalancer{ID: t.LoadBalancer.ID, Name: t.LoadBalancer.Name}
+	}
+	if err != nil || len(t.Members) == 0 {
+		return err
 	}
 
 	opts := cfg.memberwaitOptions()
 	opts.Clock = c.clock
 	if !cfg.json {
 		w := c.progressWriter()
-		fmt.Fprintf(w, "waiting for %s of load balancer %s to be %s (%s)\n",
-			countMembers(len(wr.members)), lbLabel(lb.Name, lb.ID), strings.ToLower(cfg.target.String()), waitSettings(cfg))
-		opts.OnUpdate = newProgress(c.clock, c.clock.Now(), printProgress(w)).update
+		fmt.Fprintln(w, waitreport.Starting(len(t.Members), *wr.lb, cfg.target, cfg.settle, cfg.timeout))
+		opts.OnUpdate = waitreport.NewProgress(c.clock, c.clock.Now(), waitreport.Lines(w)).Update
 	}
 	// One Poller for all the members: one request per poll for all of them.
-	wr.results, err = memberwait.NewPoller(src, c.clock).Wait(ctx, lb.ID, wr.members, opts)
+	wr.results, err = memberwait.NewPoller(src, c.clock).Wait(ctx, t.LoadBalancer.ID, t.Members, opts)
 	return err
 }
 
@@ -130,24 +98,4 @@ func source(name string, sc *gophercloud.ServiceClient) memberwait.Source {
 		return memberwait.PoolMembers(sc)
 	}
 	return memberwait.StatusTree(sc)
-}
-
-func countMembers(n int) string {
-	if n == 1 {
-		return "1 member"
-	}
-	return fmt.Sprintf("%d members", n)
-}
-
-func waitSettings(cfg *waitConfig) string {
-	var parts []string
-	if cfg.target == memberwait.Serving {
-		parts = append(parts, "settle window "+cfg.settle.String())
-	}
-	if cfg.timeout > 0 {
-		parts = append(parts, "timeout "+cfg.timeout.String())
-	} else {
-		parts = append(parts, "no timeout")
-	}
-	return strings.Join(parts, ", ")
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/membergate/membergate/internal/resolve"
 	"github.com/membergate/membergate/pkg/memberwait"
 )
 
@@ -119,7 +120,7 @@ func (c *cli) waitFlags(args []string) (*waitConfig, bool, error) {
 	}
 	seen := map[memberwait.Member]bool{}
 	for _, s := range members {
-		m, err := parseMemberSelector(s)
+		m, err := resolve.ParseMember(s)
 		if err != nil {
 			return nil, false, usagef("wait: --member %q: %v", s, err)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/membergate/membergate/internal/waitreport"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,7 +106,7 @@ func TestWaitTimeoutExitsFour(t *testing.T) {
 	if code != exitTimeout {
 		t.Fatalf("exit %d, want 4\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	var rep waitReport
+	var rep waitreport.Report
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func TestWaitAllMembersThroughKeystone(t *testing.T) {
 	if code != exitReached {
 		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	var rep waitReport
+	var rep waitreport.Report
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +187,7 @@ func TestWaitSelectsByAddressPortNameAndPool(t *testing.T) {
 	if code != exitReached {
 		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	var rep waitReport
+	var rep waitreport.Report
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
