@@ -16,7 +16,7 @@ demo: envtest ## The main job on the embedded default: a CAPI control-plane roll
 
 .PHONY: demo-wait
 demo-wait: ## memberwait alone on an emulated amphorav2 load balancer (seconds).
-	$(GO) run ./cmd/membergate demo
+	$(GO) run ./test/cmd/memberwait-demo
 
 .PHONY: envtest
 envtest: ## Build (once, then cached under .cache/envtest) the kube-apiserver and etcd that envtest runs.

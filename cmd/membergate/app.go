@@ -42,7 +42,6 @@ const topUsage = `membergate keeps OpenStack Octavia pool members and Cluster AP
 Usage:
   membergate wait --loadbalancer ID|NAME (--member SELECTOR... | --all) [flags]
   membergate diagnose --loadbalancer ID|NAME [--fix] [flags]
-  membergate demo [--speed N] [--output text|json]
   membergate version
   membergate help [COMMAND]
 
@@ -50,8 +49,6 @@ Commands:
   wait      wait until pool members are provisioned, serving or gone
   diagnose  trace why members fail their health checks (security groups) and
             add the missing rule with --fix
-  demo      show on an embedded Octavia emulator why waiting for the load
-            balancer to be ACTIVE is not enough
   version   print the version
 
 ` + exitCodesHelp + `
@@ -68,8 +65,6 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	switch cmd {
 	case "wait":
 		return c.wait(ctx, rest)
-	case "demo":
-		return c.demo(ctx, rest)
 	case "diagnose":
 		return c.diagnose(ctx, rest)
 	case "version", "--version":

@@ -60,10 +60,6 @@ func (f *cmdFlags) duration(p *time.Duration, name string, def time.Duration, us
 	f.add(name, "DURATION")
 }
 
-func (f *cmdFlags) float(p *float64, name, metavar string, def float64, usage string) {
-	f.Float64Var(p, name, def, usage)
-	f.add(name, metavar)
-}
 
 // parse parses args; help is true for -h/--help. Errors are usage errors
 // that name the offending flag.

@@ -1,7 +1,8 @@
-// Command membergate waits on Octavia pool members and runs the demo.
+// Command membergate waits on Octavia pool members and diagnoses those
+// that fail their health checks.
 //
 //	membergate wait --loadbalancer NAME --member 10.0.0.5:6443 --for serving
-//	membergate demo
+//	membergate diagnose --loadbalancer NAME
 //	membergate version
 //
 // Run "membergate help" for the commands and "membergate wait --help" for

@@ -282,7 +282,7 @@ func TestHelpListsExitCodes(t *testing.T) {
 	if code != exitReached {
 		t.Fatalf("help: exit %d", code)
 	}
-	contains(t, "help", stdout, "Exit codes:", "wait", "demo", "version")
+	contains(t, "help", stdout, "Exit codes:", "wait", "diagnose", "version")
 	code, stdout, _ = runPlain(t, "version")
 	if code != exitReached || !strings.HasPrefix(stdout, "membergate ") {
 		t.Errorf("version: exit %d, %q", code, stdout)
