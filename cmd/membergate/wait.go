@@ -9,6 +9,7 @@ import (
 	"github.com/membergate/membergate/internal/resolve"
 	"github.com/membergate/membergate/internal/waitreport"
 	"github.com/membergate/membergate/pkg/memberwait"
+	"github.com/spf13/cobra"
 )
 
 // waitRun is what a wait found out, for the report.
@@ -18,26 +19,42 @@ type waitRun struct {
 	requests *requestCounter
 }
 
-func (c *cli) wait(ctx context.Context, args []string) int {
-	cfg, help, err := c.waitFlags(args)
-	switch {
-	case help:
-		return exitReached
-	case err != nil:
-		code := c.fail(err)
-		fmt.Fprintln(c.stderr, `Run "membergate wait --help" for usage.`)
-		return code
+func (c *cli) newWaitCmd() *cobra.Command {
+	cfg := &waitConfig{}
+	cmd := &cobra.Command{
+		Use:     "wait --loadbalancer ID|NAME (--member SELECTOR... | --all) [flags]",
+		Short:   "Wait until pool members are provisioned, serving or gone",
+		Long:    waitLong,
+		Example: waitExample,
+		Args:    noArgs("flags only; repeat --member for several members"),
+		RunE: runE(func(cmd *cobra.Command) error {
+			if err := cfg.check(); err != nil {
+				return err
+			}
+			cfg.osCloud = c.osCloud(cmd, cfg.osCloud)
+			return c.wait(cmd.Context(), cfg)
+		}),
+		Annotations: map[string]string{annotationExitCodes: exitCodesHelp},
 	}
+	c.addWaitFlags(cmd, cfg)
+	return cmd
+}
 
+// wait runs a wait and reports it: as a summary, or as the one JSON
+// document of --output json, which carries the error in place of stderr.
+func (c *cli) wait(ctx context.Context, cfg *waitConfig) error {
 	start := c.clock.Now()
 	wr := &waitRun{}
-	err = c.runWait(ctx, cfg, wr)
+	err := c.runWait(ctx, cfg, wr)
 	rep := waitreport.New(cfg.target, wr.lb, wr.results, err, c.clock.Since(start), wr.requests.count())
 	if cfg.json {
 		if werr := waitreport.WriteJSON(c.stdout, rep); werr != nil {
-			return c.fail(werr)
+			return werr
 		}
-		return exitCode(err)
+		if err != nil {
+			return exitStatus(exitCode(err))
+		}
+		return nil
 	}
 	// With nothing observed the error on stderr is the whole story; a
 	// success with nothing to observe (--all --for gone on an empty load
@@ -45,10 +62,7 @@ func (c *cli) wait(ctx context.Context, args []string) int {
 	if len(rep.Members) > 0 || err == nil {
 		rep.WriteText(c.stdout)
 	}
-	if err != nil {
-		return c.fail(err)
-	}
-	return exitReached
+	return err
 }
 
 // runWait authenticates, resolves the selectors and waits, filling wr as it

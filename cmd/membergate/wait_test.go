@@ -270,25 +270,6 @@ func TestWaitUnknownCloudExitsTwo(t *testing.T) {
 	contains(t, "stderr", stderr, `cloud "prod" not found`, "keystone, octavia")
 }
 
-func TestHelpListsExitCodes(t *testing.T) {
-	code, stdout, _ := runPlain(t, "wait", "--help")
-	if code != exitReached {
-		t.Fatalf("exit %d, want 0", code)
-	}
-	contains(t, "wait --help", stdout, "--loadbalancer ID|NAME", "--member SELECTOR", "--all", "--for provisioned|serving|gone",
-		"--timeout DURATION", "--settle", "--no-monitor", "--not-found-grace", "--source", "--os-cloud", "--os-config-file", "--endpoint", "--output",
-		"Exit codes:", "3  member ERROR", "4  timeout", "5  not found")
-	code, stdout, _ = runPlain(t, "help")
-	if code != exitReached {
-		t.Fatalf("help: exit %d", code)
-	}
-	contains(t, "help", stdout, "Exit codes:", "wait", "diagnose", "version")
-	code, stdout, _ = runPlain(t, "version")
-	if code != exitReached || !strings.HasPrefix(stdout, "membergate ") {
-		t.Errorf("version: exit %d, %q", code, stdout)
-	}
-}
-
 func TestWaitGoneThroughPoolMembers(t *testing.T) {
 	b := newTestBed(t, true)
 	old := b.seeded.MemberIDs[0][0]
