@@ -18,7 +18,7 @@ demo: envtest ## The main job on the embedded default: a CAPI control-plane roll
 
 .PHONY: demo-wait
 demo-wait: ## memberwait alone on an emulated amphorav2 load balancer (seconds).
-	$(GO) run ./cmd/membergate demo
+	cd test && $(GO) run ./cmd/memberwait-demo $(DEMO_ARGS)
 
 .PHONY: envtest
 envtest: ## Build (once, then cached under .cache/envtest) the kube-apiserver and etcd that envtest runs.

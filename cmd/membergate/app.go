@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"k8s.io/utils/clock"
 )
 
@@ -37,62 +40,151 @@ func newCLI(stdout, stderr io.Writer, env func(string) string) *cli {
 	return &cli{stdout: stdout, stderr: stderr, env: env, clock: clock.RealClock{}, terminal: isTerminal(stdout)}
 }
 
-const topUsage = `membergate keeps OpenStack Octavia pool members and Cluster API rollouts in step.
+// exitStatus ends a command that has already said all there is to say
+// (a JSON report, diagnose's table of missing rules) with a code.
+type exitStatus int
 
-Usage:
-  membergate wait --loadbalancer ID|NAME (--member SELECTOR... | --all) [flags]
-  membergate diagnose --loadbalancer ID|NAME [--fix] [flags]
-  membergate demo [--speed N] [--output text|json]
-  membergate version
-  membergate help [COMMAND]
+func (e exitStatus) Error() string { return "exit status " + strconv.Itoa(int(e)) }
 
-Commands:
-  wait      wait until pool members are provisioned, serving or gone
-  diagnose  trace why members fail their health checks (security groups) and
-            add the missing rule with --fix
-  demo      show on an embedded Octavia emulator why waiting for the load
-            balancer to be ACTIVE is not enough
-  version   print the version
+// runError is an error from running a command, as opposed to one cobra
+// raised about the command line (an unknown command or flag, a missing
+// flag value), which is a usage error.
+type runError struct{ err error }
 
-` + exitCodesHelp + `
+func (e *runError) Error() string { return e.err.Error() }
+func (e *runError) Unwrap() error { return e.err }
 
-Run "membergate COMMAND --help" for a command's flags.
-`
-
-func (c *cli) run(ctx context.Context, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprint(c.stderr, topUsage)
-		return exitUsage
-	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "wait":
-		return c.wait(ctx, rest)
-	case "demo":
-		return c.demo(ctx, rest)
-	case "diagnose":
-		return c.diagnose(ctx, rest)
-	case "version", "--version":
-		return c.version(rest)
-	case "help", "-h", "-help", "--help":
-		if len(rest) > 0 && rest[0] != "help" {
-			return c.run(ctx, []string{rest[0], "--help"})
+// runE adapts a command's function to cobra, marking its errors.
+func runE(f func(cmd *cobra.Command) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		if err := f(cmd); err != nil {
+			return &runError{err}
 		}
-		fmt.Fprint(c.stdout, topUsage)
-		return exitReached
+		return nil
 	}
-	fmt.Fprintf(c.stderr, "membergate: unknown command %q\n\n%s", cmd, topUsage)
-	return exitUsage
 }
 
-// fail prints an error the way every command does and returns its code.
-func (c *cli) fail(err error) int {
-	msg := err.Error()
-	if !strings.HasSuffix(msg, "\n") {
-		msg += "\n"
+// noArgs rejects positional arguments, saying what to do instead.
+func noArgs(hint string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		return usagef("%s: unexpected argument %q (%s)", cmd.Name(), args[0], hint)
 	}
-	fmt.Fprint(c.stderr, "membergate: "+msg)
+}
+
+// run executes one command line. Errors are printed here, once, the same
+// way for every command: "membergate: " and the message on stderr, and for
+// a mistake on the command line a pointer to the command's help.
+func (c *cli) run(ctx context.Context, args []string) int {
+	root := c.newRoot()
+	if len(args) == 0 {
+		// No command is a mistake, not a request for help: the usage goes
+		// to stderr and the exit code says so.
+		root.InitDefaultHelpCmd()
+		root.InitDefaultCompletionCmd()
+		fmt.Fprint(c.stderr, root.UsageString())
+		return exitUsage
+	}
+	root.SetArgs(goFlagSpelling(root, args))
+	cmd, err := root.ExecuteContextC(ctx)
+	var (
+		status exitStatus
+		failed *runError
+		usage  *usageError
+	)
+	switch {
+	case err == nil:
+		return exitReached
+	case errors.As(err, &status):
+		return int(status)
+	case !errors.As(err, &failed):
+		err = &usageError{msg: err.Error()} // cobra's own: about the command line
+	}
+	fmt.Fprintln(c.stderr, "membergate: "+strings.TrimSuffix(err.Error(), "\n"))
+	if errors.As(err, &usage) {
+		fmt.Fprintf(c.stderr, "Run %q for usage.\n", cmd.CommandPath()+" --help")
+	}
 	return exitCode(err)
+}
+
+func (c *cli) newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "membergate",
+		Short: "Keep OpenStack Octavia pool members and Cluster API rollouts in step",
+		Long: `membergate keeps OpenStack Octavia pool members and Cluster API rollouts in step:
+"membergate wait" waits until pool members are provisioned, serving or gone,
+judging each by its own statuses, not its load balancer's; "membergate
+diagnose" traces why members fail their health checks.`,
+		Version:       versionLine(),
+		SilenceErrors: true, // run prints them
+		SilenceUsage:  true, // an error is not a reason to print a screenful of flags
+		Annotations:   map[string]string{annotationExitCodes: exitCodesHelp},
+	}
+	root.SetOut(c.stdout)
+	root.SetErr(c.stderr)
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.SetUsageTemplate(strings.TrimSuffix(root.UsageTemplate(), "\n") + exitCodesTemplate)
+	root.SetFlagErrorFunc(flagError)
+	root.AddCommand(c.newWaitCmd(), c.newDiagnoseCmd(), c.newVersionCmd())
+	return root
+}
+
+// annotationExitCodes holds the "Exit codes:" section that the usage
+// template prints after the flags, where a reader of --help looks last.
+const annotationExitCodes = "membergate.io/exit-codes"
+
+const exitCodesTemplate = `{{with index .Annotations "` + annotationExitCodes + `"}}
+
+{{.}}{{end}}
+`
+
+// flagError makes a flag that does not parse a usage error (exit 2) that
+// names the command, as the checks after parsing do.
+func flagError(cmd *cobra.Command, err error) error {
+	if !cmd.HasParent() {
+		return usagef("%v", err)
+	}
+	return usagef("%s: %v", cmd.Name(), err)
+}
+
+// goFlagSpelling rewrites -name and -name=value to --name: membergate
+// parsed its flags with Go's flag package, which accepts one dash, before it
+// used pflag, which reads -name as the shorthands n, a, m, e. Only the long
+// flags of the command named first (of membergate itself when none is) and
+// -help are rewritten, never a flag's value, and nothing after "--".
+func goFlagSpelling(root *cobra.Command, args []string) []string {
+	out := append([]string{}, args...) // never nil: cobra would read os.Args
+	cmd, first := root, 0
+	for _, sub := range root.Commands() {
+		if len(args) > 0 && sub.Name() == args[0] {
+			cmd, first = sub, 1
+		}
+	}
+	fs := cmd.Flags()
+	for i := first; i < len(out); i++ {
+		a := out[i]
+		if a == "--" {
+			break
+		}
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		if !strings.HasPrefix(a, "--") && len(a) > 2 {
+			if name, _, _ := strings.Cut(a[1:], "="); name == "help" || fs.Lookup(name) != nil {
+				a = "-" + a
+				out[i] = a
+			}
+		}
+		// Skip the value of a flag that takes one, whatever it looks like.
+		if name, ok := strings.CutPrefix(a, "--"); ok && !strings.Contains(name, "=") {
+			if f := fs.Lookup(name); f != nil && f.NoOptDefVal == "" {
+				i++
+			}
+		}
+	}
+	return out
 }
 
 // isTerminal reports whether w is a character device, as a terminal is.

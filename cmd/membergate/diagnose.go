@@ -9,16 +9,15 @@ import (
 
 	"github.com/membergate/membergate/internal/diagnose"
 	"github.com/membergate/membergate/internal/openstackauth"
+	"github.com/membergate/membergate/internal/waitreport"
+	"github.com/spf13/cobra"
 )
 
 // exitMissingRules: diagnose found members whose groups lack a rule, and
 // --fix was not given.
 const exitMissingRules = 6
 
-const diagnoseUsageHead = `Usage:
-  membergate diagnose --loadbalancer ID|NAME [--fix] [flags]
-
-Traces why a load balancer's members fail their health checks, as an
+const diagnoseLong = `Traces why a load balancer's members fail their health checks, as an
 operator would by hand: load balancer, pools, members and their statuses,
 the Neutron port holding each member's address, its security groups, and
 whether any ingress rule admits TCP to the member's (monitor) port from the
@@ -29,60 +28,52 @@ cause elsewhere: the service on the node, or the monitor.
 
 Credentials as for "membergate wait"; with auth_type none give Neutron's
 endpoint too (network_endpoint_override, OS_NETWORK_ENDPOINT_OVERRIDE or
---network-endpoint).
+--network-endpoint).`
 
-Exit codes:
+const diagnoseExitCodes = `Exit codes:
   0  no member lacks a rule (or --fix added every missing one)
   1  failure: authentication, an OpenStack error
   2  usage: bad flags, malformed clouds.yaml, unknown cloud, no credentials
   5  not found: no load balancer with that ID or name
-  6  some member's security groups lack a rule (run again with --fix)
+  6  some member's security groups lack a rule (run again with --fix)`
 
-Flags:
-`
-
-func (c *cli) diagnose(ctx context.Context, args []string) int {
+func (c *cli) newDiagnoseCmd() *cobra.Command {
 	var lb, osCloud, osConfigFile, endpoint, networkEndpoint, output string
 	var fix bool
-	fs := newFlags("diagnose")
-	fs.str(&lb, "loadbalancer", "ID|NAME", "", "the load balancer (a name must match exactly one)")
-	fs.boolean(&fix, "fix", "add the missing rules")
-	fs.str(&osCloud, "os-cloud", "CLOUD", c.env("OS_CLOUD"), "the cloud in clouds.yaml (default $OS_CLOUD)")
-	fs.str(&osConfigFile, "os-config-file", "FILE", "", "the clouds.yaml (default: clientconfig's search)")
-	fs.str(&endpoint, "endpoint", "URL", "", "Octavia's endpoint, instead of the catalog's")
-	fs.str(&networkEndpoint, "network-endpoint", "URL", "", "Neutron's endpoint, instead of the catalog's")
-	fs.str(&output, "output", "text|json", "text", "a table, or one JSON document")
-	help, err := fs.parse(args)
-	if help {
-		fmt.Fprint(c.stdout, diagnoseUsageHead)
-		fs.print(c.stdout)
-		return exitReached
+	cmd := &cobra.Command{
+		Use:   "diagnose --loadbalancer ID|NAME [--fix] [flags]",
+		Short: "Trace why members fail their health checks (security groups); add the missing rule with --fix",
+		Long:  diagnoseLong,
+		Args:  noArgs("flags only"),
+		RunE: runE(func(cmd *cobra.Command) error {
+			if lb == "" {
+				return usagef("diagnose: --loadbalancer is required")
+			}
+			return c.diagnose(cmd.Context(), lb, fix, output == "json", openstackauth.Options{Cloud: c.osCloud(cmd, osCloud), CloudsFile: osConfigFile,
+				EndpointOverride: endpoint, NetworkEndpointOverride: networkEndpoint, UserAgent: userAgent()})
+		}),
+		Annotations: map[string]string{annotationExitCodes: diagnoseExitCodes},
 	}
-	if err == nil && lb == "" {
-		err = usagef("diagnose: --loadbalancer is required")
-	}
-	if err == nil && output != "text" && output != "json" {
-		err = usagef("diagnose: --output %q: want text or json", output)
-	}
-	if err != nil {
-		return c.fail(err)
-	}
-	code, err := c.runDiagnose(ctx, lb, fix, output == "json", openstackauth.Options{Cloud: osCloud, CloudsFile: osConfigFile,
-		EndpointOverride: endpoint, NetworkEndpointOverride: networkEndpoint, UserAgent: userAgent()})
-	if err != nil {
-		return c.fail(err)
-	}
-	return code
+	fs := cmd.Flags()
+	fs.SortFlags = false
+	stringFlag(cmd, &lb, "loadbalancer", "ID|NAME", "the load balancer (a name must match exactly one)")
+	fs.BoolVar(&fix, "fix", false, "add the missing rules")
+	addCloudFlags(cmd, &osCloud, &osConfigFile, &endpoint, "the clouds.yaml (default: clientconfig's search)", "Octavia's endpoint, instead of the catalog's")
+	stringFlag(cmd, &networkEndpoint, "network-endpoint", "URL", "Neutron's endpoint, instead of the catalog's")
+	enumFlag(cmd, newChoice(&output, "text", "text", "json"), "output", "a table, or one JSON document")
+	return cmd
 }
 
-func (c *cli) runDiagnose(ctx context.Context, lb string, fix, asJSON bool, opts openstackauth.Options) (int, error) {
+// diagnose runs the trace, prints it, and adds the missing rules with fix.
+// Members that lack a rule when fix is off end it with exitMissingRules.
+func (c *cli) diagnose(ctx context.Context, lb string, fix, asJSON bool, opts openstackauth.Options) error {
 	clients, err := openstackauth.NewClients(ctx, opts)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	trace, err := diagnose.Run(ctx, clients.LoadBalancer, clients.Network, lb)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	missing := 0
 	for _, r := range trace.Rows {
@@ -109,25 +100,24 @@ func (c *cli) runDiagnose(ctx context.Context, lb string, fix, asJSON bool, opts
 			}
 		}
 		if err != nil {
-			return 0, err
+			return err
 		}
 	}
-	code := exitReached
-	if missing > 0 && !fix {
-		code = exitMissingRules
-	}
 	if asJSON {
-		if err := writeJSON(c.stdout, struct {
+		if err := waitreport.WriteJSON(c.stdout, struct {
 			*diagnose.Trace
 			Applied []diagnose.Applied `json:"applied,omitempty"`
 			Missing int                `json:"missingRules"`
 		}{trace, applied, missing}); err != nil {
-			return 0, err
+			return err
 		}
 	} else if missing > 0 && !fix {
 		fmt.Fprintf(c.stdout, "\n%d member(s) lack a rule: run again with --fix to add it.\n", missing)
 	}
-	return code, nil
+	if missing > 0 && !fix {
+		return exitStatus(exitMissingRules)
+	}
+	return nil
 }
 
 // printTrace renders the trace as one table a person reads in one look.
@@ -139,22 +129,22 @@ func printTrace(w io.Writer, t *diagnose.Trace) {
 	for _, r := range t.Rows {
 		pool := r.PoolName
 		if pool == "" {
-			pool = orDash(shortID(r.PoolID))
+			pool = waitreport.OrDash(waitreport.ShortID(r.PoolID))
 		}
 		name := r.MemberName
 		if name == "" {
-			name = orDash(shortID(r.MemberID))
+			name = waitreport.OrDash(waitreport.ShortID(r.MemberID))
 		}
 		groups := make([]string, len(r.Groups))
 		for i, g := range r.Groups {
-			groups[i] = orDash(shortID(g))
+			groups[i] = waitreport.OrDash(waitreport.ShortID(g))
 		}
 		verdict := r.Verdict
 		if r.By != nil {
 			verdict += " by " + r.By.String()
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s:%d\t%s/%s\t%s\t%s\t%s\t%s\n", pool, name, r.Address, r.CheckPort(), r.ProvisioningStatus,
-			r.OperatingStatus, r.Source, orDash(shortID(r.PortID)), strings.Join(groups, ","), verdict)
+			r.OperatingStatus, r.Source, waitreport.OrDash(waitreport.ShortID(r.PortID)), strings.Join(groups, ","), verdict)
 	}
 	_ = tw.Flush()
 	for _, r := range t.Rows {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/membergate/membergate/internal/diagnose"
 	"github.com/membergate/membergate/internal/openstackauth"
-	"github.com/membergate/membergate/pkg/memberwait"
+	"github.com/membergate/membergate/internal/waitreport"
 )
 
 // Exit codes of "membergate wait", part of its interface: scripts branch on
@@ -39,66 +39,30 @@ func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
 
-// lookupError reports a load balancer or pool selector that matches no
-// object, or several, before any waiting starts.
-type lookupError struct {
-	kind     string // "load balancer" or "pool"
-	selector string
-	matches  []string // IDs, when more than one matched
-	msg      string   // overrides the message
-}
-
-func (e *lookupError) Error() string {
-	if e.msg != "" {
-		return e.msg
-	}
-	if len(e.matches) == 0 {
-		return fmt.Sprintf("%s %q not found", e.kind, e.selector)
-	}
-	return fmt.Sprintf("%s name %q is ambiguous: %d match (%v); select by ID", e.kind, e.selector, len(e.matches), e.matches)
-}
-
-// exitCode maps an error to the documented exit code.
+// exitCode maps an error to the documented exit code. What a wait's error
+// means is waitreport's judgement, so that the JSON report's outcome and
+// the exit code always agree.
 func exitCode(err error) int {
 	var (
-		usage    *usageError
-		config   *openstackauth.ConfigError
-		member   *memberwait.MemberError
-		timeout  *memberwait.TimeoutError
-		notFound *memberwait.NotFoundError
-		lookup   *lookupError
-		diagNF   *diagnose.NotFoundError
+		usage  *usageError
+		config *openstackauth.ConfigError
+		diagNF *diagnose.NotFoundError
 	)
 	switch {
 	case err == nil:
 		return exitReached
 	case errors.As(err, &usage), errors.As(err, &config):
 		return exitUsage
-	case errors.As(err, &member):
-		return exitMemberError
-	case errors.As(err, &timeout):
-		return exitTimeout
-	case errors.As(err, &notFound), errors.As(err, &diagNF):
+	case errors.As(err, &diagNF):
 		return exitNotFound
-	case errors.As(err, &lookup):
-		if len(lookup.matches) == 0 {
-			return exitNotFound
-		}
+	}
+	switch waitreport.Outcome(err) {
+	case waitreport.MemberError:
+		return exitMemberError
+	case waitreport.Timeout:
+		return exitTimeout
+	case waitreport.NotFound:
+		return exitNotFound
 	}
 	return exitFailure
-}
-
-// outcomeName is the "outcome" of the JSON report for an error.
-func outcomeName(err error) string {
-	switch exitCode(err) {
-	case exitReached:
-		return "reached"
-	case exitMemberError:
-		return "member_error"
-	case exitTimeout:
-		return "timeout"
-	case exitNotFound:
-		return "not_found"
-	}
-	return "failed"
 }

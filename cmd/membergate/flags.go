@@ -1,97 +1,148 @@
 package main
 
 import (
-	"flag"
-	"fmt"
-	"io"
+	"errors"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/membergate/membergate/internal/resolve"
+	"github.com/membergate/membergate/pkg/memberwait"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-// stringList is a repeatable string flag.
-type stringList []string
+// The flag values below check what they are given as it is parsed, so that
+// pflag's error names the flag: invalid argument "yaml" for "--output"
+// flag: want text or json. Their Type is what pflag's help shows after the
+// flag's name: what the value is (--loadbalancer ID|NAME) or the values
+// there are (--output text|json), rather than a Go type; those with a
+// fixed set of values complete it in the shell.
 
-func (l *stringList) String() string { return strings.Join(*l, ",") }
+// stringValue is a string flag whose help names what it holds.
+type stringValue struct {
+	value       *string
+	placeholder string
+}
 
-func (l *stringList) Set(v string) error {
-	*l = append(*l, v)
+func (v stringValue) String() string     { return *v.value }
+func (v stringValue) Type() string       { return v.placeholder }
+func (v stringValue) Set(s string) error { *v.value = s; return nil }
+
+// stringFlag defines a string flag, empty by default, whose value is not a
+// file in the current directory (an ID, a name, a URL) unless completion
+// says otherwise.
+func stringFlag(cmd *cobra.Command, p *string, name, placeholder, usage string) {
+	cmd.Flags().Var(stringValue{p, placeholder}, name, usage)
+	_ = cmd.RegisterFlagCompletionFunc(name, cobra.NoFileCompletions)
+}
+
+// choiceValue is a string flag with a fixed set of values.
+type choiceValue struct {
+	value   *string
+	choices []string
+}
+
+func newChoice(p *string, def string, choices ...string) *choiceValue {
+	*p = def
+	return &choiceValue{value: p, choices: choices}
+}
+
+func (v *choiceValue) String() string { return *v.value }
+func (v *choiceValue) Type() string   { return strings.Join(v.choices, "|") }
+
+func (v *choiceValue) Set(s string) error {
+	if !slices.Contains(v.choices, s) {
+		return errors.New("want " + orList(v.choices))
+	}
+	*v.value = s
 	return nil
 }
 
-// cmdFlags is a flag set that remembers the order of its flags and the
-// placeholder of each value, for usage texts that read like the usage line.
-type cmdFlags struct {
-	*flag.FlagSet
-	order   []string
-	metavar map[string]string
-}
-
-// newFlags returns a flag set that reports errors instead of exiting and
-// prints nothing by itself: the commands print usage where it belongs.
-func newFlags(name string) *cmdFlags {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	return &cmdFlags{FlagSet: fs, metavar: map[string]string{}}
-}
-
-func (f *cmdFlags) add(name, metavar string) {
-	f.order = append(f.order, name)
-	f.metavar[name] = metavar
-}
-
-func (f *cmdFlags) str(p *string, name, metavar, def, usage string) {
-	f.StringVar(p, name, def, usage)
-	f.add(name, metavar)
-}
-
-func (f *cmdFlags) list(p *stringList, name, metavar, usage string) {
-	f.Var(p, name, usage)
-	f.add(name, metavar)
-}
-
-func (f *cmdFlags) boolean(p *bool, name, usage string) {
-	f.BoolVar(p, name, false, usage)
-	f.add(name, "")
-}
-
-func (f *cmdFlags) duration(p *time.Duration, name string, def time.Duration, usage string) {
-	f.DurationVar(p, name, def, usage)
-	f.add(name, "DURATION")
-}
-
-func (f *cmdFlags) float(p *float64, name, metavar string, def float64, usage string) {
-	f.Float64Var(p, name, def, usage)
-	f.add(name, metavar)
-}
-
-// parse parses args; help is true for -h/--help. Errors are usage errors
-// that name the offending flag.
-func (f *cmdFlags) parse(args []string) (help bool, err error) {
-	if err := f.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return true, nil
-		}
-		return false, usagef("%s: %v", f.Name(), err)
+// orList is "a, b or c".
+func orList(xs []string) string {
+	if len(xs) < 2 {
+		return strings.Join(xs, "")
 	}
-	if f.NArg() > 0 {
-		return false, usagef("%s: unexpected argument %q (flags only; repeat --member for several members)", f.Name(), f.Arg(0))
-	}
-	return false, nil
+	return strings.Join(xs[:len(xs)-1], ", ") + " or " + xs[len(xs)-1]
 }
 
-// print lists the flags in the order they were defined.
-func (f *cmdFlags) print(w io.Writer) {
-	for _, name := range f.order {
-		fl := f.Lookup(name)
-		line := "  --" + name
-		if mv := f.metavar[name]; mv != "" {
-			line += " " + mv
-		}
-		usage := strings.ReplaceAll(fl.Usage, "\n", "\n        ")
-		if def := fl.DefValue; def != "" && def != "false" && def != "[]" && def != "0" && def != "0s" && !strings.Contains(usage, "(default") {
-			usage += " (default " + def + ")"
-		}
-		fmt.Fprintf(w, "%s\n        %s\n", line, usage)
+// targetValue is --for: memberwait's targets, in memberwait's spelling.
+type targetValue struct{ t *memberwait.Target }
+
+func (v targetValue) String() string { return strings.ToLower(v.t.String()) }
+func (v targetValue) Type() string   { return "provisioned|serving|gone" }
+
+func (v targetValue) Set(s string) (err error) {
+	*v.t, err = memberwait.ParseTarget(s)
+	return err
+}
+
+// noMonitorValue is --no-monitor: memberwait's NO_MONITOR policies.
+type noMonitorValue struct{ p *memberwait.NoMonitorPolicy }
+
+func (v noMonitorValue) String() string { return strings.ToLower(v.p.String()) }
+func (v noMonitorValue) Type() string   { return "fail|serving|wait" }
+
+func (v noMonitorValue) Set(s string) (err error) {
+	*v.p, err = memberwait.ParseNoMonitorPolicy(s)
+	return err
+}
+
+// durationValue is a duration that must not be negative: every duration
+// flag of membergate is a length of time to wait, where 0 means none.
+type durationValue struct{ d *time.Duration }
+
+func (v durationValue) String() string { return v.d.String() }
+func (v durationValue) Type() string   { return "duration" }
+
+func (v durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return err
+	case d < 0:
+		return errors.New("must not be negative")
 	}
+	*v.d = d
+	return nil
+}
+
+// membersValue is --member, repeatable: each selector parsed as it comes,
+// a selector given twice kept once.
+type membersValue struct{ members *[]memberwait.Member }
+
+func (v membersValue) String() string {
+	s := make([]string, len(*v.members))
+	for i, m := range *v.members {
+		s[i] = strings.TrimPrefix(m.String(), "member ")
+	}
+	return strings.Join(s, ",")
+}
+
+func (v membersValue) Type() string { return "SELECTOR" }
+
+func (v membersValue) Set(s string) error {
+	m, err := resolve.ParseMember(s)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(*v.members, m) {
+		*v.members = append(*v.members, m)
+	}
+	return nil
+}
+
+// enumFlag defines a flag whose values are fixed, and completes them.
+func enumFlag(cmd *cobra.Command, v pflag.Value, name, usage string) {
+	cmd.Flags().Var(v, name, usage)
+	choices := strings.Split(v.Type(), "|")
+	_ = cmd.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(choices, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// durationFlag defines a non-negative duration flag.
+func durationFlag(cmd *cobra.Command, p *time.Duration, name string, def time.Duration, usage string) {
+	*p = def
+	cmd.Flags().Var(durationValue{p}, name, usage)
+	_ = cmd.RegisterFlagCompletionFunc(name, cobra.NoFileCompletions)
 }

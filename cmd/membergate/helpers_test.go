@@ -35,6 +35,10 @@ type testBed struct {
 	sc     *gophercloud.ServiceClient
 	seeded octaviatest.Seeded
 	clouds string
+	// env is the environment the command sees; nil is an empty one.
+	env func(string) string
+	// ctx is the command's context; nil is context.Background().
+	ctx context.Context
 }
 
 func newTestBed(t *testing.T, monitor bool) *testBed {
@@ -116,10 +120,14 @@ func (b *testBed) wait(args ...string) (int, string, string) {
 func (b *testBed) run(args ...string) (int, string, string) {
 	b.t.Helper()
 	var stdout, stderr bytes.Buffer
-	c := newCLI(&stdout, &stderr, func(string) string { return "" })
+	c := newCLI(&stdout, &stderr, b.env)
 	c.clock = b.clk
+	ctx := b.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	done := make(chan int, 1)
-	go func() { done <- c.run(context.Background(), args) }()
+	go func() { done <- c.run(ctx, args) }()
 	deadline := time.Now().Add(10 * time.Second) // a hang guard, not a timing assertion
 	for {
 		select {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/membergate/membergate/internal/waitreport"
 	"testing"
 	"time"
 )
@@ -26,7 +27,7 @@ func TestWaitIPv6AddressSpellings(t *testing.T) {
 			if code != exitReached {
 				t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 			}
-			var rep waitReport
+			var rep waitreport.Report
 			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 				t.Fatal(err)
 			}

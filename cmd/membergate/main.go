@@ -1,14 +1,22 @@
-// Command membergate waits on Octavia pool members and runs the demo.
+// Command membergate waits on Octavia pool members and diagnoses those
+// that fail their health checks.
 //
 //	membergate wait --loadbalancer NAME --member 10.0.0.5:6443 --for serving
-//	membergate demo
+//	membergate diagnose --loadbalancer NAME
 //	membergate version
+//	membergate completion bash|zsh|fish|powershell
 //
 // Run "membergate help" for the commands and "membergate wait --help" for
 // the flags and exit codes.
 //
 // Decisions that scripts and operators rely on:
 //
+//   - The command line reads like kubectl's and clusterctl's (cobra and
+//     pflag): --flag value and --flag=value, -h and --help on every
+//     command, shell completion. The single-dash spellings of Go's flag
+//     package (-loadbalancer x), which membergate parsed with before, still
+//     work. The verbs only parse and print: resolving names is
+//     internal/resolve's, the reports internal/waitreport's.
 //   - Exit codes of wait are fixed: 0 reached, 1 other failure, 2 usage or
 //     configuration, 3 member ERROR, 4 timeout, 5 not found (exitcodes.go).
 //   - stdout carries the result: a summary table, or with --output json

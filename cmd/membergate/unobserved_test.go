@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/membergate/membergate/internal/waitreport"
 	"os"
 	"path/filepath"
 	"testing"
@@ -43,7 +44,7 @@ func TestWaitReportsOnlyWhatItObserved(t *testing.T) {
 			if code != c.code {
 				t.Fatalf("json: exit %d, want %d", code, c.code)
 			}
-			var rep waitReport
+			var rep waitreport.Report
 			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 				t.Fatalf("json: stdout is not the report: %v\n%s", err, stdout)
 			}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/spf13/cobra"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=v0.1.0".
@@ -12,11 +14,23 @@ var version = "dev"
 // userAgent names this tool in Octavia's and Keystone's logs.
 func userAgent() string { return "membergate/" + version }
 
-func (c *cli) version(args []string) int {
-	if len(args) > 0 && args[0] != "--help" && args[0] != "-h" {
-		fmt.Fprintf(c.stderr, "membergate: version takes no arguments\n")
-		return exitUsage
+func (c *cli) newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("version takes no arguments")
+			}
+			return nil
+		},
+		Run: func(cmd *cobra.Command, _ []string) { fmt.Fprintln(c.stdout, versionLine()) },
 	}
+}
+
+// versionLine is the version, the commit it was built from when known, and
+// the Go toolchain and platform: what a bug report needs.
+func versionLine() string {
 	line := "membergate " + version
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range info.Settings {
@@ -25,6 +39,5 @@ func (c *cli) version(args []string) int {
 			}
 		}
 	}
-	fmt.Fprintf(c.stdout, "%s %s %s/%s\n", line, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return exitReached
+	return fmt.Sprintf("%s %s %s/%s", line, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }

@@ -4,61 +4,65 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/membergate/membergate/internal/resolve"
+	"github.com/membergate/membergate/internal/waitreport"
 	"github.com/membergate/membergate/pkg/memberwait"
+	"github.com/spf13/cobra"
 )
 
 // waitRun is what a wait found out, for the report.
 type waitRun struct {
-	lb       *lbReport
-	members  []memberwait.Member
+	lb       *waitreport.LoadBalancer
 	results  []memberwait.Result
 	requests *requestCounter
 }
 
-func (c *cli) wait(ctx context.Context, args []string) int {
-	cfg, help, err := c.waitFlags(args)
-	switch {
-	case help:
-		return exitReached
-	case err != nil:
-		code := c.fail(err)
-		fmt.Fprintln(c.stderr, `Run "membergate wait --help" for usage.`)
-		return code
+func (c *cli) newWaitCmd() *cobra.Command {
+	cfg := &waitConfig{}
+	cmd := &cobra.Command{
+		Use:     "wait --loadbalancer ID|NAME (--member SELECTOR... | --all) [flags]",
+		Short:   "Wait until pool members are provisioned, serving or gone",
+		Long:    waitLong,
+		Example: waitExample,
+		Args:    noArgs("flags only; repeat --member for several members"),
+		RunE: runE(func(cmd *cobra.Command) error {
+			if err := cfg.check(); err != nil {
+				return err
+			}
+			cfg.osCloud = c.osCloud(cmd, cfg.osCloud)
+			return c.wait(cmd.Context(), cfg)
+		}),
+		Annotations: map[string]string{annotationExitCodes: exitCodesHelp},
 	}
+	c.addWaitFlags(cmd, cfg)
+	return cmd
+}
 
+// wait runs a wait and reports it: as a summary, or as the one JSON
+// document of --output json, which carries the error in place of stderr.
+func (c *cli) wait(ctx context.Context, cfg *waitConfig) error {
 	start := c.clock.Now()
-	wr := &waitRun{members: cfg.members}
-	err = c.runWait(ctx, cfg, wr)
-	// Report only the members that were judged: a wait that failed before
-	// its first poll (bad credentials, no Octavia, an unknown load
-	// balancer) knows nothing of its members, and a row for each would
-	// claim an outcome for members nobody looked at.
-	var observed []memberwait.Result
-	for _, r := range wr.results {
-		if !r.Verdict.At.IsZero() {
-			observed = append(observed, r)
-		}
-	}
-	rep := newWaitReport(cfg, wr.lb, observed, err, c.clock.Since(start), wr.requests.count())
+	wr := &waitRun{}
+	err := c.runWait(ctx, cfg, wr)
+	rep := waitreport.New(cfg.target, wr.lb, wr.results, err, c.clock.Since(start), wr.requests.count())
 	if cfg.json {
-		if werr := writeJSON(c.stdout, rep); werr != nil {
-			return c.fail(werr)
+		if werr := waitreport.WriteJSON(c.stdout, rep); werr != nil {
+			return werr
 		}
-		return exitCode(err)
+		if err != nil {
+			return exitStatus(exitCode(err))
+		}
+		return nil
 	}
 	// With nothing observed the error on stderr is the whole story; a
 	// success with nothing to observe (--all --for gone on an empty load
 	// balancer) still says so.
-	if len(observed) > 0 || err == nil {
-		rep.writeText(c.stdout)
+	if len(rep.Members) > 0 || err == nil {
+		rep.WriteText(c.stdout)
 	}
-	if err != nil {
-		return c.fail(err)
-	}
-	return exitReached
+	return err
 }
 
 // runWait authenticates, resolves the selectors and waits, filling wr as it
@@ -70,49 +74,27 @@ func (c *cli) runWait(ctx context.Context, cfg *waitConfig, wr *waitRun) error {
 	}
 	wr.requests = counter
 
-	lb, err := findLoadBalancer(ctx, c.clock, sc, cfg.loadBalancer)
-	if err != nil {
-		return err
-	}
-	wr.lb = &lbReport{ID: lb.ID, Name: lb.Name}
-
-	poolID := ""
-	if cfg.pool != "" {
-		if poolID, err = findPool(ctx, c.clock, sc, lb.ID, cfg.pool); err != nil {
-			return err
-		}
-		for i := range wr.members {
-			wr.members[i].PoolID = poolID
-		}
-	}
-
 	src := source(cfg.source, sc)
-	if cfg.all {
-		if wr.members, err = allMembers(ctx, c.clock, memberwait.WithClock(src, c.clock), lb.ID, poolID); err != nil {
-			return err
-		}
-		if len(wr.members) == 0 {
-			if cfg.target == memberwait.Gone {
-				return nil // nothing left to go
-			}
-			where := "load balancer " + lbLabel(lb.Name, lb.ID)
-			if cfg.pool != "" {
-				where = "pool " + cfg.pool + " of " + where
-			}
-			return &lookupError{msg: where + " has no members"}
-		}
+	t, err := resolve.Resolve(ctx, c.clock, sc, memberwait.WithClock(src, c.clock), resolve.Query{
+		LoadBalancer: cfg.loadBalancer, Pool: cfg.pool, Members: cfg.members, All: cfg.all,
+		NoneOK: cfg.target == memberwait.Gone, // nothing left to go is the goal
+	})
+	if t.LoadBalancer != nil {
+		wr.lb = &waitreport.LoadBalancer{ID: t.LoadBalancer.ID, Name: t.LoadBalancer.Name}
+	}
+	if err != nil || len(t.Members) == 0 {
+		return err
 	}
 
 	opts := cfg.memberwaitOptions()
 	opts.Clock = c.clock
 	if !cfg.json {
 		w := c.progressWriter()
-		fmt.Fprintf(w, "waiting for %s of load balancer %s to be %s (%s)\n",
-			countMembers(len(wr.members)), lbLabel(lb.Name, lb.ID), strings.ToLower(cfg.target.String()), waitSettings(cfg))
-		opts.OnUpdate = newProgress(c.clock, c.clock.Now(), printProgress(w)).update
+		fmt.Fprintln(w, waitreport.Starting(len(t.Members), *wr.lb, cfg.target, cfg.settle, cfg.timeout))
+		opts.OnUpdate = waitreport.NewProgress(c.clock, c.clock.Now(), waitreport.Lines(w)).Update
 	}
 	// One Poller for all the members: one request per poll for all of them.
-	wr.results, err = memberwait.NewPoller(src, c.clock).Wait(ctx, lb.ID, wr.members, opts)
+	wr.results, err = memberwait.NewPoller(src, c.clock).Wait(ctx, t.LoadBalancer.ID, t.Members, opts)
 	return err
 }
 
@@ -130,24 +112,4 @@ func source(name string, sc *gophercloud.ServiceClient) memberwait.Source {
 		return memberwait.PoolMembers(sc)
 	}
 	return memberwait.StatusTree(sc)
-}
-
-func countMembers(n int) string {
-	if n == 1 {
-		return "1 member"
-	}
-	return fmt.Sprintf("%d members", n)
-}
-
-func waitSettings(cfg *waitConfig) string {
-	var parts []string
-	if cfg.target == memberwait.Serving {
-		parts = append(parts, "settle window "+cfg.settle.String())
-	}
-	if cfg.timeout > 0 {
-		parts = append(parts, "timeout "+cfg.timeout.String())
-	} else {
-		parts = append(parts, "no timeout")
-	}
-	return strings.Join(parts, ", ")
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/membergate/membergate/internal/waitreport"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,7 +106,7 @@ func TestWaitTimeoutExitsFour(t *testing.T) {
 	if code != exitTimeout {
 		t.Fatalf("exit %d, want 4\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	var rep waitReport
+	var rep waitreport.Report
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func TestWaitAllMembersThroughKeystone(t *testing.T) {
 	if code != exitReached {
 		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	var rep waitReport
+	var rep waitreport.Report
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +187,7 @@ func TestWaitSelectsByAddressPortNameAndPool(t *testing.T) {
 	if code != exitReached {
 		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	var rep waitReport
+	var rep waitreport.Report
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -267,25 +268,6 @@ func TestWaitUnknownCloudExitsTwo(t *testing.T) {
 		t.Fatalf("exit %d, want 2\n%s", code, stderr)
 	}
 	contains(t, "stderr", stderr, `cloud "prod" not found`, "keystone, octavia")
-}
-
-func TestHelpListsExitCodes(t *testing.T) {
-	code, stdout, _ := runPlain(t, "wait", "--help")
-	if code != exitReached {
-		t.Fatalf("exit %d, want 0", code)
-	}
-	contains(t, "wait --help", stdout, "--loadbalancer ID|NAME", "--member SELECTOR", "--all", "--for provisioned|serving|gone",
-		"--timeout DURATION", "--settle", "--no-monitor", "--not-found-grace", "--source", "--os-cloud", "--os-config-file", "--endpoint", "--output",
-		"Exit codes:", "3  member ERROR", "4  timeout", "5  not found")
-	code, stdout, _ = runPlain(t, "help")
-	if code != exitReached {
-		t.Fatalf("help: exit %d", code)
-	}
-	contains(t, "help", stdout, "Exit codes:", "wait", "demo", "version")
-	code, stdout, _ = runPlain(t, "version")
-	if code != exitReached || !strings.HasPrefix(stdout, "membergate ") {
-		t.Errorf("version: exit %d, %q", code, stdout)
-	}
 }
 
 func TestWaitGoneThroughPoolMembers(t *testing.T) {

@@ -6,9 +6,15 @@
 // It implements k8s.io/utils/clock.Clock. The driver's loop is: wait until
 // every goroutine it drives is parked on a timer ([Clock.BlockUntil]), then
 // jump to the earliest deadline ([Clock.AdvanceToNext]).
+//
+// A clock made with [NewScaled] needs no driver: its time flows a fixed
+// number of times faster than real time and its timers fire by themselves,
+// so a demonstration plays minutes of Octavia in seconds while the code it
+// shows keeps its real durations.
 package vclock
 
 import (
+	"math"
 	"sort"
 	"sync"
 	"time"
@@ -16,13 +22,23 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// Clock is a virtual clock. Its zero value is not usable; use [New].
+// Clock is a virtual clock. Its zero value is not usable; use [New] or
+// [NewScaled].
 type Clock struct {
 	mu      sync.Mutex
 	changed *sync.Cond
-	now     time.Time
-	timers  []*timer
-	seq     int
+	// now is the virtual time; on a scaled clock, the virtual time at
+	// realStart, moved on by every jump ahead (Advance, AdvanceToNext).
+	now    time.Time
+	timers []*timer
+	seq    int
+
+	// speed is 0 for a clock that stands still until advanced; else the
+	// virtual seconds per real second.
+	speed     float64
+	realStart time.Time // with a monotonic reading
+	// alarm is a real timer set for the earliest deadline of a scaled clock.
+	alarm *time.Timer
 }
 
 var _ clock.WithTicker = (*Clock)(nil)
@@ -34,11 +50,31 @@ func New(start time.Time) *Clock {
 	return c
 }
 
+// NewScaled returns a clock that reads start now and then runs speed times
+// faster than real time: its timers fire once that much virtual time has
+// passed, without a driver. Advance and AdvanceToNext still jump it ahead.
+// speed must be positive and finite.
+func NewScaled(start time.Time, speed float64) *Clock {
+	if !(speed > 0) || math.IsInf(speed, 1) {
+		panic("vclock: NewScaled needs a positive, finite speed")
+	}
+	c := New(start.Round(0)) // virtual times are wall times: no monotonic reading to mix with real ones
+	c.speed, c.realStart = speed, time.Now()
+	return c
+}
+
 // Now returns the virtual time.
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.now
+	return c.nowLocked()
+}
+
+func (c *Clock) nowLocked() time.Time {
+	if c.speed == 0 {
+		return c.now
+	}
+	return c.now.Add(time.Duration(float64(time.Since(c.realStart)) * c.speed))
 }
 
 // Since returns the virtual time elapsed since t.
@@ -122,18 +158,25 @@ func (c *Clock) AdvanceToNext() bool {
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.setLocked(c.now.Add(d))
+	c.setLocked(c.nowLocked().Add(d))
 }
 
+// setLocked moves time to t, if that is ahead, and fires every timer due.
 func (c *Clock) setLocked(t time.Time) {
-	if t.After(c.now) {
-		c.now = t
+	now := c.nowLocked()
+	if t.After(now) {
+		if c.speed == 0 {
+			c.now = t
+		} else {
+			c.now = c.now.Add(t.Sub(now))
+		}
+		now = t
 	}
-	for len(c.timers) > 0 && !c.timers[0].deadline.After(c.now) {
+	for len(c.timers) > 0 && !c.timers[0].deadline.After(now) {
 		tm := c.timers[0]
 		c.timers = c.timers[1:]
 		select {
-		case tm.ch <- c.now:
+		case tm.ch <- now:
 		default: // a ticker whose reader is behind drops ticks, as time.Ticker does
 		}
 		if tm.period > 0 {
@@ -143,7 +186,39 @@ func (c *Clock) setLocked(t time.Time) {
 			tm.armed = false
 		}
 	}
+	c.scheduleLocked()
 	c.changed.Broadcast()
+}
+
+// scheduleLocked sets a scaled clock's real alarm for its earliest deadline.
+func (c *Clock) scheduleLocked() {
+	if c.speed == 0 {
+		return
+	}
+	if len(c.timers) == 0 {
+		if c.alarm != nil {
+			c.alarm.Stop()
+		}
+		return
+	}
+	// Rounded up, so that the alarm rings when the deadline is due, but at
+	// least 1ns: a deadline already due rings at once.
+	wait := time.Duration(math.Ceil(float64(c.timers[0].deadline.Sub(c.nowLocked())) / c.speed))
+	wait = max(wait, 1)
+	if c.alarm == nil {
+		c.alarm = time.AfterFunc(wait, c.ring)
+	} else {
+		c.alarm.Reset(wait)
+	}
+}
+
+// ring fires the timers of a scaled clock that are due. An alarm can ring
+// for a deadline that has since been stopped or reset, or a float rounding
+// early: then it only sets the alarm again.
+func (c *Clock) ring() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.setLocked(c.nowLocked())
 }
 
 func (c *Clock) armLocked(tm *timer) {
@@ -159,6 +234,7 @@ func (c *Clock) armLocked(tm *timer) {
 		}
 		return a.seq < b.seq
 	})
+	c.scheduleLocked()
 	c.changed.Broadcast()
 }
 
@@ -167,6 +243,7 @@ func (c *Clock) removeLocked(tm *timer) bool {
 		if other == tm {
 			c.timers = append(c.timers[:i], c.timers[i+1:]...)
 			tm.armed = false
+			c.scheduleLocked()
 			c.changed.Broadcast()
 			return true
 		}
@@ -177,9 +254,10 @@ func (c *Clock) removeLocked(tm *timer) bool {
 func (c *Clock) newTimer(d, period time.Duration) *timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	tm := &timer{c: c, ch: make(chan time.Time, 1), deadline: c.now.Add(d), period: period}
+	now := c.nowLocked()
+	tm := &timer{c: c, ch: make(chan time.Time, 1), deadline: now.Add(d), period: period}
 	if d <= 0 && period == 0 {
-		tm.ch <- c.now
+		tm.ch <- now
 		return tm
 	}
 	c.armLocked(tm)
@@ -227,7 +305,7 @@ func (t *timer) Reset(d time.Duration) bool {
 	t.c.mu.Lock()
 	defer t.c.mu.Unlock()
 	was := t.c.removeLocked(t)
-	t.deadline = t.c.now.Add(d)
+	t.deadline = t.c.nowLocked().Add(d)
 	t.c.armLocked(t)
 	return was
 }

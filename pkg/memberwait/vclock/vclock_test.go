@@ -88,3 +88,90 @@ func TestDriveStops(t *testing.T) {
 	close(stop)
 	<-done
 }
+
+// A scaled clock's guarantees are lower bounds: a timer for virtual d never
+// fires before virtual d has passed, however late the real one runs.
+func TestScaledTimersFireInVirtualTime(t *testing.T) {
+	c := NewScaled(start, 1000)
+	if got := c.Now(); got.Before(start) || got.Sub(start) > time.Minute {
+		t.Fatalf("a new scaled clock reads %s, want about %s", got, start)
+	}
+	begin := c.Now()
+	fired := <-c.NewTimer(2 * time.Second).C()
+	if got := fired.Sub(begin); got < 2*time.Second {
+		t.Errorf("timer for 2s fired after %s of virtual time", got)
+	}
+	if got := c.Since(begin); got < 2*time.Second {
+		t.Errorf("Since = %s after a 2s timer", got)
+	}
+	<-c.After(time.Second)
+	c.Sleep(time.Second)
+	if got := c.Since(begin); got < 4*time.Second {
+		t.Errorf("Since = %s after 2s + 1s + 1s", got)
+	}
+	if c.Pending() != 0 {
+		t.Errorf("%d timers still armed after they fired", c.Pending())
+	}
+}
+
+func TestScaledTimeFlowsWithRealTime(t *testing.T) {
+	c := NewScaled(start, 1000)
+	begin := c.Now()
+	time.Sleep(5 * time.Millisecond)
+	if got := c.Since(begin); got < 5*time.Second {
+		t.Errorf("5ms of real time at 1000x moved the clock %s, want at least 5s", got)
+	}
+	before := c.Now()
+	c.Advance(time.Hour)
+	if got := c.Since(before); got < time.Hour {
+		t.Errorf("Advance(1h) moved the clock %s", got)
+	}
+}
+
+func TestScaledStopResetAndTicker(t *testing.T) {
+	c := NewScaled(start, 1000)
+	tm := c.NewTimer(time.Hour)
+	if !tm.Stop() {
+		t.Error("Stop of a pending timer = false")
+	}
+	begin := c.Now()
+	tm.Reset(time.Second)
+	if got := (<-tm.C()).Sub(begin); got < time.Second {
+		t.Errorf("reset timer fired after %s, want >= 1s", got)
+	}
+	armed := c.Now()
+	tk := c.NewTicker(time.Second)
+	a, b := <-tk.C(), <-tk.C()
+	tk.Stop()
+	if a.Sub(armed) < time.Second || b.Sub(armed) < 2*time.Second {
+		t.Errorf("ticks at %s and %s after arming, want at least 1s and 2s", a.Sub(armed), b.Sub(armed))
+	}
+	if c.Pending() != 0 {
+		t.Error("a stopped ticker stays armed")
+	}
+}
+
+// A stopped timer's alarm must not fire the timers armed after it early.
+func TestScaledStoppedAlarmFiresNothingEarly(t *testing.T) {
+	c := NewScaled(start, 1000)
+	early := c.NewTimer(time.Millisecond)
+	early.Stop()
+	begin := c.Now()
+	late := c.NewTimer(3 * time.Second)
+	if got := (<-late.C()).Sub(begin); got < 3*time.Second {
+		t.Errorf("3s timer fired after %s", got)
+	}
+}
+
+func TestNewScaledRejectsBadSpeeds(t *testing.T) {
+	for _, speed := range []float64{0, -1} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("NewScaled(speed %v) did not panic", speed)
+				}
+			}()
+			NewScaled(start, speed)
+		}()
+	}
+}

@@ -1,16 +1,35 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"regexp"
+	"strings"
 	"testing"
 )
+
+func runDemo(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func contains(t *testing.T, what, s string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(s, w) {
+			t.Errorf("%s does not contain %q:\n%s", what, w, s)
+		}
+	}
+}
 
 // The demo runs on a clock scaled from real time, so these tests run it at a
 // modest speed: at 1000× a loaded machine's real HTTP latency is whole
 // virtual seconds and the LB-only waiter misses the moment it is about.
 func TestDemoRunsToCompletion(t *testing.T) {
-	code, stdout, stderr := runPlain(t, "demo", "--speed", "20")
+	code, stdout, stderr := runDemo(t, "--speed", "20")
 	if code != exitReached {
 		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -30,7 +49,7 @@ func TestDemoRunsToCompletion(t *testing.T) {
 }
 
 func TestDemoJSON(t *testing.T) {
-	code, stdout, stderr := runPlain(t, "demo", "--speed", "20", "--output", "json")
+	code, stdout, stderr := runDemo(t, "--speed", "20", "--output", "json")
 	if code != exitReached {
 		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -58,7 +77,7 @@ func TestDemoJSON(t *testing.T) {
 }
 
 func TestDemoBadSpeed(t *testing.T) {
-	if code, _, _ := runPlain(t, "demo", "--speed", "0"); code != exitUsage {
+	if code, _, _ := runDemo(t, "--speed", "0"); code != exitUsage {
 		t.Errorf("exit %d for --speed 0, want 2", code)
 	}
 }

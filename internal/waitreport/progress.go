@@ -1,4 +1,4 @@
-package main
+package waitreport
 
 import (
 	"fmt"
@@ -12,11 +12,11 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// progress prints one line per change of a member's statuses, outcome or
+// Progress prints one line per change of a member's statuses, outcome or
 // reason, with the time since the wait started. memberwait reports every
 // evaluation (several a minute per member); a line each would bury the
 // changes an operator is watching for.
-type progress struct {
+type Progress struct {
 	clock clock.PassiveClock
 	start time.Time
 	// emit shows one line, elapsed after start.
@@ -31,13 +31,15 @@ type progressKey struct {
 	reason   string
 }
 
-func newProgress(clk clock.PassiveClock, start time.Time, emit func(elapsed time.Duration, line string)) *progress {
-	return &progress{clock: clk, start: start, emit: emit,
+// NewProgress returns a Progress that hands each line to emit with the time
+// clk says has passed since start. [Lines] prints them.
+func NewProgress(clk clock.PassiveClock, start time.Time, emit func(elapsed time.Duration, line string)) *Progress {
+	return &Progress{clock: clk, start: start, emit: emit,
 		last: map[memberwait.Member]progressKey{}, seen: map[memberwait.Member]memberwait.MemberStatus{}}
 }
 
-// printProgress returns an emit function that prints "[elapsed] line".
-func printProgress(w io.Writer) func(time.Duration, string) {
+// Lines returns an emit function that prints "[elapsed] line" to w.
+func Lines(w io.Writer) func(time.Duration, string) {
 	return func(elapsed time.Duration, line string) {
 		fmt.Fprintf(w, "[%6.1fs] %s\n", elapsed.Seconds(), line)
 	}
@@ -47,8 +49,8 @@ func printProgress(w io.Writer) func(time.Duration, string) {
 // reason, so that the settle window's countdown is not a change.
 var digits = regexp.MustCompile(`[0-9.]+`)
 
-// update is a memberwait.Options.OnUpdate.
-func (p *progress) update(u memberwait.Update) {
+// Update is a memberwait.Options.OnUpdate.
+func (p *Progress) Update(u memberwait.Update) {
 	v := u.Verdict
 	statuses := "-"
 	if v.Member != nil {
@@ -64,7 +66,7 @@ func (p *progress) update(u memberwait.Update) {
 }
 
 // label names a member as last seen, or by its selector before it is seen.
-func (p *progress) label(sel memberwait.Member) string {
+func (p *Progress) label(sel memberwait.Member) string {
 	if ms, ok := p.seen[sel]; ok {
 		return memberLabel(ms)
 	}
@@ -73,7 +75,7 @@ func (p *progress) label(sel memberwait.Member) string {
 
 // memberLabel is "shortID name address:port".
 func memberLabel(ms memberwait.MemberStatus) string {
-	parts := []string{shortID(ms.ID)}
+	parts := []string{ShortID(ms.ID)}
 	if ms.Name != "" {
 		parts = append(parts, ms.Name)
 	}
@@ -100,7 +102,9 @@ func detail(v memberwait.Verdict, statuses string) string {
 	return "  " + r
 }
 
-func shortID(id string) string {
+// ShortID is the first 8 characters of an OpenStack ID, enough to tell
+// members apart in a table.
+func ShortID(id string) string {
 	if len(id) > 8 {
 		return id[:8]
 	}

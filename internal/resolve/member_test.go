@@ -1,4 +1,4 @@
-package main
+package resolve
 
 import (
 	"testing"
@@ -6,7 +6,7 @@ import (
 	"github.com/membergate/membergate/pkg/memberwait"
 )
 
-func TestParseMemberSelector(t *testing.T) {
+func TestParseMember(t *testing.T) {
 	for in, want := range map[string]memberwait.Member{
 		"3F2A9C1E-0000-4000-8000-0123456789AB": {ID: "3f2a9c1e-0000-4000-8000-0123456789ab"},
 		"10.0.0.5":                             {Address: "10.0.0.5"},
@@ -17,14 +17,14 @@ func TestParseMemberSelector(t *testing.T) {
 		"k8s-clusterapi-cluster-default-demo-kubeapi-6443-demo-control-plane-x": {Name: "k8s-clusterapi-cluster-default-demo-kubeapi-6443-demo-control-plane-x"},
 		"node-1:web": {Name: "node-1:web"},
 	} {
-		got, err := parseMemberSelector(in)
+		got, err := ParseMember(in)
 		if err != nil || got != want {
-			t.Errorf("parseMemberSelector(%q) = %+v, %v; want %+v", in, got, err, want)
+			t.Errorf("ParseMember(%q) = %+v, %v; want %+v", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{"", "10.0.0.5:0", "10.0.0.5:http", "[2001:db8::5]:70000", "[not-v6]:80", "[2001:db8::5"} {
-		if got, err := parseMemberSelector(bad); err == nil {
-			t.Errorf("parseMemberSelector(%q) = %+v, want an error", bad, got)
+		if got, err := ParseMember(bad); err == nil {
+			t.Errorf("ParseMember(%q) = %+v, want an error", bad, got)
 		}
 	}
 }

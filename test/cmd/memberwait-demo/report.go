@@ -6,21 +6,22 @@ import (
 	"math"
 	"time"
 
+	"github.com/membergate/membergate/internal/waitreport"
 	"github.com/membergate/membergate/pkg/memberwait"
 )
 
 // demoReport is the --output json document of the demo, and the source of
 // its text summary. Times are virtual seconds after the member create.
 type demoReport struct {
-	Speed        float64      `json:"speed"`
-	LoadBalancer lbReport     `json:"loadBalancer"`
-	Member       demoMember   `json:"member"`
-	Timeline     demoTimeline `json:"timeline"`
-	Outcome      string       `json:"outcome"`
-	Error        *string      `json:"error"`
-	Requests     demoRequests `json:"requests"`
-	RealSeconds  float64      `json:"realSeconds"`
-	Events       []demoEvent  `json:"events"`
+	Speed        float64                 `json:"speed"`
+	LoadBalancer waitreport.LoadBalancer `json:"loadBalancer"`
+	Member       demoMember              `json:"member"`
+	Timeline     demoTimeline            `json:"timeline"`
+	Outcome      string                  `json:"outcome"`
+	Error        *string                 `json:"error"`
+	Requests     demoRequests            `json:"requests"`
+	RealSeconds  float64                 `json:"realSeconds"`
+	Events       []demoEvent             `json:"events"`
 }
 
 type demoMember struct {
@@ -60,7 +61,7 @@ func (d *demoRun) report(err error) *demoReport {
 			MemberOnline:                     secs(d.memberOnlineAt),
 			MemberwaitReturned:               secs(d.memberwaitReturnedAt),
 		},
-		Outcome:     outcomeName(err),
+		Outcome:     waitreport.Outcome(err),
 		Requests:    demoRequests{LoadBalancerOnly: d.lbOnlyRequests},
 		RealSeconds: d.realTook.Round(time.Millisecond).Seconds(),
 		Events:      append([]demoEvent{}, d.events...),
@@ -93,7 +94,7 @@ func (r *demoReport) writeSummary(w io.Writer) {
 	t := r.Timeline
 	fmt.Fprintf(w, "\nsummary (virtual seconds after the member create; %v× speed, %.1fs real):\n", r.Speed, r.RealSeconds)
 	fmt.Fprintf(w, "  %s  load balancer ACTIVE        an LB-only waiter (CAPO <= v0.13) returns here; the member is %s\n",
-		at(t.LoadBalancerActive), orDash(t.MemberStatusAtLoadBalancerActive))
+		at(t.LoadBalancerActive), waitreport.OrDash(t.MemberStatusAtLoadBalancerActive))
 	fmt.Fprintf(w, "  %s  member ACTIVE (first seen)  provisioning done (scripted at %s)\n", at(t.MemberActive), demoActiveAfter)
 	fmt.Fprintf(w, "  %s  member ONLINE (first seen)  health checks pass (scripted at %s)\n", at(t.MemberOnline), demoOnlineAfter)
 	fmt.Fprintf(w, "  %s  memberwait returned         %s\n", at(t.MemberwaitReturned), r.returnedWhy())
@@ -102,7 +103,7 @@ func (r *demoReport) writeSummary(w io.Writer) {
 }
 
 func (r *demoReport) returnedWhy() string {
-	if r.Outcome == "reached" {
+	if r.Outcome == waitreport.Reached {
 		return fmt.Sprintf("ONLINE held for the %s settle window: now the old members may go", memberwait.DefaultSettleWindow)
 	}
 	return r.Outcome

@@ -10,8 +10,10 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/loadbalancers"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/pools"
+	"github.com/membergate/membergate/internal/waitreport"
 	"github.com/membergate/membergate/pkg/memberwait"
 	"github.com/membergate/membergate/pkg/memberwait/octaviatest"
+	"github.com/membergate/membergate/pkg/memberwait/vclock"
 )
 
 // The demo's scenario: a CAPI control-plane rollout on CAPO, where the
@@ -25,8 +27,6 @@ const (
 	demoActiveAfter   = 20 * time.Second      // amphorav2: PENDING_CREATE this long after the create
 	demoOnlineAfter   = 30 * time.Second      // the heartbeat that first reports ONLINE
 	demoLBPollEvery   = 50 * time.Millisecond // fine enough to time the LB's 0.7 s
-	demoDefaultSpeed  = 10
-	demoMaxSpeed      = 100000
 	demoLBOnlyWaiter  = "LB-only"
 	demoMemberwaitTag = "memberwait"
 )
@@ -36,78 +36,16 @@ var demoOldMembers = []struct{ machine, address string }{
 	{"demo-control-plane-qx8tn", "10.6.0.12"},
 }
 
-const demoUsage = `Usage:
-  membergate demo [--speed N] [--output text|json]
-
-Plays, on an embedded Octavia emulator, what happens when Cluster API adds a
-control-plane Machine behind CAPO's API server load balancer with the
-amphorav2 provider: the load balancer is ACTIVE again after 0.7 s, while the
-new member stays PENDING_CREATE for 20 s and turns ONLINE only at 30 s. An
-LB-only waiter (CAPO <= v0.13) goes on at 0.7 s; memberwait returns only when
-the member has served for the settle window. Times are virtual seconds of a
-clock that runs --speed times faster than real time.
-
-Flags:
-`
-
-// demoConfig is a parsed "membergate demo" command line.
-type demoConfig struct {
-	speed float64
-	json  bool
-}
-
-func (c *cli) demo(ctx context.Context, args []string) int {
-	cfg := demoConfig{}
-	var output string
-	fs := newFlags("demo")
-	fs.float(&cfg.speed, "speed", "N", demoDefaultSpeed, "how many times faster than real time the demo's clock runs")
-	fs.str(&output, "output", "text|json", "text", "a live timeline and a summary, or one JSON document at the end")
-	help, err := fs.parse(args)
-	switch {
-	case help:
-		fmt.Fprint(c.stdout, demoUsage)
-		fs.print(c.stdout)
-		return exitReached
-	case err != nil:
-	case output != "text" && output != "json":
-		err = usagef("demo: --output %q: want text or json", output)
-	case cfg.speed <= 0 || cfg.speed > demoMaxSpeed:
-		err = usagef("demo: --speed %v: want more than 0 and at most %d", cfg.speed, demoMaxSpeed)
-	}
-	if err != nil {
-		return c.fail(err)
-	}
-	cfg.json = output == "json"
-
-	d := &demoRun{cfg: cfg, clk: newScaledClock(cfg.speed), realStart: time.Now()}
-	if !cfg.json {
-		d.out = c.stdout
-	}
-	err = d.run(ctx)
-	rep := d.report(err)
-	if cfg.json {
-		if werr := writeJSON(c.stdout, rep); werr != nil {
-			return c.fail(werr)
-		}
-		return exitCode(err)
-	}
-	rep.writeSummary(d.out)
-	if err != nil {
-		return c.fail(err)
-	}
-	return exitReached
-}
-
 // demoRun is one run of the demo and what it saw.
 type demoRun struct {
-	cfg       demoConfig
-	clk       *scaledClock
+	cfg       config
+	clk       *vclock.Clock
 	realStart time.Time
 	// out is nil in JSON mode. The two waiters write to it only through
 	// eventAt, under mu.
 	out io.Writer
 
-	lb       lbReport
+	lb       waitreport.LoadBalancer
 	member   pools.Member
 	t0       time.Time // virtual time of the member create
 	poller   *memberwait.Poller
@@ -179,7 +117,7 @@ func (d *demoRun) run(ctx context.Context) error {
 		return fmt.Errorf("creating the new member: %w", err)
 	}
 	d.member = *m
-	d.event("CAPO", "POST member %s %s:%d for the new Machine: %s/%s", shortID(m.ID), demoNewAddress, demoPort, m.ProvisioningStatus, m.OperatingStatus)
+	d.event("CAPO", "POST member %s %s:%d for the new Machine: %s/%s", waitreport.ShortID(m.ID), demoNewAddress, demoPort, m.ProvisioningStatus, m.OperatingStatus)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -209,14 +147,14 @@ func (d *demoRun) seed(srv *octaviatest.Server) octaviatest.Seeded {
 			Monitor: &octaviatest.MonitorSpec{Type: "TCP", Delay: 10, Timeout: 5, MaxRetries: 5, MaxRetriesDown: 3},
 			Members: members},
 	}}})
-	d.lb = lbReport{ID: seeded.LoadBalancerID, Name: demoLBName}
+	d.lb = waitreport.LoadBalancer{ID: seeded.LoadBalancerID, Name: demoLBName}
 
-	d.printf("membergate demo: a control-plane rollout behind an amphorav2 load balancer\n")
+	d.printf("memberwait-demo: a control-plane rollout behind an amphorav2 load balancer\n")
 	d.printf("(embedded Octavia emulator; times are virtual seconds at %v× speed)\n\n", d.cfg.speed)
 	d.printf("load balancer %s (%s)\n", demoLBName, seeded.LoadBalancerID)
 	d.printf("  listener TCP:%d -> pool with a TCP health monitor (delay 10s, timeout 5s, max_retries 5, max_retries_down 3)\n", demoPort)
 	for i, o := range demoOldMembers {
-		d.printf("  old control plane: member %s of Machine %s, %s:%d, ACTIVE/ONLINE\n", shortID(seeded.MemberIDs[0][i]), o.machine, o.address, demoPort)
+		d.printf("  old control plane: member %s of Machine %s, %s:%d, ACTIVE/ONLINE\n", waitreport.ShortID(seeded.MemberIDs[0][i]), o.machine, o.address, demoPort)
 	}
 	d.printf("the new member is scripted like amphorav2: PENDING_CREATE until %s, then ACTIVE;\n", demoActiveAfter)
 	d.printf("OFFLINE until the heartbeats report ONLINE at %s.\n\n", demoOnlineAfter)
@@ -265,16 +203,16 @@ func (d *demoRun) lbOnlyWaiter(ctx context.Context, sc *gophercloud.ServiceClien
 	}
 }
 
-// memberwait waits for the new member the way membergate does.
+// memberwait waits for the new member the way "membergate wait" does.
 func (d *demoRun) memberwait(ctx context.Context, sc *gophercloud.ServiceClient) error {
-	p := newProgress(d.clk, d.t0, func(elapsed time.Duration, line string) { d.eventAt(elapsed, demoMemberwaitTag, line) })
+	p := waitreport.NewProgress(d.clk, d.t0, func(elapsed time.Duration, line string) { d.eventAt(elapsed, demoMemberwaitTag, line) })
 	d.poller = memberwait.NewPoller(memberwait.StatusTree(sc), d.clk)
 	_, err := d.poller.Wait(ctx, d.lb.ID, []memberwait.Member{{ID: d.member.ID}}, memberwait.Options{
 		Target: memberwait.Serving, // with the default settle window
 		Clock:  d.clk,
 		OnUpdate: func(u memberwait.Update) {
 			d.noteFirsts(u.Verdict)
-			p.update(u)
+			p.Update(u)
 		},
 	})
 	at := d.clk.Since(d.t0)
