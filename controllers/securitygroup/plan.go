@@ -157,8 +157,8 @@ func internalAddresses(m *clusterv1.Machine) []string {
 // plan is secgroup.Plan per source and guarded port, with the rule put on
 // the port's first group, and left out where some group of the port
 // already admits it by a rule that is not ours (one of ours is what
-// secgroup.Diff keeps). Traffic is admitted when any of a port's groups admits
-// it, so one rule per port is enough.
+// secgroup.Diff keeps). Traffic is admitted when any of a port's groups
+// admits it, so one rule per port is enough.
 func plan(pol policy, owner secgroup.Owner, sources []netip.Prefix, guards []*guarded, v *networking.Service) ([]secgroup.Rule, []string) {
 	var planned []secgroup.Rule
 	var refused []string
