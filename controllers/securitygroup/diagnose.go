@@ -127,7 +127,7 @@ func (r *Reconciler) diagnoseMember(ctx context.Context, out *outcome, v *networ
 
 // diagnosisMessage says what the groups tell about a failing member, and
 // what to do.
-func diagnosisMessage(row diagnose.Row, f failingMember, mode secgroup.Mode, err error) string {
+func diagnosisMessage(row diagnose.Row, f failingMember, mode secgroup.EnforcementMode, err error) string {
 	lead := fmt.Sprintf("member %s:%d (pool %s) is %s since %s", row.Address, row.ProtocolPort, row.PoolID, f.member.Statuses(),
 		f.since.UTC().Format(time.RFC3339))
 	groups := strings.Join(row.Groups, ", ")

@@ -90,7 +90,7 @@ func (r *Reconciler) enforce(ctx context.Context, out *outcome, v *networking.Se
 	for _, msg := range refused {
 		problems = append(problems, problemRefused+msg)
 	}
-	acts := secgroup.Reconcile(owner, pol.Mode, planned, v.Rules(groups...))
+	acts := secgroup.Diff(owner, pol.Mode, planned, v.Rules(groups...))
 	prevChanges := st.Changes
 	st.Changes = nil
 	if pol.Mode == secgroup.Enforce {

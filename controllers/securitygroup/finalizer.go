@@ -98,7 +98,7 @@ func (r *Reconciler) cleanup(ctx context.Context, out *outcome, mg *v1alpha1.Mem
 		st.Problems = []string{problemOpenStack + err.Error()}
 		return
 	}
-	acts := secgroup.Reconcile(owner, secgroup.Disabled, nil, v.Rules(groups...))
+	acts := secgroup.Diff(owner, secgroup.Disabled, nil, v.Rules(groups...))
 	for _, d := range acts.Delete {
 		if err := v.DeleteRule(ctx, d); err != nil {
 			st.Problems = append(st.Problems, problemOpenStack+err.Error())

@@ -157,8 +157,8 @@ func internalAddresses(m *clusterv1.Machine) []string {
 // plan is secgroup.Plan per source and guarded port, with the rule put on
 // the port's first group, and left out where some group of the port
 // already admits it by a rule that is not ours (one of ours is what
-// Reconcile keeps). Traffic is admitted when any of a port's groups admits
-// it, so one rule per port is enough.
+// secgroup.Diff keeps). Traffic is admitted when any of a port's groups
+// admits it, so one rule per port is enough.
 func plan(pol policy, owner secgroup.Owner, sources []netip.Prefix, guards []*guarded, v *networking.Service) ([]secgroup.Rule, []string) {
 	var planned []secgroup.Rule
 	var refused []string
@@ -169,7 +169,7 @@ func plan(pol policy, owner secgroup.Owner, sources []netip.Prefix, guards []*gu
 			if len(groups) == 0 || !g.port.Filtered() {
 				continue
 			}
-			cands, errs := secgroup.Plan(pol.Policy, []netip.Prefix{src}, []secgroup.Target{{GroupID: groups[0], Ports: g.ports, NodePorts: g.nodePorts}})
+			cands, errs := secgroup.Plan(pol.Policy, []netip.Prefix{src}, []secgroup.Guarded{{GroupID: groups[0], Ports: g.ports, NodePorts: g.nodePorts}})
 			for _, err := range errs {
 				if !slices.Contains(refused, err.Error()) {
 					refused = append(refused, err.Error())
@@ -218,7 +218,7 @@ func ovnClients(topo *loadbalancer.Topology, guards []*guarded, v *networking.Se
 				}
 				rules := v.Rules(g.port.SecurityGroups...)
 				for _, m := range topo.Members {
-					if !secgroup.Evaluate(rules, src.Masked(), m.ProtocolPort).Admitted {
+					if !secgroup.Check(rules, src.Masked(), m.ProtocolPort).Admitted {
 						out = append(out, fmt.Sprintf("%sOVN keeps client addresses: listener %s (port %d) allows %s, which the groups of %s's port (%s) do not admit to port %d; add a rule if those clients must reach it (membergate never widens for clients)",
 							problemClients, nameOr(l.Name, l.ID), l.Port, c, strings.Join(g.machines, ", "), strings.Join(g.port.SecurityGroups, ", "), m.ProtocolPort))
 					}

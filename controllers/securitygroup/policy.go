@@ -26,7 +26,7 @@ func policyOf(mg *v1alpha1.MemberGate) policy {
 		return p
 	}
 	if s.Mode != "" {
-		p.Mode = secgroup.Mode(s.Mode)
+		p.Mode = secgroup.EnforcementMode(s.Mode)
 	}
 	if r := s.NodePortRange; r != nil {
 		p.NodePorts = secgroup.PortRange{Min: int(r.Min), Max: int(r.Max)}

@@ -81,7 +81,7 @@ func parseWaitersLine(line string) (WaitersResult, bool) {
 }
 
 // AddGoBench adds `go test -bench` output to the report: the per-waiter
-// cost table and the targets of the scale run.
+// cost table and the claims of the scale run.
 func (r *Report) AddGoBench(out string) {
 	r.GoBench = ParseGoBench(out)
 	var big *WaitersResult
@@ -91,16 +91,16 @@ func (r *Report) AddGoBench(out string) {
 		}
 	}
 	if big == nil {
-		r.Targets = append(r.Targets, Target{Name: "scale: BenchmarkWaiters/shared ran", Detail: "no BenchmarkWaiters/shared line in the go test output"})
+		r.Claims = append(r.Claims, Claim{Name: "scale: BenchmarkWaiters/shared ran", Detail: "no BenchmarkWaiters/shared line in the go test output"})
 		return
 	}
 	m := big.Metrics
-	r.Targets = append(r.Targets,
-		Target{Name: fmt.Sprintf("scale: %d concurrent waiters on %.0f load balancers in one process, one request per load balancer per poll", big.Waiters, m[metricLBs]),
+	r.Claims = append(r.Claims,
+		Claim{Name: fmt.Sprintf("scale: %d concurrent waiters on %.0f load balancers in one process, one request per load balancer per poll", big.Waiters, m[metricLBs]),
 			Pass: m[metricPerPoll] == 1 && m[metricSameTime] == 1 && m[metricWrong] == 0 && m[metricRequests] > 0,
 			Detail: fmt.Sprintf("%.0f requests for %.0f polls; at most %.0f request(s) to one load balancer at one instant; %.0f wrong outcomes",
 				m[metricRequests], m[metricPolls], m[metricSameTime], m[metricWrong])},
-		Target{Name: fmt.Sprintf("scale: memory and CPU per waiter reported (BenchmarkWaiters/shared-%d)", big.Waiters),
+		Claim{Name: fmt.Sprintf("scale: memory and CPU per waiter reported (BenchmarkWaiters/shared-%d)", big.Waiters),
 			Pass: m[metricBytes] > 0 && m[metricCPU] > 0,
 			Detail: fmt.Sprintf("%.0f B and %.0f allocations allocated, %.0f B live while parked, %.1f µs CPU per waiter",
 				m[metricBytes], m[metricAllocs], m[metricHeap], m[metricCPU]/1e3)})

@@ -6,7 +6,7 @@ import (
 )
 
 // Text is the report for a terminal: the headline, every scenario's
-// table and the targets.
+// table and the claims.
 func (r *Report) Text() string {
 	var b strings.Builder
 	for _, s := range r.Sections {
@@ -17,13 +17,13 @@ func (r *Report) Text() string {
 		fmt.Fprintf(&b, "## Scale, memory and CPU per waiter (go test -bench)\n\n%s\n", r.GoBench.waitersTable().Markdown())
 	}
 	b.WriteString("## Targets\n\n")
-	b.WriteString(r.targetLines())
+	b.WriteString(r.claimLines())
 	return b.String()
 }
 
-func (r *Report) targetLines() string {
+func (r *Report) claimLines() string {
 	var b strings.Builder
-	for _, t := range r.Targets {
+	for _, t := range r.Claims {
 		verdict := "PASS"
 		if !t.Pass {
 			verdict = "FAIL"
@@ -75,7 +75,7 @@ func (r *Report) Markdown(command string) string {
 	w("A ratio above 1× means the peer needs more (requests, seconds) than memberwait. Fewer requests are no merit in a\n")
 	w("waiter that returns before the member serves: CAPO ≤ v0.13, OCCM and kuryr stop at the first `ACTIVE` load balancer.\n\n")
 
-	w("## Targets\n\n%s\n", r.targetLines())
+	w("## Targets\n\n%s\n", r.claimLines())
 
 	for _, s := range r.Sections {
 		w("## %s: %s\n\n%s\n\n%s\n", s.ID, s.Title, s.Story, s.Table.Markdown())

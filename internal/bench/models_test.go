@@ -155,12 +155,12 @@ func TestParseGoBenchReadsWaitersMetrics(t *testing.T) {
 	if w.Kind != "shared" || w.Waiters != 10000 || w.Metrics[metricPerPoll] != 1 || w.Metrics[metricBytes] != 1237441 {
 		t.Fatalf("parsed %+v", w)
 	}
-	if len(r.Targets) != 2 || !r.Targets[0].Pass || !r.Targets[1].Pass {
-		t.Fatalf("targets %+v", r.Targets)
+	if len(r.Claims) != 2 || !r.Claims[0].Pass || !r.Claims[1].Pass {
+		t.Fatalf("claims %+v", r.Claims)
 	}
 	r = &Report{}
 	r.AddGoBench(strings.Replace(out, "1.000 max-req/LB/instant", "2.000 max-req/LB/instant", 1))
-	if r.Targets[0].Pass {
+	if r.Claims[0].Pass {
 		t.Fatal("two requests to one load balancer at one instant passed the scale target")
 	}
 }

@@ -11,13 +11,13 @@ import (
 type Results map[string]map[string][]*Run
 
 // Report is what `make bench` prints and writes: one table per scenario,
-// the targets checked, and the headline comparison.
+// the claims checked (its Targets section), and the headline comparison.
 type Report struct {
 	Strategies []Strategy
 	Scenarios  []Scenario
 	Results    Results
 	Sections   []Section
-	Targets    []Target
+	Claims     []Claim
 	Headline   Table
 	// GoBench is the scale and per-waiter cost section, from the output of
 	// `go test -bench` (see AddGoBench); empty when not given.
@@ -34,8 +34,8 @@ type Section struct {
 	Notes            []string
 }
 
-// Target is one claim checked against the runs.
-type Target struct {
+// Claim is one claim checked against the runs.
+type Claim struct {
 	Name   string
 	Pass   bool
 	Detail string
@@ -62,7 +62,7 @@ func Build(strategies []Strategy, scenarios []Scenario, progress io.Writer) (*Re
 	return r, nil
 }
 
-// assemble renders the tables and checks the targets from r.Results.
+// assemble renders the tables and checks the claims against r.Results.
 func (r *Report) assemble() {
 	for _, sc := range r.Scenarios {
 		s := Section{ID: sc.ID, Title: sc.Title, Story: sc.Story}
@@ -84,9 +84,9 @@ func (r *Report) assemble() {
 		}
 		r.Sections = append(r.Sections, s)
 	}
-	r.Targets = checkTargets(r.Results)
+	r.Claims = checkClaims(r.Results)
 	r.Headline = headline(r.Strategies, r.Results)
-	for _, t := range r.Targets {
+	for _, t := range r.Claims {
 		if strings.HasPrefix(t.Name, costFlatName) && !t.Pass {
 			for i := range r.Sections {
 				if r.Sections[i].ID == "S2b" {
@@ -107,9 +107,9 @@ const unionNote = "The shared Poller sends one request per poll for all the wait
 	"polls grow with the number of waiters: it polls on the union of the waiters' own schedules, which drift apart with " +
 	"per-waiter jitter, instead of on the most impatient one's."
 
-// Passed reports whether every target was met.
+// Passed reports whether every claim held.
 func (r *Report) Passed() bool {
-	for _, t := range r.Targets {
+	for _, t := range r.Claims {
 		if !t.Pass {
 			return false
 		}

@@ -23,17 +23,17 @@ func memberwaitName(key string) string {
 	return s.Name
 }
 
-// checkTargets checks the claims the report makes for memberwait.
-func checkTargets(res Results) []Target {
-	var ts []Target
+// checkClaims checks the claims the report makes for memberwait.
+func checkClaims(res Results) []Claim {
+	var ts []Claim
 	for _, key := range memberwaitKeys {
 		ss := samplesOf(res["S1"][key])
 		early := count(ss, Early)
-		ts = append(ts, Target{Name: "S1: " + memberwaitName(key) + " never returns early",
+		ts = append(ts, Claim{Name: "S1: " + memberwaitName(key) + " never returns early",
 			Pass:   early == 0 && count(ss, Correct) == len(ss) && len(ss) > 0,
 			Detail: fmt.Sprintf("%d early, %d correct of %d runs", early, count(ss, Correct), len(ss))})
 		p99, ok := percentile(collect(ss, lagAfterSettled), 99)
-		ts = append(ts, Target{Name: fmt.Sprintf("S1: %s p99 lag ≤ %s after the earliest settled answer", memberwaitName(key), seconds(targetSettledLag)),
+		ts = append(ts, Claim{Name: fmt.Sprintf("S1: %s p99 lag ≤ %s after the earliest settled answer", memberwaitName(key), seconds(targetSettledLag)),
 			Pass: ok && p99 <= targetSettledLag, Detail: fmt.Sprintf("p99 = %.2f s", p99.Seconds())})
 	}
 	ts = append(ts, onePerPoll("S2", res["S2"][keyMemberwaitShared]), onePerPoll("S2b", res["S2b"][keyMemberwaitShared]),
@@ -45,13 +45,13 @@ func checkTargets(res Results) []Target {
 		ss := samplesOf(res["S6"][key])
 		lag, ok1 := percentile(collect(ss, lagAfterSettled), 99)
 		seen, ok2 := percentile(collect(ss, noticeActive), 99)
-		ts = append(ts, Target{Name: fmt.Sprintf("S6: %s lag ≤ the backoff cap (%s)", memberwaitName(key), seconds(targetCapLag)),
+		ts = append(ts, Claim{Name: fmt.Sprintf("S6: %s lag ≤ the backoff cap (%s)", memberwaitName(key), seconds(targetCapLag)),
 			Pass:   ok1 && ok2 && lag <= targetCapLag && seen <= targetCapLag && count(ss, Correct) == len(ss),
 			Detail: fmt.Sprintf("p99 lag after the earliest settled answer %s; p99 from ACTIVE to seeing it %s", seconds(lag), seconds(seen))})
 	}
 	for _, key := range memberwaitKeys {
 		ss := samplesOf(res["S4"][key])
-		ts = append(ts, Target{Name: "S4: " + memberwaitName(key) + " gets the right outcome through the noise",
+		ts = append(ts, Claim{Name: "S4: " + memberwaitName(key) + " gets the right outcome through the noise",
 			Pass: count(ss, Correct) == len(ss) && len(ss) > 0, Detail: summary(ss, servesLabels)})
 	}
 	return ts
@@ -60,7 +60,7 @@ func checkTargets(res Results) []Target {
 // onePerPoll checks that a shared Poller sent exactly one request per load
 // balancer per poll: as many requests as polls, and never two requests to
 // one load balancer at the same instant.
-func onePerPoll(id string, rs []*Run) Target {
+func onePerPoll(id string, rs []*Run) Claim {
 	requests, polls, same := 0, 0, 0
 	for _, r := range rs {
 		requests += len(r.Requests)
@@ -69,7 +69,7 @@ func onePerPoll(id string, rs []*Run) Target {
 			same = max(same, l.sameTime)
 		}
 	}
-	return Target{Name: id + ": shared Poller sends exactly one request per load balancer per poll",
+	return Claim{Name: id + ": shared Poller sends exactly one request per load balancer per poll",
 		Pass:   len(rs) > 0 && requests == polls && same == 1,
 		Detail: fmt.Sprintf("%d requests for %d polls over %d runs; at most %d request(s) to one load balancer at one instant", requests, polls, len(rs), same)}
 }
@@ -77,7 +77,7 @@ func onePerPoll(id string, rs []*Run) Target {
 // costFlat checks that the shared Poller's requests do not grow with the
 // number of waiters: many waiters on one member (S2b) cost at most
 // flatTolerance times what one waiter costs with the same seeds (S1).
-func costFlat(one, many []*Run) Target {
+func costFlat(one, many []*Run) Claim {
 	n := min(len(one), len(many))
 	var a, b float64
 	for i := range n {
@@ -88,7 +88,7 @@ func costFlat(one, many []*Run) Target {
 	if len(many) > 0 {
 		waiters = len(many[0].Cases)
 	}
-	return Target{Name: costFlatName + fmt.Sprintf(" (%d waiters on one member ≤ %.1f× one waiter)", waiters, flatTolerance),
+	return Claim{Name: costFlatName + fmt.Sprintf(" (%d waiters on one member ≤ %.1f× one waiter)", waiters, flatTolerance),
 		Pass:   n > 0 && b <= flatTolerance*a,
 		Detail: fmt.Sprintf("%.0f requests per run for %d waiters vs %.0f for one (S1, same seeds): %s", b/float64(max(n, 1)), waiters, a/float64(max(n, 1)), ratio(b, a))}
 }
@@ -103,7 +103,7 @@ const flatTolerance = 1.2
 // failsAtFirstPoll checks that every wait failed with a MemberError at the
 // first poll after the member went ERROR: no request was sent between the
 // ERROR and the deciding poll.
-func failsAtFirstPoll(name string, rs []*Run, errorAt time.Duration) Target {
+func failsAtFirstPoll(name string, rs []*Run, errorAt time.Duration) Claim {
 	good := 0
 	var after []time.Duration
 	for _, r := range rs {
@@ -121,7 +121,7 @@ func failsAtFirstPoll(name string, rs []*Run, errorAt time.Duration) Target {
 		after = append(after, o.At-errorAt)
 	}
 	p99, _ := percentile(after, 99)
-	return Target{Name: "S3: " + name + " reports the member ERROR within one poll interval",
+	return Claim{Name: "S3: " + name + " reports the member ERROR within one poll interval",
 		Pass:   len(rs) > 0 && good == len(rs),
 		Detail: fmt.Sprintf("failed at the first poll after the ERROR in %d/%d runs; p99 %s after it", good, len(rs), seconds(p99))}
 }

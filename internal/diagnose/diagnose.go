@@ -185,7 +185,7 @@ func Judge(row *Row, sourceCIDR string, p *Port, groupRules []secgroup.Rule) err
 		row.Verdict = PortSecurityOff
 		return nil
 	}
-	v := secgroup.Evaluate(groupRules, src, row.CheckPort())
+	v := secgroup.Check(groupRules, src, row.CheckPort())
 	if v.Admitted {
 		row.Verdict, row.By = Admitted, v.By
 		return nil

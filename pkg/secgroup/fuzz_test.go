@@ -43,7 +43,7 @@ func lastAddr(p netip.Prefix) netip.Addr {
 // FuzzAdmits checks Neutron's rule semantics as Admits reads them: egress,
 // other protocols and remote groups never admit; an admitting rule's ether
 // type, port range and remote prefix contain what it admits; a rule that
-// admits a subnet admits every part of it; and the rule Evaluate proposes
+// admits a subnet admits every part of it; and the rule Check proposes
 // when none admits does admit.
 func FuzzAdmits(f *testing.F) {
 	f.Add("ingress", "IPv4", "tcp", 6443, 6443, "10.6.0.0/24", "", []byte{10, 6, 0, 0}, uint8(24), 6443)
@@ -57,8 +57,8 @@ func FuzzAdmits(f *testing.F) {
 		r := Rule{Direction: dir, EtherType: ether, Protocol: proto, PortRangeMin: lo, PortRangeMax: hi, RemoteIPPrefix: remote, RemoteGroupID: group}
 		p := prefixFrom(src, bits)
 		admits := r.Admits(p, port)
-		if v := Evaluate([]Rule{r}, p, port); v.Admitted != admits {
-			t.Fatalf("Evaluate says %v, Admits %v", v.Admitted, admits)
+		if v := Check([]Rule{r}, p, port); v.Admitted != admits {
+			t.Fatalf("Check says %v, Admits %v", v.Admitted, admits)
 		} else if !admits && port >= 1 && port <= 65535 {
 			if v.Missing == nil || !v.Missing.Admits(p, port) {
 				t.Fatalf("the proposed rule %v does not admit TCP %d from %s", v.Missing, port, p)
@@ -127,9 +127,9 @@ func FuzzPlan(f *testing.F) {
 		if np.Min < 1 || np.Max > 65535 || np.Min > np.Max {
 			np = PortRange{} // what a validated policy can hold; the zero value is the default range
 		}
-		pol := Policy{Mode: []Mode{Enforce, Audit, Disabled}[mode%3], NodePorts: np, AllTCP: allTCP, AllowAnywhere: anywhere}
+		pol := Policy{Mode: []EnforcementMode{Enforce, Audit, Disabled}[mode%3], NodePorts: np, AllTCP: allTCP, AllowAnywhere: anywhere}
 		sources := []netip.Prefix{prefixFrom(srcA, bitsA), prefixFrom(srcB, bitsB)}
-		targets := []Target{{GroupID: "cp", Ports: ports, NodePorts: nodePorts}, {GroupID: "workers", NodePorts: true}}
+		targets := []Guarded{{GroupID: "cp", Ports: ports, NodePorts: nodePorts}, {GroupID: "workers", NodePorts: true}}
 		planned, errs := Plan(pol, sources, targets)
 		if pol.Mode == Disabled {
 			if len(planned) != 0 || len(errs) != 0 {
@@ -178,11 +178,11 @@ func FuzzPlan(f *testing.F) {
 			for _, tg := range targets {
 				group := inGroup(planned, tg.GroupID)
 				for _, port := range tg.Ports {
-					if port >= 1 && port <= 65535 && !Evaluate(group, src, port).Admitted {
+					if port >= 1 && port <= 65535 && !Check(group, src, port).Admitted {
 						t.Fatalf("the plan does not admit TCP %d from %s to %s", port, src, tg.GroupID)
 					}
 				}
-				if tg.NodePorts && !Evaluate(group, src, want.Max).Admitted {
+				if tg.NodePorts && !Check(group, src, want.Max).Admitted {
 					t.Fatalf("the plan does not admit the NodePort range from %s to %s", src, tg.GroupID)
 				}
 			}

@@ -7,13 +7,13 @@ import (
 	"strings"
 )
 
-// Mode is how the rules are enforced.
-type Mode string
+// EnforcementMode is how the rules are enforced.
+type EnforcementMode string
 
 const (
-	Enforce  Mode = "Enforce"
-	Audit    Mode = "Audit"
-	Disabled Mode = "Disabled"
+	Enforce  EnforcementMode = "Enforce"
+	Audit    EnforcementMode = "Audit"
+	Disabled EnforcementMode = "Disabled"
 )
 
 // DefaultNodePorts is Kubernetes' default NodePort range.
@@ -24,7 +24,7 @@ type PortRange struct{ Min, Max int }
 
 // Policy says what may be opened.
 type Policy struct {
-	Mode Mode
+	Mode EnforcementMode
 	// NodePorts is opened on worker nodes' groups; zero means the default.
 	NodePorts PortRange
 	// AllTCP opens every TCP port instead of the members' ports; only when
@@ -37,8 +37,8 @@ type Policy struct {
 	Tag string
 }
 
-// Target is one security group to guard, with the ports it must admit.
-type Target struct {
+// Guarded is one security group to guard, with the ports it must admit.
+type Guarded struct {
 	GroupID string
 	// Ports are the members' protocol and monitor ports (control-plane
 	// nodes); NodePorts asks for the NodePort range (workers).
@@ -46,11 +46,11 @@ type Target struct {
 	NodePorts bool
 }
 
-// Plan returns the rules each target group needs so that every source
+// Plan returns the rules each guarded group needs so that every source
 // (the subnets the load balancer reaches members from) reaches its ports:
 // one rule per group, source and port range, never wider than the policy.
 // Sources the policy refuses are returned as errors, not planned.
-func Plan(p Policy, sources []netip.Prefix, targets []Target) ([]Rule, []error) {
+func Plan(p Policy, sources []netip.Prefix, guarded []Guarded) ([]Rule, []error) {
 	if p.Mode == Disabled {
 		return nil, nil
 	}
@@ -66,7 +66,7 @@ func Plan(p Policy, sources []netip.Prefix, targets []Target) ([]Rule, []error) 
 			errs = append(errs, fmt.Errorf("refusing source %s: it admits the whole internet; allow it explicitly if that is meant", src))
 			continue
 		}
-		for _, t := range targets {
+		for _, t := range guarded {
 			for _, pr := range ranges(t, np, p.AllTCP) {
 				rules = append(rules, Rule{SecurityGroupID: t.GroupID, Direction: "ingress", EtherType: etherType(src), Protocol: "tcp",
 					PortRangeMin: pr.Min, PortRangeMax: pr.Max, RemoteIPPrefix: src.String(), Description: p.description(pr)})
@@ -84,8 +84,8 @@ func (p Policy) description(pr PortRange) string {
 	return fmt.Sprintf("%s: load balancer to members, TCP %d-%d", tag, pr.Min, pr.Max)
 }
 
-// ranges turns a target's ports into ranges, merging neighbours.
-func ranges(t Target, np PortRange, allTCP bool) []PortRange {
+// ranges turns a guarded group's ports into ranges, merging neighbours.
+func ranges(t Guarded, np PortRange, allTCP bool) []PortRange {
 	if allTCP {
 		return []PortRange{{1, 65535}}
 	}

@@ -137,8 +137,8 @@ func etherType(p netip.Prefix) string {
 	return "IPv6"
 }
 
-// Verdict answers "do these groups admit TCP to port from src?".
-type Verdict struct {
+// Admission answers "do these groups admit TCP to port from src?".
+type Admission struct {
 	Admitted bool
 	// By is the first rule that admits it.
 	By *Rule
@@ -146,14 +146,15 @@ type Verdict struct {
 	Missing *Rule
 }
 
-// Evaluate checks the ingress rules of the groups guarding a port.
-func Evaluate(rules []Rule, src netip.Prefix, port int) Verdict {
+// Check reads the ingress rules of the groups guarding a port: whether
+// they admit TCP to it from src, and by which rule, or which rule would.
+func Check(rules []Rule, src netip.Prefix, port int) Admission {
 	for i := range rules {
 		if rules[i].Admits(src, port) {
-			return Verdict{Admitted: true, By: &rules[i]}
+			return Admission{Admitted: true, By: &rules[i]}
 		}
 	}
 	want := Rule{Direction: "ingress", EtherType: etherType(src), Protocol: "tcp", PortRangeMin: port, PortRangeMax: port,
 		RemoteIPPrefix: src.Masked().String()}
-	return Verdict{Missing: &want}
+	return Admission{Missing: &want}
 }

@@ -46,21 +46,21 @@ func TestAdmits(t *testing.T) {
 	}
 }
 
-func TestEvaluateNamesTheMissingRule(t *testing.T) {
+func TestCheckNamesTheMissingRule(t *testing.T) {
 	// The project's default group: it admits only its own members.
 	defaults := []Rule{
 		{ID: "a", Direction: "ingress", EtherType: "IPv4", RemoteGroupID: "default"},
 		{ID: "b", Direction: "ingress", EtherType: "IPv6", RemoteGroupID: "default"},
 		{ID: "c", Direction: "egress", EtherType: "IPv4"},
 	}
-	v := Evaluate(defaults, subnet, 6443)
+	v := Check(defaults, subnet, 6443)
 	if v.Admitted || v.Missing == nil {
 		t.Fatalf("the default group admitted the load balancer's subnet: %+v", v)
 	}
 	if got := v.Missing.String(); got != "ingress tcp port 6443 from 10.6.0.0/24" {
 		t.Fatalf("missing rule %q", got)
 	}
-	v = Evaluate(append(defaults, *v.Missing), subnet, 6443)
+	v = Check(append(defaults, *v.Missing), subnet, 6443)
 	if !v.Admitted || v.By == nil {
 		t.Fatal("the named rule does not fix it")
 	}
@@ -68,7 +68,7 @@ func TestEvaluateNamesTheMissingRule(t *testing.T) {
 
 func TestPlan(t *testing.T) {
 	v6 := netip.MustParsePrefix("fd00:6::/64")
-	rules, errs := Plan(Policy{Mode: Enforce}, []netip.Prefix{subnet, v6}, []Target{
+	rules, errs := Plan(Policy{Mode: Enforce}, []netip.Prefix{subnet, v6}, []Guarded{
 		{GroupID: "cp", Ports: []int{6443, 6443, 6444, 9000}},
 		{GroupID: "workers", NodePorts: true},
 	})
@@ -93,22 +93,22 @@ func TestPlan(t *testing.T) {
 	if rules[0].Description == "" || !strings.Contains(rules[0].Description, "membergate") {
 		t.Fatal("planned rules must be marked as ours")
 	}
-	if r, errs := Plan(Policy{Mode: Enforce}, []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}, []Target{{GroupID: "cp", Ports: []int{6443}}}); len(r) != 0 || len(errs) != 1 {
+	if r, errs := Plan(Policy{Mode: Enforce}, []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}, []Guarded{{GroupID: "cp", Ports: []int{6443}}}); len(r) != 0 || len(errs) != 1 {
 		t.Fatalf("0.0.0.0/0 planned without being allowed: %v %v", r, errs)
 	}
-	if r, _ := Plan(Policy{Mode: Enforce, AllowAnywhere: true}, []netip.Prefix{netip.MustParsePrefix("::/0")}, []Target{{GroupID: "cp", Ports: []int{6443}}}); len(r) != 1 {
+	if r, _ := Plan(Policy{Mode: Enforce, AllowAnywhere: true}, []netip.Prefix{netip.MustParsePrefix("::/0")}, []Guarded{{GroupID: "cp", Ports: []int{6443}}}); len(r) != 1 {
 		t.Fatal("::/0 refused although allowed")
 	}
-	if r, _ := Plan(Policy{Mode: Disabled}, []netip.Prefix{subnet}, []Target{{GroupID: "cp", Ports: []int{6443}}}); len(r) != 0 {
+	if r, _ := Plan(Policy{Mode: Disabled}, []netip.Prefix{subnet}, []Guarded{{GroupID: "cp", Ports: []int{6443}}}); len(r) != 0 {
 		t.Fatal("Disabled planned rules")
 	}
-	if r, _ := Plan(Policy{Mode: Enforce, AllTCP: true}, []netip.Prefix{subnet}, []Target{{GroupID: "cp", Ports: []int{6443}}}); len(r) != 1 || r[0].PortRangeMin != 1 || r[0].PortRangeMax != 65535 {
+	if r, _ := Plan(Policy{Mode: Enforce, AllTCP: true}, []netip.Prefix{subnet}, []Guarded{{GroupID: "cp", Ports: []int{6443}}}); len(r) != 1 || r[0].PortRangeMin != 1 || r[0].PortRangeMax != 65535 {
 		t.Fatalf("AllTCP: %v", r)
 	}
 }
 
 func TestMissing(t *testing.T) {
-	planned, _ := Plan(Policy{Mode: Enforce}, []netip.Prefix{subnet}, []Target{{GroupID: "cp", Ports: []int{6443}}, {GroupID: "w", NodePorts: true}})
+	planned, _ := Plan(Policy{Mode: Enforce}, []netip.Prefix{subnet}, []Guarded{{GroupID: "cp", Ports: []int{6443}}, {GroupID: "w", NodePorts: true}})
 	existing := []Rule{
 		{SecurityGroupID: "cp", Direction: "ingress", EtherType: "IPv4", Protocol: "tcp", RemoteIPPrefix: "10.0.0.0/8"},                                           // covers 6443
 		{SecurityGroupID: "w", Direction: "ingress", EtherType: "IPv4", Protocol: "tcp", PortRangeMin: 30000, PortRangeMax: 31000, RemoteIPPrefix: "10.6.0.0/24"}, // part of the range
@@ -139,9 +139,9 @@ func TestPlanNeverExceedsThePolicy(t *testing.T) {
 		for i := rng.IntN(3); i >= 0; i-- {
 			sources = append(sources, randomPrefix(rng))
 		}
-		var targets []Target
+		var targets []Guarded
 		for i := rng.IntN(3); i >= 0; i-- {
-			tg := Target{GroupID: string(rune('a' + i)), NodePorts: rng.IntN(2) == 0}
+			tg := Guarded{GroupID: string(rune('a' + i)), NodePorts: rng.IntN(2) == 0}
 			for j := rng.IntN(4); j > 0; j-- {
 				tg.Ports = append(tg.Ports, 1+rng.IntN(65535))
 			}
@@ -178,7 +178,7 @@ func TestPlanNeverExceedsThePolicy(t *testing.T) {
 			for _, tg := range targets {
 				group := inGroup(rules, tg.GroupID)
 				for _, port := range tg.Ports {
-					if !Evaluate(group, src.Masked(), port).Admitted {
+					if !Check(group, src.Masked(), port).Admitted {
 						t.Fatalf("run %d: %s cannot reach %s:%d after the plan", run, src, tg.GroupID, port)
 					}
 				}
@@ -222,16 +222,16 @@ func inGroup(rules []Rule, group string) []Rule {
 	return out
 }
 
-func targetOf(ts []Target, id string) Target {
+func targetOf(ts []Guarded, id string) Guarded {
 	for _, t := range ts {
 		if t.GroupID == id {
 			return t
 		}
 	}
-	return Target{}
+	return Guarded{}
 }
 
-func allowed(t Target, np PortRange, port int) bool {
+func allowed(t Guarded, np PortRange, port int) bool {
 	if t.NodePorts && port >= np.Min && port <= np.Max {
 		return true
 	}

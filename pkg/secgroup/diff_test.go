@@ -8,12 +8,12 @@ import (
 
 const owner = Owner("membergate default/prod")
 
-func TestReconcileConverges(t *testing.T) {
-	planned, _ := Plan(Policy{Mode: Enforce}, []netip.Prefix{subnet}, []Target{{GroupID: "cp", Ports: []int{6443}}})
+func TestDiffConverges(t *testing.T) {
+	planned, _ := Plan(Policy{Mode: Enforce}, []netip.Prefix{subnet}, []Guarded{{GroupID: "cp", Ports: []int{6443}}})
 	foreign := Rule{ID: "f", SecurityGroupID: "cp", Direction: "ingress", EtherType: "IPv4", Protocol: "tcp", PortRangeMin: 22, PortRangeMax: 22, RemoteIPPrefix: "0.0.0.0/0", Description: "ssh"}
 	stale := owner.Mark(Rule{ID: "s", SecurityGroupID: "cp", Direction: "ingress", EtherType: "IPv4", Protocol: "tcp", PortRangeMin: 9000, PortRangeMax: 9000, RemoteIPPrefix: "10.6.0.0/24"}, "old pool")
 
-	a := Reconcile(owner, Enforce, planned, []Rule{foreign, stale})
+	a := Diff(owner, Enforce, planned, []Rule{foreign, stale})
 	if len(a.Create) != 1 || a.Create[0].PortRangeMin != 6443 || !owner.Marks(a.Create[0]) {
 		t.Fatalf("create %+v, want the 6443 rule, marked", a.Create)
 	}
@@ -21,36 +21,36 @@ func TestReconcileConverges(t *testing.T) {
 		t.Fatalf("delete %+v, want only our stale rule", a.Delete)
 	}
 	// Applied: nothing more to do.
-	if again := Reconcile(owner, Enforce, planned, []Rule{foreign, a.Create[0]}); !again.Empty() {
+	if again := Diff(owner, Enforce, planned, []Rule{foreign, a.Create[0]}); !again.Empty() {
 		t.Fatalf("not idempotent: %+v", again)
 	}
 	// Drift: someone deleted our rule; it comes back.
-	if drift := Reconcile(owner, Enforce, planned, []Rule{foreign}); len(drift.Create) != 1 {
+	if drift := Diff(owner, Enforce, planned, []Rule{foreign}); len(drift.Create) != 1 {
 		t.Fatalf("a deleted rule is not repaired: %+v", drift)
 	}
 	// An operator's wider rule already admits it: nothing to create.
 	wide := Rule{ID: "w", SecurityGroupID: "cp", Direction: "ingress", EtherType: "IPv4", Protocol: "tcp", RemoteIPPrefix: "10.0.0.0/8"}
-	if a := Reconcile(owner, Enforce, planned, []Rule{wide}); !a.Empty() {
+	if a := Diff(owner, Enforce, planned, []Rule{wide}); !a.Empty() {
 		t.Fatalf("created a rule an operator's rule covers: %+v", a)
 	}
 	// Disabled: ours go, others stay.
-	off := Reconcile(owner, Disabled, planned, []Rule{foreign, a.Create[0], wide})
+	off := Diff(owner, Disabled, planned, []Rule{foreign, a.Create[0], wide})
 	if len(off.Create) != 0 || len(off.Delete) != 1 || off.Delete[0].PortRangeMin != 6443 {
 		t.Fatalf("disabled: %+v", off)
 	}
 }
 
-// TestReconcileNeverTouchesOthers is a property test: whatever the plan
+// TestDiffNeverTouchesOthers is a property test: whatever the plan
 // and the existing rules, deletes are only ever our own rules, creates are
 // only planned rules, and one round of actions reaches a fixed point.
-func TestReconcileNeverTouchesOthers(t *testing.T) {
+func TestDiffNeverTouchesOthers(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for run := 0; run < 1000; run++ {
 		var sources []netip.Prefix
 		for i := rng.IntN(2); i >= 0; i-- {
 			sources = append(sources, randomPrefix(rng))
 		}
-		targets := []Target{{GroupID: "cp", Ports: []int{6443, 1 + rng.IntN(65535)}}, {GroupID: "w", NodePorts: rng.IntN(2) == 0}}
+		targets := []Guarded{{GroupID: "cp", Ports: []int{6443, 1 + rng.IntN(65535)}}, {GroupID: "w", NodePorts: rng.IntN(2) == 0}}
 		planned, _ := Plan(Policy{Mode: Enforce, AllowAnywhere: rng.IntN(2) == 0}, sources, targets)
 		var existing []Rule
 		for i := rng.IntN(6); i > 0; i-- {
@@ -62,8 +62,8 @@ func TestReconcileNeverTouchesOthers(t *testing.T) {
 			}
 			existing = append(existing, r)
 		}
-		mode := []Mode{Enforce, Audit, Disabled}[rng.IntN(3)]
-		a := Reconcile(owner, mode, planned, existing)
+		mode := []EnforcementMode{Enforce, Audit, Disabled}[rng.IntN(3)]
+		a := Diff(owner, mode, planned, existing)
 		for _, d := range a.Delete {
 			if !owner.Marks(d) {
 				t.Fatalf("run %d: deletes a rule not ours: %+v", run, d)
@@ -74,7 +74,7 @@ func TestReconcileNeverTouchesOthers(t *testing.T) {
 				t.Fatalf("run %d: creates an unplanned or unmarked rule: %+v", run, c)
 			}
 		}
-		// Apply and reconcile again.
+		// Apply and diff again.
 		var after []Rule
 		for _, r := range existing {
 			deleted := false
@@ -86,7 +86,7 @@ func TestReconcileNeverTouchesOthers(t *testing.T) {
 			}
 		}
 		after = append(after, a.Create...)
-		if again := Reconcile(owner, mode, planned, after); !again.Empty() {
+		if again := Diff(owner, mode, planned, after); !again.Empty() {
 			t.Fatalf("run %d: no fixed point after one round: %+v", run, again)
 		}
 	}

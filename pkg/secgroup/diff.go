@@ -20,7 +20,7 @@ func (o Owner) Mark(r Rule, why string) Rule {
 	return r
 }
 
-// Actions converge the target groups' rules on the plan.
+// Actions converge the guarded groups' rules on the plan.
 type Actions struct {
 	// Create lists planned rules that nothing admits yet.
 	Create []Rule
@@ -32,12 +32,12 @@ type Actions struct {
 // Empty reports whether there is nothing to do.
 func (a Actions) Empty() bool { return len(a.Create) == 0 && len(a.Delete) == 0 }
 
-// Reconcile compares the plan with the rules that exist on the target
+// Diff compares the plan with the rules that exist on the guarded
 // groups. A planned rule already covered by any rule — ours or the
 // operator's — is not created again; a rule of ours that the plan does not
 // hold is deleted; rules of others are never touched. Applying the actions
-// and reconciling again gives no actions.
-func Reconcile(owner Owner, mode Mode, planned, existing []Rule) Actions {
+// and diffing again gives no actions.
+func Diff(owner Owner, mode EnforcementMode, planned, existing []Rule) Actions {
 	var a Actions
 	if mode == Disabled {
 		planned = nil
