@@ -70,10 +70,11 @@ fuzz: ## Run every Go fuzz target for FUZZTIME each (default 30s), corpus under 
 	hack/fuzz.sh
 
 .PHONY: lint
-lint: ## gofmt and go vet on every module; fails on any finding.
+lint: ## gofmt, go vet and golangci-lint (.golangci.yml, pinned, built once from the module proxy) on every module; fails on any finding.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
 	@cd test && $(GO) vet -tags e2e ./e2e/kind/... && $(GO) vet -tags openstack ./conformance/...
+	@hack/golangci-lint.sh
 
 .PHONY: release-manifests
 release-manifests: ## Write out/runtime-extension-components.yaml and out/metadata.yaml for a clusterctl repository.

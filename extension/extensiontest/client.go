@@ -163,7 +163,7 @@ func (c *Client) Post(ctx context.Context, p string, body []byte) ([]byte, error
 	if err != nil {
 		return nil, err
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	out, err := io.ReadAll(io.LimitReader(res.Body, 20<<20))
 	if err != nil {
 		return nil, err

@@ -79,9 +79,9 @@ func TestTerraformRefreshesAt0_1_3_7_15_25(t *testing.T) {
 			}}
 		err = conf.wait(clk)
 	})
-	want := []time.Duration{0, 1, 3, 7, 15, 25, 35}
-	for i := range want {
-		want[i] *= time.Second
+	var want []time.Duration
+	for _, s := range []int{0, 1, 3, 7, 15, 25, 35} {
+		want = append(want, time.Duration(s)*time.Second)
 	}
 	if len(at) != len(want) || at[len(at)-1] != want[len(want)-1] || at[4] != want[4] {
 		t.Fatalf("refreshed at %v, want %v", at, want)

@@ -36,7 +36,7 @@ func (r occmRunner) Wait(ctx context.Context, w Waiter) Outcome {
 		lb, err := loadbalancers.Get(ctx, r.c.Client, w.LB).Extract()
 		switch {
 		case err != nil:
-			return false, nil // logged as a warning; the next step looks again
+			return false, nil //nolint:nilerr // OCCM logs it as a warning; the next step looks again
 		case lb.ProvisioningStatus == "ACTIVE":
 			return true, nil
 		case lb.ProvisioningStatus == "ERROR":

@@ -3,6 +3,7 @@ package openstackauth
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -165,7 +166,7 @@ func TestPasswordAuthFailureSaysHTTPCodeWithoutSecrets(t *testing.T) {
 	if !errors.As(err, &ae) {
 		t.Fatalf("error %v (%T), want an *AuthError", err, err)
 	}
-	if ae.StatusCode != 401 || !strings.Contains(err.Error(), "HTTP 401") || !strings.Contains(err.Error(), `cloud "test"`) {
+	if ae.StatusCode != http.StatusUnauthorized || !strings.Contains(err.Error(), "HTTP 401") || !strings.Contains(err.Error(), `cloud "test"`) {
 		t.Errorf("error %q should carry HTTP 401 and the cloud", err)
 	}
 	if strings.Contains(err.Error(), wrong) {

@@ -192,7 +192,7 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", OrDash(ShortID(m.ID)), OrDash(m.Name),
 			OrDash(hostPort(m.Address, m.ProtocolPort)), OrDash(ShortID(m.PoolID)), status, since, m.Outcome, reason)
 	}
-	tw.Flush()
+	_ = tw.Flush()
 }
 
 // Starting is the line a wait prints as it starts: how many members of

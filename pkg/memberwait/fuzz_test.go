@@ -129,7 +129,7 @@ func checkSnapshot(t *testing.T, s *memberwait.Snapshot, at time.Time) {
 
 // checkVerdict: a member is done only when its own statuses say so and its
 // load balancer is settled; RetryAfter is never negative.
-func checkVerdict(t *testing.T, s *memberwait.Snapshot, p memberwait.PoolStatus, m memberwait.MemberStatus, opts memberwait.Options, v memberwait.Verdict) {
+func checkVerdict(t *testing.T, s *memberwait.Snapshot, p memberwait.PoolStatus, _ memberwait.MemberStatus, opts memberwait.Options, v memberwait.Verdict) {
 	t.Helper()
 	if v.RetryAfter < 0 {
 		t.Fatalf("negative RetryAfter %s", v.RetryAfter)
@@ -139,7 +139,7 @@ func checkVerdict(t *testing.T, s *memberwait.Snapshot, p memberwait.PoolStatus,
 	}
 	// Another member matched by an empty ID selector, or by address: judge
 	// the one the verdict is about.
-	m = *v.Member
+	m := *v.Member
 	lb := s.ProvisioningStatus
 	// The load balancer: PENDING_*, unread or ERROR is never done. (An
 	// unknown load-balancer status is pending too, except when waiting for

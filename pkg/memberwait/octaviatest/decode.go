@@ -168,7 +168,7 @@ func (f *fields) str(k string, maxLen int) (string, presence) {
 
 // integer reads a wtypes.IntegerType attribute: wsme converts with Python's
 // int(), which takes numeric strings and truncates floats.
-func (f *fields) integer(k string, min, max int) (int, presence) {
+func (f *fields) integer(k string, lo, hi int) (int, presence) {
 	raw, p := f.lookup(k)
 	if p != set {
 		return 0, p
@@ -208,11 +208,11 @@ func (f *fields) integer(k string, min, max int) (int, presence) {
 		v = math.MinInt32 - 1
 	}
 	i := int(v)
-	if min != noMin && i < min {
-		f.fail(errInvalidInput(k, text, fmt.Sprintf("Value should be greater or equal to %d", min)))
+	if lo != noMin && i < lo {
+		f.fail(errInvalidInput(k, text, fmt.Sprintf("Value should be greater or equal to %d", lo)))
 	}
-	if max != noMax && i > max {
-		f.fail(errInvalidInput(k, text, fmt.Sprintf("Value should be lower or equal to %d", max)))
+	if hi != noMax && i > hi {
+		f.fail(errInvalidInput(k, text, fmt.Sprintf("Value should be lower or equal to %d", hi)))
 	}
 	return i, p
 }

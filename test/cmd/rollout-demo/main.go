@@ -62,7 +62,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		opts.Log = f
 	}
 	fmt.Fprintln(out, "Starting kube-apiserver and etcd (envtest), the CAPI controllers, the CAPO stand-in, the Octavia emulator and the gate…")

@@ -93,8 +93,7 @@ func (g *Gate) Start() error {
 	defer cancelSync()
 	if !mgr.GetCache().WaitForCacheSync(syncCtx) {
 		cancel()
-		<-done
-		return fmt.Errorf("the cache of gate %q did not start within a minute", g.Name)
+		return errors.Join(fmt.Errorf("the cache of gate %q did not start within a minute", g.Name), <-done)
 	}
 	g.stop, g.done = cancel, done
 	return nil
