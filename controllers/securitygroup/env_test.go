@@ -217,9 +217,13 @@ func (w *world) addNode(name, node, address string, controlPlane bool) {
 		Spec: clusterv1.MachineSpec{ClusterName: "test", Bootstrap: clusterv1.Bootstrap{DataSecretName: ptr.To("bootstrap")},
 			InfrastructureRef: clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.SchemeGroupVersion.Group, Kind: "OpenStackMachine", Name: name}}}
 	w.g.Expect(k8sClient.Create(w.ctx, m)).To(Succeed())
+	// A merge patch without a resourceVersion: a running gate may already
+	// have patched the new Machine (its hook), and CAPI sets a Machine's
+	// status the same way.
+	before := m.DeepCopy()
 	m.Status.NodeRef = clusterv1.MachineNodeReference{Name: node}
 	m.Status.Addresses = clusterv1.MachineAddresses{{Type: clusterv1.MachineInternalIP, Address: address}}
-	w.g.Expect(k8sClient.Status().Update(w.ctx, m)).To(Succeed())
+	w.g.Expect(k8sClient.Status().Patch(w.ctx, m, client.MergeFrom(before))).To(Succeed())
 }
 
 // addr is the i-th node address in the nodes' subnet.
