@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -13,12 +12,11 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/internal/cloud/scope"
+	"github.com/membergate/membergate/internal/clusterobjects"
 	"github.com/membergate/membergate/pkg/gate"
 )
 
@@ -70,22 +68,12 @@ func (r *GateReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
 	}
-	toCluster := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ctrl.Request {
-		name := o.GetLabels()[clusterv1.ClusterNameLabel]
-		if name == "" {
-			return nil
-		}
-		return []ctrl.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
-	})
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("membergate").
 		For(&clusterv1.Cluster{}).
 		Owns(&v1alpha1.MemberGate{}).
-		Watches(&clusterv1.Machine{}, toCluster, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
-			_, cp := o.GetLabels()[clusterv1.MachineControlPlaneLabel]
-			return cp
-		}))).
-		Watches(&infrav1.OpenStackCluster{}, toCluster).
+		Watches(&clusterv1.Machine{}, clusterobjects.EnqueueLabelledCluster, builder.WithPredicates(clusterobjects.ControlPlaneOnly)).
+		Watches(&infrav1.OpenStackCluster{}, clusterobjects.EnqueueLabelledCluster).
 		Complete(r)
 }
 

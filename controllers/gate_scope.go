@@ -3,8 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/internal/cloud/scope"
+	"github.com/membergate/membergate/internal/clusterobjects"
 	"github.com/membergate/membergate/internal/statuspatch"
 	"github.com/membergate/membergate/pkg/gate/cycle"
 )
@@ -74,7 +73,7 @@ func (r *GateReconciler) newScope(ctx context.Context, key types.NamespacedName)
 			log.FromContext(ctx).Info("cannot tell whether the control plane is deleting; gating as usual", "error", s.controlPlaneErr.Error())
 		}
 	}
-	if s.machines, err = r.controlPlaneMachines(ctx, &cluster); err != nil {
+	if s.machines, err = clusterobjects.ControlPlaneMachines(ctx, r.Client, &cluster); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -133,15 +132,4 @@ func (r *GateReconciler) controlPlaneDeleting(ctx context.Context, c *clusterv1.
 		return false, fmt.Errorf("reading control plane %s %s: %w", ref.Kind, ref.Name, err)
 	}
 	return cp.GetDeletionTimestamp() != nil, nil
-}
-
-// controlPlaneMachines lists the Cluster's control-plane Machines by name.
-func (r *GateReconciler) controlPlaneMachines(ctx context.Context, c *clusterv1.Cluster) ([]clusterv1.Machine, error) {
-	var list clusterv1.MachineList
-	if err := r.Client.List(ctx, &list, client.InNamespace(c.Namespace),
-		client.MatchingLabels{clusterv1.ClusterNameLabel: c.Name}, client.HasLabels{clusterv1.MachineControlPlaneLabel}); err != nil {
-		return nil, err
-	}
-	slices.SortFunc(list.Items, func(a, b clusterv1.Machine) int { return strings.Compare(a.Name, b.Name) })
-	return list.Items, nil
 }

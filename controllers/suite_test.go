@@ -1,14 +1,12 @@
 package controllers
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	managerscheme "github.com/membergate/membergate/internal/scheme"
 	"github.com/membergate/membergate/internal/testenv"
 )
 
@@ -21,28 +19,5 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(runSuite(m))
-}
-
-func runSuite(m *testing.M) int {
-	root, err := testenv.RepoRoot()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	env, err := testenv.New(root, "", testenv.GateSources...)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "preparing envtest: %v\n", err)
-		return 1
-	}
-	if cfg, err = env.Start(); err != nil {
-		fmt.Fprintf(os.Stderr, "starting envtest: %v\n", err)
-		return 1
-	}
-	defer func() { _ = env.Stop() }()
-	if k8sClient, err = client.New(cfg, client.Options{Scheme: managerscheme.New()}); err != nil {
-		fmt.Fprintf(os.Stderr, "client: %v\n", err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(testenv.RunSuite(m, func(c *rest.Config, cl client.Client) { cfg, k8sClient = c, cl }, testenv.GateSources...))
 }

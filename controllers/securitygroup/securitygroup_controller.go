@@ -7,7 +7,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
@@ -17,10 +16,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/internal/cloud/scope"
+	"github.com/membergate/membergate/internal/clusterobjects"
 	"github.com/membergate/membergate/internal/statuspatch"
 )
 
@@ -92,23 +91,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
 	}
-	// A MemberGate is named after its Cluster: one key for both.
-	toCluster := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ctrl.Request {
-		name := o.GetLabels()[clusterv1.ClusterNameLabel]
-		if name == "" {
-			return nil
-		}
-		return []ctrl.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
-	})
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("membergate-securitygroups").
 		For(&v1alpha1.MemberGate{}).
 		Watches(&clusterv1.Cluster{}, &handler.EnqueueRequestForObject{}).
-		Watches(&clusterv1.Machine{}, toCluster, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
-			_, cp := o.GetLabels()[clusterv1.MachineControlPlaneLabel]
-			return cp
-		}))).
-		Watches(&infrav1.OpenStackCluster{}, toCluster).
+		Watches(&clusterv1.Machine{}, clusterobjects.EnqueueLabelledCluster, builder.WithPredicates(clusterobjects.ControlPlaneOnly)).
+		Watches(&infrav1.OpenStackCluster{}, clusterobjects.EnqueueLabelledCluster).
 		Complete(r)
 }
 
@@ -135,7 +123,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// The gate creates it; its creation brings the cluster back here.
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	machines, err := r.controlPlaneMachines(ctx, &cluster)
+	machines, err := clusterobjects.ControlPlaneMachines(ctx, r.Client, &cluster)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -166,17 +154,6 @@ func (r *Reconciler) locator() scope.LoadBalancerLocator {
 		return r.Locator
 	}
 	return scope.CAPOLocator{}
-}
-
-// controlPlaneMachines lists the Cluster's control-plane Machines by name.
-func (r *Reconciler) controlPlaneMachines(ctx context.Context, c *clusterv1.Cluster) ([]clusterv1.Machine, error) {
-	var list clusterv1.MachineList
-	if err := r.Client.List(ctx, &list, client.InNamespace(c.Namespace),
-		client.MatchingLabels{clusterv1.ClusterNameLabel: c.Name}, client.HasLabels{clusterv1.MachineControlPlaneLabel}); err != nil {
-		return nil, err
-	}
-	slices.SortFunc(list.Items, func(a, b clusterv1.Machine) int { return strings.Compare(a.Name, b.Name) })
-	return list.Items, nil
 }
 
 // workerMachines lists the cluster's Machines that are not control plane.
