@@ -34,6 +34,7 @@ type Gate struct {
 	// manager's context, done reports the manager's end.
 	stop context.CancelFunc
 	done chan error
+	wire *onTheWire
 }
 
 // StartGate starts a new gate process named name, for the clusters created
@@ -71,7 +72,10 @@ func (g *Gate) Start() error {
 	if g.stop != nil {
 		return fmt.Errorf("gate %q is running", g.Name)
 	}
-	mgr, err := newGateManager(g.h.Config)
+	wire := &onTheWire{}
+	cfg := rest.CopyConfig(g.h.Config)
+	cfg.Wrap(wire.wrap)
+	mgr, err := newGateManager(cfg)
 	if err != nil {
 		return fmt.Errorf("gate %q: %w", g.Name, err)
 	}
@@ -95,7 +99,7 @@ func (g *Gate) Start() error {
 		cancel()
 		return errors.Join(fmt.Errorf("the cache of gate %q did not start within a minute", g.Name), <-done)
 	}
-	g.stop, g.done = cancel, done
+	g.stop, g.done, g.wire = cancel, done, wire
 	return nil
 }
 
@@ -107,8 +111,9 @@ func (g *Gate) Start() error {
 //
 // An in-process kill is a cancelled context: the manager stops its
 // controller, whose in-flight reconcile runs on that same context, so its
-// requests to the API server and to Octavia are aborted (one already on the
-// wire may still have been applied, as with a real kill). No graceful
+// requests to the API server and to Octavia are aborted (a write already on
+// the wire may still be applied, as with a real kill: Kill returns once the
+// API server has answered it, see onTheWire). No graceful
 // shutdown logic of the gate itself runs, because it has none:
 // controllers.GateReconciler registers only its controller
 // (SetupWithManager), no Runnable, no shutdown hook, and Reconcile never
@@ -123,17 +128,19 @@ func (g *Gate) Kill() error {
 		return nil
 	}
 	g.stop()
-	done := g.done
-	g.stop, g.done = nil, nil
+	done, wire := g.done, g.wire
+	g.stop, g.done, g.wire = nil, nil, nil
 	select {
 	case err := <-done:
 		if err != nil && !errors.Is(err, context.Canceled) {
 			return fmt.Errorf("gate %q: %w", g.Name, err)
 		}
-		return nil
 	case <-time.After(45 * time.Second):
 		return fmt.Errorf("gate %q did not stop within 45 s", g.Name)
 	}
+	// A write the gate sent before the kill may still land; wait until it
+	// has, or has been refused (see onTheWire).
+	return wire.drain(45 * time.Second)
 }
 
 // newGateManager builds a gate process's manager: the same scheme as the
