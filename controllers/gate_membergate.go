@@ -25,7 +25,7 @@ func memoryOf(mg *v1alpha1.MemberGate) cycle.Memory {
 }
 
 func rowFrom(in v1alpha1.MachineMembers) cycle.Row {
-	row := cycle.Row{Name: in.Name, Deleting: in.Deleting, Verdict: gate.Verdict{MemberReady: in.MemberReady, Reason: in.Reason, Message: in.Message},
+	row := cycle.Row{Name: in.Name, Deleting: in.Deleting, MemberReadiness: gate.MemberReadiness{MemberReady: in.MemberReady, Reason: in.Reason, Message: in.Message},
 		Held: in.Held, HeldSince: timeOf(in.HeldSince), Alerted: in.Alerted}
 	if r := in.Release; r != nil {
 		row.Release = &cycle.Sighting{Value: r.Value, SeenAt: r.SeenAt.Time, BeforeDeletion: r.BeforeDeletion}

@@ -36,7 +36,7 @@ type cachedSnapshot struct {
 // the reconciler's snapshot cache.
 type octaviaObserver struct {
 	r        *GateReconciler
-	target   scope.Target
+	target   scope.APIServerLoadBalancer
 	machines []clusterv1.Machine
 }
 
@@ -108,7 +108,7 @@ func boolString(b bool) string {
 }
 
 // observe reads the load balancer's status tree once.
-func (r *GateReconciler) observe(ctx context.Context, target scope.Target) (*memberwait.Snapshot, error) {
+func (r *GateReconciler) observe(ctx context.Context, target scope.APIServerLoadBalancer) (*memberwait.Snapshot, error) {
 	src, err := r.Sources.Source(ctx, target.Identity)
 	if err != nil {
 		return nil, err

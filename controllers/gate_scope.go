@@ -28,7 +28,7 @@ import (
 // deferred patch writes.
 type gateScope struct {
 	cluster *clusterv1.Cluster
-	target  scope.Target
+	target  scope.APIServerLoadBalancer
 	// memberGate is read uncached (see GateReconciler.APIReader): its
 	// status is the gate's memory.
 	memberGate  *v1alpha1.MemberGate

@@ -38,7 +38,7 @@ func (r *GateReconciler) healthMonitors(mg *v1alpha1.MemberGate, snap *memberwai
 	}
 	var without []string
 	for _, p := range snap.Pools {
-		missing := p.Monitor == memberwait.Absent
+		missing := p.Monitor == memberwait.MonitorAbsent
 		for _, m := range p.Members {
 			missing = missing || m.OperatingStatus == memberwait.StatusNoMonitor
 		}

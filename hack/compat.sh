@@ -79,7 +79,7 @@ import (
 // waitForMember is what a fork's ReconcileLoadBalancerMember calls.
 func waitForMember(ctx context.Context, lb clients.LbClient, lbID, poolID, address string, port int) error {
 	_, err := memberwait.Wait(ctx, memberwait.FromLbClient(lb), lbID,
-		memberwait.Member{PoolID: poolID, Address: address, ProtocolPort: port},
+		memberwait.Selector{PoolID: poolID, Address: address, ProtocolPort: port},
 		memberwait.Options{Target: memberwait.Serving})
 	return err
 }

@@ -119,7 +119,7 @@ func parseWait(t *testing.T, args ...string) (*waitConfig, error) {
 // Every spelling users of pflag, and of Go's flag package, which membergate
 // used to parse with, write for the same command line means the same.
 func TestFlagSpellings(t *testing.T) {
-	want := &waitConfig{loadBalancer: "kubeapi", members: []memberwait.Member{{Address: "10.0.0.5", ProtocolPort: 6443}, {Name: "cp-1"}},
+	want := &waitConfig{loadBalancer: "kubeapi", members: []memberwait.Selector{{Address: "10.0.0.5", ProtocolPort: 6443}, {Name: "cp-1"}},
 		target: memberwait.Gone, timeout: time.Minute, settle: memberwait.DefaultSettleWindow, notFoundGrace: memberwait.DefaultNotFoundGrace,
 		noMonitor: memberwait.NoMonitorWait, source: "status-tree", output: "json", json: true}
 	for _, args := range [][]string{

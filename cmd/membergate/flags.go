@@ -110,7 +110,7 @@ func (v durationValue) Set(s string) error {
 
 // membersValue is --member, repeatable: each selector parsed as it comes,
 // a selector given twice kept once.
-type membersValue struct{ members *[]memberwait.Member }
+type membersValue struct{ members *[]memberwait.Selector }
 
 func (v membersValue) String() string {
 	s := make([]string, len(*v.members))

@@ -10,7 +10,7 @@ import (
 // waitConfig is a parsed "membergate wait" command line.
 type waitConfig struct {
 	loadBalancer  string
-	members       []memberwait.Member
+	members       []memberwait.Selector
 	pool          string
 	all           bool
 	target        memberwait.Target

@@ -19,7 +19,7 @@ import (
 type input struct {
 	cluster  *clusterv1.Cluster
 	mg       *v1alpha1.MemberGate
-	target   scope.Target
+	target   scope.APIServerLoadBalancer
 	machines []clusterv1.Machine // control plane
 	// members are the gate's, by Machine; membersKey names them all.
 	members    map[string][]member

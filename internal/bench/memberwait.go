@@ -99,12 +99,12 @@ func (r *memberwaitRunner) Wait(ctx context.Context, w Waiter) Outcome {
 	if w.Gone {
 		opts.Target = memberwait.Gone
 	}
-	member := memberwait.Member{PoolID: w.Pool, ID: w.Member}
+	member := memberwait.Selector{PoolID: w.Pool, ID: w.Member}
 	var res memberwait.Result
 	var err error
 	if r.poller != nil {
 		var rs []memberwait.Result
-		rs, err = r.poller.Wait(ctx, w.LB, []memberwait.Member{member}, opts)
+		rs, err = r.poller.Wait(ctx, w.LB, []memberwait.Selector{member}, opts)
 		if len(rs) > 0 {
 			res = rs[0]
 		}

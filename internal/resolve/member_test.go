@@ -7,7 +7,7 @@ import (
 )
 
 func TestParseMember(t *testing.T) {
-	for in, want := range map[string]memberwait.Member{
+	for in, want := range map[string]memberwait.Selector{
 		"3F2A9C1E-0000-4000-8000-0123456789AB": {ID: "3f2a9c1e-0000-4000-8000-0123456789ab"},
 		"10.0.0.5":                             {Address: "10.0.0.5"},
 		"10.0.0.5:6443":                        {Address: "10.0.0.5", ProtocolPort: 6443},

@@ -1,7 +1,7 @@
 // Package resolve turns what a person types about Octavia objects into what
 // memberwait waits on: a load balancer or pool by ID or name into its ID, a
 // member selector (ID, name, address, address:port) into a
-// memberwait.Member, and "every member" into the members there are now.
+// memberwait.Selector, and "every member" into the members there are now.
 //
 // A name must match exactly one object: a wait on the wrong load balancer
 // would hold or release a rollout for reasons that have nothing to do with
@@ -34,7 +34,7 @@ type Query struct {
 	Pool string
 	// Members are the selectors to wait on (see ParseMember); ignored with
 	// All.
-	Members []memberwait.Member
+	Members []memberwait.Selector
 	// All selects every member of the load balancer (of Pool) there is now.
 	All bool
 	// NoneOK makes an All that finds no member a success, for waits whose
@@ -50,7 +50,7 @@ type Targets struct {
 	// PoolID is the pool's ID when the query named one.
 	PoolID string
 	// Members are the members to wait on, each within PoolID when set.
-	Members []memberwait.Member
+	Members []memberwait.Selector
 }
 
 // Resolve finds the load balancer and the pool of q through sc and, with
@@ -69,7 +69,7 @@ func Resolve(ctx context.Context, clk clock.Clock, sc *gophercloud.ServiceClient
 		}
 	}
 	if !q.All {
-		t.Members = make([]memberwait.Member, len(q.Members))
+		t.Members = make([]memberwait.Selector, len(q.Members))
 		for i, m := range q.Members {
 			if t.PoolID != "" {
 				m.PoolID = t.PoolID
@@ -211,7 +211,7 @@ func ids[T any](xs []T, id func(T) string) []string {
 
 // AllMembers lists the members of the load balancer lbID (of one pool, if
 // poolID is set) from one observation of src.
-func AllMembers(ctx context.Context, clk clock.Clock, src memberwait.Source, lbID, poolID string) ([]memberwait.Member, error) {
+func AllMembers(ctx context.Context, clk clock.Clock, src memberwait.Source, lbID, poolID string) ([]memberwait.Selector, error) {
 	req := memberwait.Request{LoadBalancerID: lbID, LoadBalancerStatus: true}
 	if poolID != "" {
 		req.PoolIDs = []string{poolID}
@@ -223,7 +223,7 @@ func AllMembers(ctx context.Context, clk clock.Clock, src memberwait.Source, lbI
 	if !snap.Found {
 		return nil, &memberwait.NotFoundError{Kind: "load balancer", LoadBalancerID: lbID}
 	}
-	var members []memberwait.Member
+	var members []memberwait.Selector
 	poolSeen := false
 	for _, p := range snap.Pools {
 		if poolID != "" && p.ID != poolID {
@@ -231,11 +231,11 @@ func AllMembers(ctx context.Context, clk clock.Clock, src memberwait.Source, lbI
 		}
 		poolSeen = true
 		for _, m := range p.Members {
-			members = append(members, memberwait.Member{PoolID: p.ID, ID: m.ID})
+			members = append(members, memberwait.Selector{PoolID: p.ID, ID: m.ID})
 		}
 	}
 	if poolID != "" && !poolSeen {
-		return nil, &memberwait.NotFoundError{Kind: "pool", LoadBalancerID: lbID, Member: memberwait.Member{PoolID: poolID}}
+		return nil, &memberwait.NotFoundError{Kind: "pool", LoadBalancerID: lbID, Selector: memberwait.Selector{PoolID: poolID}}
 	}
 	return members, nil
 }

@@ -105,7 +105,7 @@ func TestResolve(t *testing.T) {
 	src := memberwait.StatusTree(b.sc)
 
 	tg, err := Resolve(ctx, b.clk, b.sc, src, Query{LoadBalancer: lbName, Pool: poolName,
-		Members: []memberwait.Member{{Address: "10.6.0.11"}, {Name: "x"}}})
+		Members: []memberwait.Selector{{Address: "10.6.0.11"}, {Name: "x"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

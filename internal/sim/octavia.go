@@ -255,9 +255,9 @@ func (o *octavia) snapshot(t int) *memberwait.Snapshot {
 		Complete: true, Requests: 1}
 	for p := 0; p < o.w.sc.Pools; p++ {
 		ps := memberwait.PoolStatus{ID: poolID(p), ProvisioningStatus: memberwait.StatusActive, OperatingStatus: memberwait.StatusOnline,
-			Monitor: memberwait.Present}
+			Monitor: memberwait.MonitorPresent}
 		if o.w.sc.NoMonitor {
-			ps.Monitor = memberwait.Absent
+			ps.Monitor = memberwait.MonitorAbsent
 		}
 		for _, mb := range o.members {
 			if mb.pool == p && !mb.removed {

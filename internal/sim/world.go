@@ -177,7 +177,7 @@ func (w *world) seed() {
 		w.machines = append(w.machines, m)
 		if w.ctl != nil {
 			m.hook = true
-			r := cycle.Row{Name: m.name, Verdict: gate.Verdict{MemberReady: true, Reason: gate.ReasonServing}}
+			r := cycle.Row{Name: m.name, MemberReadiness: gate.MemberReadiness{MemberReady: true, Reason: gate.ReasonServing}}
 			for p, mb := range m.members {
 				r.Members = append(r.Members, cycle.Member{Progress: memberwait.Progress{MemberID: mb.id, PoolID: poolID(p),
 					ProvisioningStatus: mb.prov, OperatingStatus: mb.op, Since: at(-1800)}})

@@ -21,8 +21,8 @@ type Progress struct {
 	start time.Time
 	// emit shows one line, elapsed after start.
 	emit func(elapsed time.Duration, line string)
-	last map[memberwait.Member]progressKey
-	seen map[memberwait.Member]memberwait.MemberStatus
+	last map[memberwait.Selector]progressKey
+	seen map[memberwait.Selector]memberwait.MemberStatus
 }
 
 type progressKey struct {
@@ -35,7 +35,7 @@ type progressKey struct {
 // clk says has passed since start. [Lines] prints them.
 func NewProgress(clk clock.PassiveClock, start time.Time, emit func(elapsed time.Duration, line string)) *Progress {
 	return &Progress{clock: clk, start: start, emit: emit,
-		last: map[memberwait.Member]progressKey{}, seen: map[memberwait.Member]memberwait.MemberStatus{}}
+		last: map[memberwait.Selector]progressKey{}, seen: map[memberwait.Selector]memberwait.MemberStatus{}}
 }
 
 // Lines returns an emit function that prints "[elapsed] line" to w.
@@ -54,19 +54,19 @@ func (p *Progress) Update(u memberwait.Update) {
 	v := u.Verdict
 	statuses := "-"
 	if v.Member != nil {
-		p.seen[u.Member] = *v.Member
+		p.seen[u.Selector] = *v.Member
 		statuses = v.Member.Statuses()
 	}
 	key := progressKey{statuses: statuses, outcome: v.Outcome, reason: digits.ReplaceAllString(v.Reason, "#")}
-	if p.last[u.Member] == key {
+	if p.last[u.Selector] == key {
 		return
 	}
-	p.last[u.Member] = key
-	p.emit(p.clock.Since(p.start), p.label(u.Member)+"  "+statuses+detail(v, statuses))
+	p.last[u.Selector] = key
+	p.emit(p.clock.Since(p.start), p.label(u.Selector)+"  "+statuses+detail(v, statuses))
 }
 
 // label names a member as last seen, or by its selector before it is seen.
-func (p *Progress) label(sel memberwait.Member) string {
+func (p *Progress) label(sel memberwait.Selector) string {
 	if ms, ok := p.seen[sel]; ok {
 		return memberLabel(ms)
 	}

@@ -125,7 +125,7 @@ func New(target memberwait.Target, lb *LoadBalancer, results []memberwait.Result
 }
 
 func memberOf(res memberwait.Result, overall string) Member {
-	v, sel := res.Verdict, res.Member
+	v, sel := res.Verdict, res.Selector
 	mr := Member{ID: cmp.Or(sel.ID, v.Progress.MemberID), Name: sel.Name, Address: sel.Address,
 		ProtocolPort: sel.ProtocolPort, PoolID: cmp.Or(v.PoolID, sel.PoolID, v.Progress.PoolID), Reason: v.Reason}
 	if m := v.Member; m != nil {

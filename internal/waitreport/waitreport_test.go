@@ -39,9 +39,9 @@ func TestReportListsOnlyJudgedMembers(t *testing.T) {
 		ProtocolPort: 6443, ProvisioningStatus: "PENDING_CREATE", OperatingStatus: "OFFLINE"}
 	err := &memberwait.TimeoutError{Target: memberwait.Serving}
 	results := []memberwait.Result{
-		{Member: memberwait.Member{Address: "fd00::a"}, Verdict: memberwait.Verdict{At: epoch, Member: &seen, PoolID: "pool-1",
+		{Selector: memberwait.Selector{Address: "fd00::a"}, Verdict: memberwait.Verdict{At: epoch, Member: &seen, PoolID: "pool-1",
 			Progress: memberwait.Progress{Since: epoch}}},
-		{Member: memberwait.Member{Name: "never-polled"}},
+		{Selector: memberwait.Selector{Name: "never-polled"}},
 	}
 	r := New(memberwait.Serving, &LoadBalancer{ID: "lb-id", Name: "kubeapi"}, results, err, 30*time.Second, 4)
 	if r.Outcome != Timeout || r.Target != "serving" || len(r.Members) != 1 || r.Members[0].Outcome != Timeout || r.Members[0].ID != seen.ID {
@@ -75,17 +75,17 @@ func TestProgressPrintsChangesOnly(t *testing.T) {
 	clk := clocktesting.NewFakeClock(epoch)
 	var out bytes.Buffer
 	p := NewProgress(clk, epoch, Lines(&out))
-	sel := memberwait.Member{Address: "10.6.0.13", ProtocolPort: 6443}
+	sel := memberwait.Selector{Address: "10.6.0.13", ProtocolPort: 6443}
 	ms := memberwait.MemberStatus{ID: "0b3c5d7e-0000-4000-8000-000000000001", Address: "10.6.0.13", ProtocolPort: 6443,
 		ProvisioningStatus: "ACTIVE", OperatingStatus: "ONLINE"}
-	p.Update(memberwait.Update{Member: sel, Verdict: memberwait.Verdict{Reason: "member not found yet"}})
+	p.Update(memberwait.Update{Selector: sel, Verdict: memberwait.Verdict{Reason: "member not found yet"}})
 	for i := range 3 {
 		clk.Step(time.Second)
-		p.Update(memberwait.Update{Member: sel, Verdict: memberwait.Verdict{Member: &ms,
+		p.Update(memberwait.Update{Selector: sel, Verdict: memberwait.Verdict{Member: &ms,
 			Reason: fmt.Sprintf("member ACTIVE/ONLINE, for %ds of the 45s settle window", i)}})
 	}
 	clk.Step(time.Second)
-	p.Update(memberwait.Update{Member: sel, Verdict: memberwait.Verdict{Member: &ms, Outcome: memberwait.Done, Reason: "member ACTIVE/ONLINE, serving"}})
+	p.Update(memberwait.Update{Selector: sel, Verdict: memberwait.Verdict{Member: &ms, Outcome: memberwait.Done, Reason: "member ACTIVE/ONLINE, serving"}})
 	want := "[   0.0s] 10.6.0.13:6443  -  member not found yet\n" +
 		"[   1.0s] 0b3c5d7e 10.6.0.13:6443  ACTIVE/ONLINE  for 0s of the 45s settle window\n" +
 		"[   4.0s] 0b3c5d7e 10.6.0.13:6443  ACTIVE/ONLINE  reached: serving\n"

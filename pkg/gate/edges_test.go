@@ -59,7 +59,7 @@ func TestDecideManualReleaseSetInAdvanceIsIgnored(t *testing.T) {
 // While Octavia cannot be read every Machine reports its last known
 // verdict, saying since when, and nothing is released on it.
 func TestDecideRemembersVerdictsThroughAnOutage(t *testing.T) {
-	last := &Verdict{MemberReady: true, Reason: ReasonServing, Message: "pool p: member m (10.0.0.1:6443) ACTIVE/ONLINE"}
+	last := &MemberReadiness{MemberReady: true, Reason: ReasonServing, Message: "pool p: member m (10.0.0.1:6443) ACTIVE/ONLINE"}
 	in := input(Enforce, machine("old", serving(), deleting), machine("b", serving(), func(m *Machine) { m.Last = last }),
 		machine("c", serving()))
 	in.LoadBalancer.Err = errors.New("503 Service Unavailable")

@@ -38,7 +38,7 @@ func Judge(in *Input, snap *memberwait.Snapshot, obs memberwait.Observation, opt
 					continue
 				}
 				claimed[ms.ID] = true
-				gm.Members[p.ID] = memberwait.Evaluate(obs, memberwait.Member{PoolID: p.ID, ID: ms.ID}, opts, c.Progress(p.ID))
+				gm.Members[p.ID] = memberwait.Evaluate(obs, memberwait.Selector{PoolID: p.ID, ID: ms.ID}, opts, c.Progress(p.ID))
 			}
 		}
 		verdicts[gm.Name] = gm.Members

@@ -54,8 +54,8 @@ type Input struct {
 	ReportedOrphans map[string]string
 }
 
-// Verdict is a Machine's LoadBalancerMemberReady verdict.
-type Verdict struct {
+// MemberReadiness is a Machine's LoadBalancerMemberReady verdict.
+type MemberReadiness struct {
 	MemberReady     bool
 	Reason, Message string
 }
@@ -96,7 +96,7 @@ type Machine struct {
 	// Last is the Machine's verdict as the last good observation left it.
 	// While Octavia cannot be read it is reported unchanged (never acted
 	// on), so that an outage does not flip every Machine's condition.
-	Last *Verdict
+	Last *MemberReadiness
 	// Members is the verdict for this Machine's member in each pool, by
 	// pool ID; a pool without an entry has no member for the Machine.
 	Members map[string]memberwait.Verdict

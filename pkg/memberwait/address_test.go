@@ -49,8 +49,8 @@ func TestEvaluateAddressSpelling(t *testing.T) {
 	} {
 		ms := mem(StatusActive, StatusOnline)
 		ms.Address = c.stored
-		obs := Observation{Snapshot: snap(StatusActive, Present, ms), At: t0}
-		v := Evaluate(obs, Member{Address: c.asked, ProtocolPort: 6443}, opts(Provisioned, nil), Progress{})
+		obs := Observation{Snapshot: snap(StatusActive, MonitorPresent, ms), At: t0}
+		v := Evaluate(obs, Selector{Address: c.asked, ProtocolPort: 6443}, opts(Provisioned, nil), Progress{})
 		if v.Outcome != Done || v.Progress.MemberID != "m1" {
 			t.Errorf("stored %q, asked %q: %v %q (member %q), want Done on m1", c.stored, c.asked, v.Outcome, v.Reason, v.Progress.MemberID)
 		}

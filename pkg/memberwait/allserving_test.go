@@ -30,7 +30,7 @@ func TestWaitAllNeedsEveryMemberAtTheDecidingPoll(t *testing.T) {
 	var err error
 	b.wait(func() {
 		rs, err = memberwait.WaitAll(context.Background(), memberwait.StatusTree(b.client), b.lb,
-			[]memberwait.Member{{ID: first}, {ID: second}},
+			[]memberwait.Selector{{ID: first}, {ID: second}},
 			memberwait.Options{Clock: b.clk, Rand: func() float64 { return 0.5 }, Timeout: 5 * time.Minute})
 	})
 	if err != nil {
@@ -42,7 +42,7 @@ func TestWaitAllNeedsEveryMemberAtTheDecidingPoll(t *testing.T) {
 	}
 	for _, r := range rs {
 		if r.Verdict.Outcome != memberwait.Done || !r.Verdict.At.Equal(rs[0].Verdict.At) {
-			t.Errorf("%s: %s at %s, want Done at the deciding poll (%s)", r.Member, r.Verdict.Outcome, r.Verdict.At.Sub(start), rs[0].Verdict.At.Sub(start))
+			t.Errorf("%s: %s at %s, want Done at the deciding poll (%s)", r.Selector, r.Verdict.Outcome, r.Verdict.At.Sub(start), rs[0].Verdict.At.Sub(start))
 		}
 	}
 }

@@ -83,7 +83,7 @@ func BenchmarkObserve(b *testing.B) {
 // per reconcile beyond the one request.
 func BenchmarkEvaluate(b *testing.B) {
 	s := &memberwait.Snapshot{LoadBalancerID: "lb", Found: true, ProvisioningStatus: memberwait.StatusActive,
-		Pools: []memberwait.PoolStatus{{ID: "p", Monitor: memberwait.Present}}}
+		Pools: []memberwait.PoolStatus{{ID: "p", Monitor: memberwait.MonitorPresent}}}
 	for i := 0; i < 50; i++ {
 		s.Pools[0].Members = append(s.Pools[0].Members, memberwait.MemberStatus{ID: fmt.Sprintf("m%d", i), Address: fmt.Sprintf("10.0.0.%d", i),
 			ProtocolPort: 6443, ProvisioningStatus: memberwait.StatusActive, OperatingStatus: memberwait.StatusOnline})
@@ -92,6 +92,6 @@ func BenchmarkEvaluate(b *testing.B) {
 	opts := memberwait.Options{}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		memberwait.Evaluate(obs, memberwait.Member{ID: "m49"}, opts, memberwait.Progress{Since: start})
+		memberwait.Evaluate(obs, memberwait.Selector{ID: "m49"}, opts, memberwait.Progress{Since: start})
 	}
 }

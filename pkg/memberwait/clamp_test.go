@@ -14,7 +14,7 @@ func TestEvaluateSinceAfterTheObservation(t *testing.T) {
 	ms := mem(StatusActive, StatusOnline)
 	prev := Progress{MemberID: "m1", PoolID: "pool", ProvisioningStatus: StatusActive, OperatingStatus: StatusOnline,
 		Since: t0.Add(time.Second), LastSeen: t0}
-	v := Evaluate(Observation{Snapshot: snap(StatusActive, Present, ms), At: t0.Add(300 * time.Millisecond)}, Member{ID: "m1"}, o, prev)
+	v := Evaluate(Observation{Snapshot: snap(StatusActive, MonitorPresent, ms), At: t0.Add(300 * time.Millisecond)}, Selector{ID: "m1"}, o, prev)
 	if v.Outcome != Pending || strings.Contains(v.Reason, "-") || !strings.Contains(v.Reason, "for 0s of the 3s settle window") {
 		t.Fatalf("got %s (%s), want pending, 0s of the window", v.Outcome, v.Reason)
 	}
@@ -24,7 +24,7 @@ func TestEvaluateSinceAfterTheObservation(t *testing.T) {
 	}
 	// A window of none is reached at once, even then.
 	o.SettleWindow = -1
-	v = Evaluate(Observation{Snapshot: snap(StatusActive, Present, ms), At: t0.Add(300 * time.Millisecond)}, Member{ID: "m1"}, o, prev)
+	v = Evaluate(Observation{Snapshot: snap(StatusActive, MonitorPresent, ms), At: t0.Add(300 * time.Millisecond)}, Selector{ID: "m1"}, o, prev)
 	if v.Outcome != Done || strings.Contains(v.Reason, "-") {
 		t.Fatalf("no settle window: %s (%s), want Done with no negative time", v.Outcome, v.Reason)
 	}

@@ -33,7 +33,7 @@ type NotFoundError struct {
 	// Kind is "load balancer", "pool" or "member".
 	Kind           string
 	LoadBalancerID string
-	Member         Member
+	Selector       Selector
 	Since          time.Time
 }
 
@@ -42,16 +42,16 @@ func (e *NotFoundError) Error() string {
 	case "load balancer":
 		return fmt.Sprintf("load balancer %s not found", e.LoadBalancerID)
 	case "pool":
-		return fmt.Sprintf("pool %s not found in load balancer %s", e.Member.PoolID, e.LoadBalancerID)
+		return fmt.Sprintf("pool %s not found in load balancer %s", e.Selector.PoolID, e.LoadBalancerID)
 	}
-	return fmt.Sprintf("%s not found in load balancer %s", e.Member, e.LoadBalancerID)
+	return fmt.Sprintf("%s not found in load balancer %s", e.Selector, e.LoadBalancerID)
 }
 
 // TimeoutError reports that the target was not reached in time. It carries
 // what was last seen and since when, so the message says where it stuck.
 type TimeoutError struct {
 	LoadBalancerID string
-	Member         Member
+	Selector       Selector
 	Target         Target
 	Waited         time.Duration
 	// Last is the last observed member, if it was ever seen; Since is when
@@ -65,7 +65,7 @@ type TimeoutError struct {
 }
 
 func (e *TimeoutError) Error() string {
-	s := fmt.Sprintf("timed out after %s waiting for %s to be %s", e.Waited.Round(time.Millisecond), e.Member, e.Target)
+	s := fmt.Sprintf("timed out after %s waiting for %s to be %s", e.Waited.Round(time.Millisecond), e.Selector, e.Target)
 	if e.Last != nil {
 		s += fmt.Sprintf(": %s since %s", e.Last.Statuses(), e.Since.UTC().Format(time.RFC3339))
 	}
@@ -106,8 +106,8 @@ func (e *LoadBalancerError) Error() string {
 
 // AmbiguousError reports a selector that matches more than one member.
 type AmbiguousError struct {
-	Member  Member
-	Matches []MemberStatus
+	Selector Selector
+	Matches  []MemberStatus
 }
 
 func (e *AmbiguousError) Error() string {
@@ -115,7 +115,7 @@ func (e *AmbiguousError) Error() string {
 	for i, m := range e.Matches {
 		ids[i] = m.ID
 	}
-	return fmt.Sprintf("%s matches %d members %v: select by ID, or add the pool or the port", e.Member, len(e.Matches), ids)
+	return fmt.Sprintf("%s matches %d members %v: select by ID, or add the pool or the port", e.Selector, len(e.Matches), ids)
 }
 
 func memberLabel(m MemberStatus) string {

@@ -8,7 +8,7 @@ import (
 // Evaluate judges one observation for one member. It is pure: the same
 // observation, options, progress and random numbers give the same verdict.
 // Blocking waits and [Check] are built on it.
-func Evaluate(obs Observation, m Member, opts Options, prev Progress) Verdict {
+func Evaluate(obs Observation, m Selector, opts Options, prev Progress) Verdict {
 	opts = opts.withDefaults()
 	e := evaluation{opts: opts, m: m, p: prev, now: obs.At}
 	if e.p.Started.IsZero() {
@@ -32,7 +32,7 @@ func Evaluate(obs Observation, m Member, opts Options, prev Progress) Verdict {
 type evaluation struct {
 	lb   string
 	opts Options
-	m    Member
+	m    Selector
 	p    Progress
 	now  time.Time
 }
@@ -75,7 +75,7 @@ func (e *evaluation) judge(obs Observation) Verdict {
 	}
 	switch {
 	case len(found) > 1:
-		return e.fail(&AmbiguousError{Member: e.m, Matches: found})
+		return e.fail(&AmbiguousError{Selector: e.m, Matches: found})
 	case len(found) == 0:
 		return e.absent(s, poolSeen)
 	}
@@ -131,7 +131,7 @@ func (e *evaluation) judgeMember(s *Snapshot, pool *PoolStatus, ms MemberStatus)
 	case StatusNoMonitor:
 		switch {
 		case e.opts.NoMonitor == NoMonitorServing:
-		case e.opts.NoMonitor == NoMonitorFail && pool.Monitor != Present:
+		case e.opts.NoMonitor == NoMonitorFail && pool.Monitor != MonitorPresent:
 			return e.fail(&NoMonitorError{LoadBalancerID: s.LoadBalancerID, PoolID: pool.ID, Member: ms})
 		default:
 			return e.pending("member " + ms.Statuses() + ", waiting for its health monitor")
@@ -214,7 +214,7 @@ func (e *evaluation) missing(kind, reason string) Verdict {
 	}
 	gone := max(e.now.Sub(e.p.MissingSince), 0)
 	if gone >= e.opts.NotFoundGrace {
-		return e.fail(&NotFoundError{Kind: kind, LoadBalancerID: e.lb, Member: e.m, Since: e.p.MissingSince})
+		return e.fail(&NotFoundError{Kind: kind, LoadBalancerID: e.lb, Selector: e.m, Since: e.p.MissingSince})
 	}
 	v := e.pending(reason)
 	if left := e.opts.NotFoundGrace - gone; left < v.RetryAfter {

@@ -13,7 +13,7 @@ import (
 var t0 = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 
 // snap builds a one-pool snapshot with the given LB status and members.
-func snap(lb string, monitor Presence, members ...MemberStatus) *Snapshot {
+func snap(lb string, monitor MonitorPresence, members ...MemberStatus) *Snapshot {
 	return &Snapshot{LoadBalancerID: "lb", Found: true, ProvisioningStatus: lb, OperatingStatus: StatusOnline, Complete: true,
 		Pools: []PoolStatus{{ID: "pool", ProvisioningStatus: StatusActive, Monitor: monitor, Members: members}}}
 }
@@ -39,80 +39,80 @@ func opts(target Target, mod func(*Options)) Options {
 
 // TestEvaluateSingleObservation covers what one observation decides on its own.
 func TestEvaluateSingleObservation(t *testing.T) {
-	sel := Member{ID: "m1"}
+	sel := Selector{ID: "m1"}
 	cases := []struct {
 		name    string
 		opts    Options
-		sel     Member
+		sel     Selector
 		obs     Observation
 		outcome Outcome
 		errAs   any
 		reason  string
 	}{
 		{name: "amphorav2 quirk: LB ACTIVE, member PENDING_CREATE", opts: opts(Provisioned, nil),
-			obs: Observation{Snapshot: snap(StatusActive, Present, mem(StatusPendingCreate, StatusOffline))}, outcome: Pending, reason: "PENDING_CREATE"},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusPendingCreate, StatusOffline))}, outcome: Pending, reason: "PENDING_CREATE"},
 		{name: "member ACTIVE but LB PENDING_UPDATE", opts: opts(Provisioned, nil),
-			obs: Observation{Snapshot: snap(StatusPendingUpdate, Present, mem(StatusActive, StatusOffline))}, outcome: Pending, reason: "load balancer PENDING_UPDATE"},
+			obs: Observation{Snapshot: snap(StatusPendingUpdate, MonitorPresent, mem(StatusActive, StatusOffline))}, outcome: Pending, reason: "load balancer PENDING_UPDATE"},
 		{name: "provisioned", opts: opts(Provisioned, nil),
-			obs: Observation{Snapshot: snap(StatusActive, Present, mem(StatusActive, StatusOffline))}, outcome: Done},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusActive, StatusOffline))}, outcome: Done},
 		{name: "member ERROR is terminal", opts: opts(Serving, nil),
-			obs: Observation{Snapshot: snap(StatusActive, Present, mem(StatusError, StatusOffline))}, outcome: Failed, errAs: new(*MemberError), reason: "ERROR/OFFLINE"},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusError, StatusOffline))}, outcome: Failed, errAs: new(*MemberError), reason: "ERROR/OFFLINE"},
 		{name: "member ERROR fails a Gone wait too", opts: opts(Gone, nil),
-			obs: Observation{Snapshot: snap(StatusActive, Present, mem(StatusError, StatusOffline))}, outcome: Failed, errAs: new(*MemberError)},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusError, StatusOffline))}, outcome: Failed, errAs: new(*MemberError)},
 		{name: "unknown status is pending, never success", opts: opts(Provisioned, nil),
-			obs: Observation{Snapshot: snap(StatusActive, Present, mem("SOMETHING_NEW", StatusOnline))}, outcome: Pending},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorPresent, mem("SOMETHING_NEW", StatusOnline))}, outcome: Pending},
 		{name: "unknown LB status is not pending but not ERROR either", opts: opts(Provisioned, nil),
-			obs: Observation{Snapshot: snap(StatusActive, Present, mem(StatusActive, "WEIRD"))}, outcome: Done},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusActive, "WEIRD"))}, outcome: Done},
 		{name: "serving needs ONLINE", opts: opts(Serving, nil),
-			obs: Observation{Snapshot: snap(StatusActive, Present, mem(StatusActive, StatusOffline))}, outcome: Pending, reason: "waiting for ONLINE"},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusActive, StatusOffline))}, outcome: Pending, reason: "waiting for ONLINE"},
 		{name: "op ERROR is not terminal", opts: opts(Serving, nil),
-			obs: Observation{Snapshot: snap(StatusActive, Present, mem(StatusActive, StatusError))}, outcome: Pending},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusActive, StatusError))}, outcome: Pending},
 		{name: "first ONLINE sample is not proof", opts: opts(Serving, nil),
-			obs: Observation{Snapshot: snap(StatusActive, Present, mem(StatusActive, StatusOnline))}, outcome: Pending, reason: "settle window"},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusActive, StatusOnline))}, outcome: Pending, reason: "settle window"},
 		{name: "no settle window: first ONLINE serves", opts: opts(Serving, func(o *Options) { o.SettleWindow = -1 }),
-			obs: Observation{Snapshot: snap(StatusActive, Present, mem(StatusActive, StatusOnline))}, outcome: Done},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusActive, StatusOnline))}, outcome: Done},
 		{name: "NO_MONITOR without monitor fails by default", opts: opts(Serving, nil),
-			obs: Observation{Snapshot: snap(StatusActive, Absent, mem(StatusActive, StatusNoMonitor))}, outcome: Failed, errAs: new(*NoMonitorError)},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorAbsent, mem(StatusActive, StatusNoMonitor))}, outcome: Failed, errAs: new(*NoMonitorError)},
 		{name: "NO_MONITOR with unknown monitor fails by default", opts: opts(Serving, nil),
-			obs: Observation{Snapshot: snap(StatusActive, Unknown, mem(StatusActive, StatusNoMonitor))}, outcome: Failed, errAs: new(*NoMonitorError)},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorUnknown, mem(StatusActive, StatusNoMonitor))}, outcome: Failed, errAs: new(*NoMonitorError)},
 		{name: "NO_MONITOR while a monitor is present waits for it", opts: opts(Serving, nil),
-			obs: Observation{Snapshot: snap(StatusActive, Present, mem(StatusActive, StatusNoMonitor))}, outcome: Pending},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusActive, StatusNoMonitor))}, outcome: Pending},
 		{name: "NO_MONITOR under the Wait policy", opts: opts(Serving, func(o *Options) { o.NoMonitor = NoMonitorWait }),
-			obs: Observation{Snapshot: snap(StatusActive, Absent, mem(StatusActive, StatusNoMonitor))}, outcome: Pending},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorAbsent, mem(StatusActive, StatusNoMonitor))}, outcome: Pending},
 		{name: "NO_MONITOR under the Serving policy settles like ONLINE", opts: opts(Serving, func(o *Options) { o.NoMonitor = NoMonitorServing; o.SettleWindow = -1 }),
-			obs: Observation{Snapshot: snap(StatusActive, Absent, mem(StatusActive, StatusNoMonitor))}, outcome: Done},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorAbsent, mem(StatusActive, StatusNoMonitor))}, outcome: Done},
 		{name: "LB ERROR fails", opts: opts(Provisioned, nil),
-			obs: Observation{Snapshot: snap(StatusError, Present, mem(StatusActive, StatusOnline))}, outcome: Failed, errAs: new(*LoadBalancerError)},
+			obs: Observation{Snapshot: snap(StatusError, MonitorPresent, mem(StatusActive, StatusOnline))}, outcome: Failed, errAs: new(*LoadBalancerError)},
 		{name: "gone: member absent", opts: opts(Gone, nil),
-			obs: Observation{Snapshot: snap(StatusActive, Present)}, outcome: Done},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorPresent)}, outcome: Done},
 		{name: "gone: member PENDING_DELETE", opts: opts(Gone, nil),
-			obs: Observation{Snapshot: snap(StatusPendingUpdate, Present, mem(StatusPendingDelete, StatusOnline))}, outcome: Pending},
+			obs: Observation{Snapshot: snap(StatusPendingUpdate, MonitorPresent, mem(StatusPendingDelete, StatusOnline))}, outcome: Pending},
 		{name: "gone: member absent but LB PENDING_UPDATE", opts: opts(Gone, nil),
-			obs: Observation{Snapshot: snap(StatusPendingUpdate, Present)}, outcome: Pending},
+			obs: Observation{Snapshot: snap(StatusPendingUpdate, MonitorPresent)}, outcome: Pending},
 		{name: "gone: member DELETED", opts: opts(Gone, nil),
-			obs: Observation{Snapshot: snap(StatusActive, Present, mem(StatusDeleted, StatusOffline))}, outcome: Done},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusDeleted, StatusOffline))}, outcome: Done},
 		{name: "gone: load balancer 404", opts: opts(Gone, nil),
 			obs: Observation{Snapshot: &Snapshot{LoadBalancerID: "lb"}}, outcome: Done},
 		{name: "gone: member still ACTIVE", opts: opts(Gone, nil),
-			obs: Observation{Snapshot: snap(StatusActive, Present, mem(StatusActive, StatusOnline))}, outcome: Pending},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusActive, StatusOnline))}, outcome: Pending},
 		{name: "409 is retried", opts: opts(Serving, nil), obs: Observation{Err: code(409, nil)}, outcome: Pending},
 		{name: "429 is retried", opts: opts(Serving, nil), obs: Observation{Err: code(429, nil)}, outcome: Pending},
 		{name: "503 is retried", opts: opts(Serving, nil), obs: Observation{Err: code(503, nil)}, outcome: Pending},
 		{name: "transport error is retried", opts: opts(Serving, nil), obs: Observation{Err: errors.New("dial tcp 127.0.0.1:1: connection refused")}, outcome: Pending},
 		{name: "401 is not retried", opts: opts(Serving, nil), obs: Observation{Err: code(401, nil)}, outcome: Failed},
-		{name: "ambiguous selector", opts: opts(Serving, nil), sel: Member{Address: "10.0.0.5"},
-			obs: Observation{Snapshot: snap(StatusActive, Present, mem(StatusActive, StatusOnline),
+		{name: "ambiguous selector", opts: opts(Serving, nil), sel: Selector{Address: "10.0.0.5"},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusActive, StatusOnline),
 				MemberStatus{ID: "m2", Address: "10.0.0.5", ProtocolPort: 443, ProvisioningStatus: StatusActive})}, outcome: Failed, errAs: new(*AmbiguousError)},
-		{name: "selector by address and port", opts: opts(Provisioned, nil), sel: Member{Address: "10.0.0.5", ProtocolPort: 6443},
-			obs: Observation{Snapshot: snap(StatusActive, Present, mem(StatusActive, StatusOnline),
+		{name: "selector by address and port", opts: opts(Provisioned, nil), sel: Selector{Address: "10.0.0.5", ProtocolPort: 6443},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusActive, StatusOnline),
 				MemberStatus{ID: "m2", Address: "10.0.0.5", ProtocolPort: 443, ProvisioningStatus: StatusError})}, outcome: Done},
-		{name: "empty selector", opts: opts(Serving, nil), sel: Member{PoolID: "pool"},
-			obs: Observation{Snapshot: snap(StatusActive, Present)}, outcome: Failed},
+		{name: "empty selector", opts: opts(Serving, nil), sel: Selector{PoolID: "pool"},
+			obs: Observation{Snapshot: snap(StatusActive, MonitorPresent)}, outcome: Failed},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := tc.sel
-			if s == (Member{}) {
+			if s == (Selector{}) {
 				s = sel
 			}
 			tc.obs.At = t0
@@ -159,7 +159,7 @@ func TestEvaluateSettleWindow(t *testing.T) {
 	}
 	var p Progress
 	for _, s := range steps {
-		v := Evaluate(Observation{Snapshot: snap(StatusActive, Present, mem(StatusActive, s.op)), At: t0.Add(s.at)}, Member{ID: "m1"}, o, p)
+		v := Evaluate(Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusActive, s.op)), At: t0.Add(s.at)}, Selector{ID: "m1"}, o, p)
 		if v.Outcome != s.outcome {
 			t.Fatalf("t=%s %s: outcome %s (%s), want %s", s.at, s.op, v.Outcome, v.Reason, s.outcome)
 		}
@@ -177,7 +177,7 @@ func TestEvaluateNotFoundGrace(t *testing.T) {
 	o := opts(Provisioned, func(o *Options) { o.NotFoundGrace = 10 * time.Second })
 	var p Progress
 	for _, at := range []time.Duration{0, 4 * time.Second, 9 * time.Second} {
-		v := Evaluate(Observation{Snapshot: snap(StatusActive, Present), At: t0.Add(at)}, Member{ID: "m1", PoolID: "pool"}, o, p)
+		v := Evaluate(Observation{Snapshot: snap(StatusActive, MonitorPresent), At: t0.Add(at)}, Selector{ID: "m1", PoolID: "pool"}, o, p)
 		if v.Outcome != Pending {
 			t.Fatalf("t=%s: %s, want Pending within the grace", at, v.Outcome)
 		}
@@ -186,19 +186,19 @@ func TestEvaluateNotFoundGrace(t *testing.T) {
 		}
 		p = v.Progress
 	}
-	v := Evaluate(Observation{Snapshot: snap(StatusActive, Present), At: t0.Add(10 * time.Second)}, Member{ID: "m1", PoolID: "pool"}, o, p)
+	v := Evaluate(Observation{Snapshot: snap(StatusActive, MonitorPresent), At: t0.Add(10 * time.Second)}, Selector{ID: "m1", PoolID: "pool"}, o, p)
 	var nf *NotFoundError
 	if v.Outcome != Failed || !errors.As(v.Err, &nf) || nf.Kind != "member" || !nf.Since.Equal(t0) {
 		t.Fatalf("after the grace: %s %v, want a member NotFoundError since t0", v.Outcome, v.Err)
 	}
 	// A missing pool is named as such.
 	v = Evaluate(Observation{Snapshot: &Snapshot{LoadBalancerID: "lb", Found: true, ProvisioningStatus: StatusActive, Complete: true}, At: t0},
-		Member{ID: "m1", PoolID: "other"}, opts(Provisioned, func(o *Options) { o.NotFoundGrace = -1 }), Progress{})
+		Selector{ID: "m1", PoolID: "other"}, opts(Provisioned, func(o *Options) { o.NotFoundGrace = -1 }), Progress{})
 	if !errors.As(v.Err, &nf) || nf.Kind != "pool" {
 		t.Fatalf("missing pool: %v, want a pool NotFoundError", v.Err)
 	}
 	// A missing load balancer too.
-	v = Evaluate(Observation{Snapshot: &Snapshot{LoadBalancerID: "lb"}, At: t0}, Member{ID: "m1"}, opts(Serving, func(o *Options) { o.NotFoundGrace = -1 }), Progress{})
+	v = Evaluate(Observation{Snapshot: &Snapshot{LoadBalancerID: "lb"}, At: t0}, Selector{ID: "m1"}, opts(Serving, func(o *Options) { o.NotFoundGrace = -1 }), Progress{})
 	if !errors.As(v.Err, &nf) || nf.Kind != "load balancer" || nf.LoadBalancerID != "lb" {
 		t.Fatalf("missing LB: %v, want a load balancer NotFoundError", v.Err)
 	}
@@ -207,15 +207,15 @@ func TestEvaluateNotFoundGrace(t *testing.T) {
 func TestEvaluateRetryAfterHeader(t *testing.T) {
 	h := http.Header{}
 	h.Set("Retry-After", "7")
-	v := Evaluate(Observation{Err: code(429, h), At: t0}, Member{ID: "m1"}, noJitter, Progress{})
+	v := Evaluate(Observation{Err: code(429, h), At: t0}, Selector{ID: "m1"}, noJitter, Progress{})
 	if v.Outcome != Pending || v.RetryAfter != 7*time.Second {
 		t.Fatalf("got %s after %s, want Pending after 7s", v.Outcome, v.RetryAfter)
 	}
 }
 
 func TestEvaluateAsksForTheLoadBalancer(t *testing.T) {
-	s := snap("", Unknown, mem(StatusActive, StatusOnline))
-	v := Evaluate(Observation{Snapshot: s, At: t0}, Member{ID: "m1"}, opts(Provisioned, nil), Progress{})
+	s := snap("", MonitorUnknown, mem(StatusActive, StatusOnline))
+	v := Evaluate(Observation{Snapshot: s, At: t0}, Selector{ID: "m1"}, opts(Provisioned, nil), Progress{})
 	if v.Outcome != Pending || !v.NeedLoadBalancer || v.RetryAfter != 0 {
 		t.Fatalf("got %+v, want an immediate pending asking for the LB status", v)
 	}
@@ -224,14 +224,14 @@ func TestEvaluateAsksForTheLoadBalancer(t *testing.T) {
 func TestEvaluateRemembersTheResolvedMember(t *testing.T) {
 	// Found by address, then another member takes the address: the wait
 	// stays on the member it resolved.
-	sel := Member{Address: "10.0.0.5"}
-	v := Evaluate(Observation{Snapshot: snap(StatusActive, Present, mem(StatusPendingCreate, StatusOffline)), At: t0}, sel, opts(Gone, nil), Progress{})
+	sel := Selector{Address: "10.0.0.5"}
+	v := Evaluate(Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusPendingCreate, StatusOffline)), At: t0}, sel, opts(Gone, nil), Progress{})
 	if v.Progress.MemberID != "m1" || v.Progress.PoolID != "pool" {
 		t.Fatalf("progress %+v did not record the member", v.Progress)
 	}
 	other := mem(StatusActive, StatusOnline)
 	other.ID = "m9"
-	v = Evaluate(Observation{Snapshot: snap(StatusActive, Present, other), At: t0.Add(time.Second)}, sel, opts(Gone, nil), v.Progress)
+	v = Evaluate(Observation{Snapshot: snap(StatusActive, MonitorPresent, other), At: t0.Add(time.Second)}, sel, opts(Gone, nil), v.Progress)
 	if v.Outcome != Done {
 		t.Fatalf("the resolved member is gone, got %s (%s)", v.Outcome, v.Reason)
 	}
@@ -303,7 +303,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestTimeoutErrorUnwrapsContext(t *testing.T) {
-	e := &TimeoutError{LoadBalancerID: "lb", Member: Member{ID: "m1"}, Target: Serving, Waited: time.Minute,
+	e := &TimeoutError{LoadBalancerID: "lb", Selector: Selector{ID: "m1"}, Target: Serving, Waited: time.Minute,
 		Last: &MemberStatus{ProvisioningStatus: StatusActive, OperatingStatus: StatusOffline}, Since: t0, Cause: errDeadline}
 	if !errors.Is(e, errDeadline) {
 		t.Fatal("TimeoutError does not unwrap to its cause")
@@ -319,27 +319,27 @@ func TestEvaluateWatchesForTheFirstOnline(t *testing.T) {
 	o := opts(Serving, nil)
 	p := Progress{ProvisioningStatus: StatusActive, OperatingStatus: StatusOffline, Since: t0}
 	obs := func(at time.Duration) Observation {
-		return Observation{Snapshot: snap(StatusActive, Present, mem(StatusActive, StatusOffline)), At: t0.Add(at)}
+		return Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusActive, StatusOffline)), At: t0.Add(at)}
 	}
-	if v := Evaluate(obs(15*time.Second), Member{ID: "m1"}, o, p); v.RetryAfter != DefaultOnlineWatchGap {
+	if v := Evaluate(obs(15*time.Second), Selector{ID: "m1"}, o, p); v.RetryAfter != DefaultOnlineWatchGap {
 		t.Fatalf("15 s after turning ACTIVE: gap %s, want the watch gap %s", v.RetryAfter, DefaultOnlineWatchGap)
 	}
-	if v := Evaluate(obs(25*time.Second), Member{ID: "m1"}, o, p); v.RetryAfter != DefaultMaxDelay {
+	if v := Evaluate(obs(25*time.Second), Selector{ID: "m1"}, o, p); v.RetryAfter != DefaultMaxDelay {
 		t.Fatalf("25 s after: gap %s, want the backoff's %s", v.RetryAfter, DefaultMaxDelay)
 	}
 	o.OnlineWatch = -1
-	if v := Evaluate(obs(15*time.Second), Member{ID: "m1"}, o, p); v.RetryAfter != 8500*time.Millisecond {
+	if v := Evaluate(obs(15*time.Second), Selector{ID: "m1"}, o, p); v.RetryAfter != 8500*time.Millisecond {
 		t.Fatalf("watch off: gap %s, want the backoff's 1s + 0.5×15s = 8.5s", v.RetryAfter)
 	}
 }
 
 func TestEvaluateMemberReachedBehindAPendingLoadBalancer(t *testing.T) {
 	o := opts(Serving, func(o *Options) { o.SettleWindow = -1 })
-	v := Evaluate(Observation{Snapshot: snap(StatusPendingUpdate, Present, mem(StatusActive, StatusOnline)), At: t0}, Member{ID: "m1"}, o, Progress{})
+	v := Evaluate(Observation{Snapshot: snap(StatusPendingUpdate, MonitorPresent, mem(StatusActive, StatusOnline)), At: t0}, Selector{ID: "m1"}, o, Progress{})
 	if v.Outcome != Pending || !v.MemberReached {
 		t.Fatalf("got %s reached=%v, want Pending with the member reached", v.Outcome, v.MemberReached)
 	}
-	v = Evaluate(Observation{Snapshot: snap(StatusPendingUpdate, Present, mem(StatusActive, StatusOffline)), At: t0}, Member{ID: "m1"}, o, Progress{})
+	v = Evaluate(Observation{Snapshot: snap(StatusPendingUpdate, MonitorPresent, mem(StatusActive, StatusOffline)), At: t0}, Selector{ID: "m1"}, o, Progress{})
 	if v.MemberReached {
 		t.Fatal("an OFFLINE member has not reached Serving")
 	}
@@ -351,13 +351,13 @@ func TestEvaluateRetriesSoonAfterAFailedPoll(t *testing.T) {
 	p := Progress{ProvisioningStatus: StatusActive, OperatingStatus: StatusOffline, Since: t0, Started: t0}
 	at := t0.Add(10 * time.Minute)
 	for i, want := range []time.Duration{time.Second, 1500 * time.Millisecond, 2250 * time.Millisecond} {
-		v := Evaluate(Observation{Err: code(503, nil), At: at}, Member{ID: "m1"}, noJitter, p)
+		v := Evaluate(Observation{Err: code(503, nil), At: at}, Selector{ID: "m1"}, noJitter, p)
 		if v.RetryAfter != want {
 			t.Fatalf("failure %d: retry after %s, want %s", i+1, v.RetryAfter, want)
 		}
 		p = v.Progress
 	}
-	v := Evaluate(Observation{Snapshot: snap(StatusActive, Present, mem(StatusActive, StatusOffline)), At: at}, Member{ID: "m1"}, noJitter, p)
+	v := Evaluate(Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusActive, StatusOffline)), At: at}, Selector{ID: "m1"}, noJitter, p)
 	if v.Progress.Failures != 0 || v.RetryAfter != DefaultMaxDelay {
 		t.Fatalf("after a good poll: failures %d, gap %s; want 0 and the unchanged schedule's %s", v.Progress.Failures, v.RetryAfter, DefaultMaxDelay)
 	}
@@ -371,7 +371,7 @@ func TestEvaluateRetriesSoonAfterAFailedPoll(t *testing.T) {
 func TestEvaluateSettleNeedsFreshStatuses(t *testing.T) {
 	o := opts(Serving, func(o *Options) { o.SettleWindow = 30 * time.Second })
 	look := func(p Progress, at time.Duration, lb string) Verdict {
-		return Evaluate(Observation{Snapshot: snap(lb, Present, mem(StatusActive, StatusOnline)), At: t0.Add(at)}, Member{ID: "m1"}, o, p)
+		return Evaluate(Observation{Snapshot: snap(lb, MonitorPresent, mem(StatusActive, StatusOnline)), At: t0.Add(at)}, Selector{ID: "m1"}, o, p)
 	}
 	// Seen ONLINE at 0 and 10 s, then nobody looks until 40 s.
 	v := look(Progress{}, 0, StatusActive)

@@ -42,7 +42,7 @@ func ExampleWait() {
 	}
 
 	res, err := memberwait.Wait(context.Background(), memberwait.StatusTree(client), lb.LoadBalancerID,
-		memberwait.Member{PoolID: lb.PoolIDs[0], ID: m.ID},
+		memberwait.Selector{PoolID: lb.PoolIDs[0], ID: m.ID},
 		memberwait.Options{Target: memberwait.Serving, SettleWindow: 30 * time.Second, Clock: clk})
 	if err != nil {
 		panic(err)
@@ -68,7 +68,7 @@ func ExampleMemberError() {
 		panic(err)
 	}
 	_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(client), lb.LoadBalancerID,
-		memberwait.Member{Address: "10.0.0.12", ProtocolPort: 6443}, memberwait.Options{Clock: clk})
+		memberwait.Selector{Address: "10.0.0.12", ProtocolPort: 6443}, memberwait.Options{Clock: clk})
 	var me *memberwait.MemberError
 	if errors.As(err, &me) {
 		fmt.Println("failed:", me.Member.Statuses())
@@ -88,7 +88,7 @@ func ExampleCheck() {
 		panic(err)
 	}
 	verdicts := memberwait.Check(context.Background(), memberwait.StatusTree(client), lb.LoadBalancerID,
-		[]memberwait.Member{{ID: m.ID}}, memberwait.Options{Target: memberwait.Provisioned, Clock: clk}, nil)
+		[]memberwait.Selector{{ID: m.ID}}, memberwait.Options{Target: memberwait.Provisioned, Clock: clk}, nil)
 	after, pending := memberwait.RetryAfter(verdicts)
 	fmt.Println(verdicts[0].Outcome, verdicts[0].Reason, pending, after > 0)
 	// Output:
@@ -101,13 +101,13 @@ func ExamplePoller() {
 	octa, clk, lb, done := exampleCloud()
 	defer done()
 	client := octa.ServiceClient()
-	var members []memberwait.Member
+	var members []memberwait.Selector
 	for i := 0; i < 3; i++ {
 		m, err := pools.CreateMember(context.Background(), client, lb.PoolIDs[0], pools.CreateMemberOpts{Address: fmt.Sprintf("10.0.0.%d", 20+i), ProtocolPort: 6443}).Extract()
 		if err != nil {
 			panic(err)
 		}
-		members = append(members, memberwait.Member{ID: m.ID})
+		members = append(members, memberwait.Selector{ID: m.ID})
 		clk.Sleep(time.Second) // the LB is PENDING_UPDATE while a member is added
 	}
 	octa.ResetCounters()

@@ -116,9 +116,9 @@ func checkSnapshot(t *testing.T, s *memberwait.Snapshot, at time.Time) {
 				{Target: memberwait.Gone},
 			} {
 				opts.Rand = func() float64 { return 0.5 }
-				sel := memberwait.Member{PoolID: p.ID, ID: m.ID}
+				sel := memberwait.Selector{PoolID: p.ID, ID: m.ID}
 				if m.ID == "" {
-					sel = memberwait.Member{PoolID: p.ID, Address: m.Address, ProtocolPort: m.ProtocolPort, Name: m.Name}
+					sel = memberwait.Selector{PoolID: p.ID, Address: m.Address, ProtocolPort: m.ProtocolPort, Name: m.Name}
 				}
 				v := memberwait.Evaluate(memberwait.Observation{Snapshot: s, At: at}, sel, opts, memberwait.Progress{})
 				checkVerdict(t, s, p, m, opts, v)
@@ -271,7 +271,7 @@ func TestLoadBalancerAnswerWithoutLoadBalancer(t *testing.T) {
 // sooner than a sane Retry-After), failed otherwise.
 func checkErrorVerdict(t *testing.T, err error) {
 	t.Helper()
-	v := memberwait.Evaluate(memberwait.Observation{Err: err, At: time.Unix(1e9, 0)}, memberwait.Member{ID: "m"},
+	v := memberwait.Evaluate(memberwait.Observation{Err: err, At: time.Unix(1e9, 0)}, memberwait.Selector{ID: "m"},
 		memberwait.Options{Rand: func() float64 { return 0.5 }}, memberwait.Progress{})
 	if memberwait.Retryable(err) != (v.Outcome == memberwait.Pending) {
 		t.Fatalf("retryable %v but outcome %s: %v", memberwait.Retryable(err), v.Outcome, err)
@@ -310,17 +310,17 @@ func FuzzEvaluate(f *testing.F) {
 		}
 		opts := memberwait.Options{Target: memberwait.Serving, SettleWindow: window, NoMonitor: memberwait.NoMonitorPolicy(policy % 3),
 			Rand: func() float64 { return 0.5 }}
-		pool := memberwait.PoolStatus{ID: "p", Monitor: memberwait.Absent,
+		pool := memberwait.PoolStatus{ID: "p", Monitor: memberwait.MonitorAbsent,
 			Members: []memberwait.MemberStatus{{ID: "m", ProvisioningStatus: prov, OperatingStatus: op}}}
 		if monitor {
-			pool.Monitor = memberwait.Present
+			pool.Monitor = memberwait.MonitorPresent
 		}
 		s := &memberwait.Snapshot{LoadBalancerID: "lb", Found: true, ProvisioningStatus: lb, Pools: []memberwait.PoolStatus{pool}, Complete: true}
 		prev := memberwait.Progress{MemberID: "m", PoolID: "p", ProvisioningStatus: prevProv, OperatingStatus: prevOp}
 		if sinceAgo != 0 {
 			prev.Since = now.Add(-time.Duration(sinceAgo%(48*3600)) * time.Second)
 		}
-		v := memberwait.Evaluate(memberwait.Observation{Snapshot: s, At: now}, memberwait.Member{ID: "m"}, opts, prev)
+		v := memberwait.Evaluate(memberwait.Observation{Snapshot: s, At: now}, memberwait.Selector{ID: "m"}, opts, prev)
 		checkVerdict(t, s, pool, pool.Members[0], opts, v)
 		if v.Progress.ProvisioningStatus != prov || v.Progress.OperatingStatus != op {
 			t.Fatalf("progress records %s/%s after seeing %s/%s", v.Progress.ProvisioningStatus, v.Progress.OperatingStatus, prov, op)

@@ -47,7 +47,7 @@ type Options struct {
 // Update is one evaluation of one member, reported to [Options.OnUpdate].
 type Update struct {
 	LoadBalancerID string
-	Member         Member
+	Selector       Selector
 	Verdict        Verdict
 }
 

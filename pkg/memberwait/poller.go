@@ -73,8 +73,8 @@ func (p *Poller) Waiting(lbID string) int {
 
 // Result is where one member's wait ended.
 type Result struct {
-	// Member is the selector as given.
-	Member Member
+	// Selector is the selector as given.
+	Selector Selector
 	// Verdict is the last verdict; Verdict.Member is the member as last
 	// observed.
 	Verdict Verdict
@@ -104,7 +104,7 @@ type call struct {
 }
 
 type waiter struct {
-	member   Member
+	member   Selector
 	progress Progress
 	verdict  Verdict
 	// unreported holds the verdicts not yet handed to OnUpdate, every one
@@ -122,7 +122,7 @@ type waiter struct {
 // wait; its error is a [*MemberError], [*NotFoundError], [*NoMonitorError],
 // [*LoadBalancerError], [*AmbiguousError], [*TimeoutError] or an error from
 // Octavia that retrying cannot fix. The results say where each member got.
-func (p *Poller) Wait(ctx context.Context, lbID string, members []Member, opts Options) ([]Result, error) {
+func (p *Poller) Wait(ctx context.Context, lbID string, members []Selector, opts Options) ([]Result, error) {
 	opts = opts.withDefaults()
 	if len(members) == 0 {
 		return nil, errors.New("memberwait: no members to wait for")
@@ -161,7 +161,7 @@ func (p *Poller) Wait(ctx context.Context, lbID string, members []Member, opts O
 	defer p.mu.Unlock()
 	results := make([]Result, len(c.waiters))
 	for i, w := range c.waiters {
-		results[i] = Result{Member: w.member, Verdict: w.verdict}
+		results[i] = Result{Selector: w.member, Verdict: w.verdict}
 	}
 	return results, c.err
 }
@@ -355,7 +355,7 @@ func (p *Poller) report(lbID string, c *call) {
 		more = false
 		for _, w := range c.waiters {
 			if len(w.unreported) > 0 {
-				updates = append(updates, Update{LoadBalancerID: lbID, Member: w.member, Verdict: w.unreported[0]})
+				updates = append(updates, Update{LoadBalancerID: lbID, Selector: w.member, Verdict: w.unreported[0]})
 				w.unreported = w.unreported[1:]
 				more = true
 			}
@@ -437,7 +437,7 @@ func (c *call) timeout(now time.Time, cause error) error {
 		if w.done {
 			continue
 		}
-		e.Member, e.Reason = w.member, w.verdict.Reason
+		e.Selector, e.Reason = w.member, w.verdict.Reason
 		if w.verdict.Member != nil {
 			last := *w.verdict.Member
 			e.Last, e.Since = &last, w.progress.Since

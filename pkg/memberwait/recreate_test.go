@@ -14,7 +14,7 @@ func servedTwoMinutes(t *testing.T, o Options) (Progress, time.Time) {
 	var p Progress
 	var at time.Duration
 	for ; at <= 2*time.Minute; at += 10 * time.Second {
-		v := Evaluate(Observation{Snapshot: snap(StatusActive, Present, mem(StatusActive, StatusOnline)), At: t0.Add(at)}, Member{PoolID: "pool", ID: "m1"}, o, p)
+		v := Evaluate(Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusActive, StatusOnline)), At: t0.Add(at)}, Selector{PoolID: "pool", ID: "m1"}, o, p)
 		p = v.Progress
 	}
 	if p.MemberID != "m1" || !p.Since.Equal(t0) {
@@ -38,7 +38,7 @@ func recreated() MemberStatus {
 // in each pool and passes its ID with the persisted progress) or by address.
 func TestEvaluateRecreatedMemberStartsAfresh(t *testing.T) {
 	o := opts(Serving, nil)
-	for _, sel := range []Member{
+	for _, sel := range []Selector{
 		{PoolID: "pool", ID: "m2"},
 		{Address: "10.0.0.5", ProtocolPort: 6443},
 		{PoolID: "pool", Address: "10.0.0.5"},
@@ -46,7 +46,7 @@ func TestEvaluateRecreatedMemberStartsAfresh(t *testing.T) {
 	} {
 		prev, now := servedTwoMinutes(t, o)
 		prev.MissingSince = now.Add(-time.Second) // deleted, then seen missing once
-		v := Evaluate(Observation{Snapshot: snap(StatusActive, Present, recreated()), At: now}, sel, o, prev)
+		v := Evaluate(Observation{Snapshot: snap(StatusActive, MonitorPresent, recreated()), At: now}, sel, o, prev)
 		if v.Outcome != Pending {
 			t.Errorf("%s: %s (%s), want Pending: the new member has not held ONLINE for the settle window", sel, v.Outcome, v.Reason)
 			continue
@@ -60,13 +60,13 @@ func TestEvaluateRecreatedMemberStartsAfresh(t *testing.T) {
 		}
 		// And it is done a full window after it was first seen, not before.
 		for at := 10 * time.Second; at < DefaultSettleWindow; at += 10 * time.Second {
-			v = Evaluate(Observation{Snapshot: snap(StatusActive, Present, recreated()), At: now.Add(at)}, sel, o, v.Progress)
+			v = Evaluate(Observation{Snapshot: snap(StatusActive, MonitorPresent, recreated()), At: now.Add(at)}, sel, o, v.Progress)
 		}
-		v = Evaluate(Observation{Snapshot: snap(StatusActive, Present, recreated()), At: now.Add(DefaultSettleWindow - time.Second)}, sel, o, v.Progress)
+		v = Evaluate(Observation{Snapshot: snap(StatusActive, MonitorPresent, recreated()), At: now.Add(DefaultSettleWindow - time.Second)}, sel, o, v.Progress)
 		if v.Outcome != Pending {
 			t.Errorf("%s: %s a second before the window ends", sel, v.Outcome)
 		}
-		v = Evaluate(Observation{Snapshot: snap(StatusActive, Present, recreated()), At: now.Add(DefaultSettleWindow)}, sel, o, v.Progress)
+		v = Evaluate(Observation{Snapshot: snap(StatusActive, MonitorPresent, recreated()), At: now.Add(DefaultSettleWindow)}, sel, o, v.Progress)
 		if v.Outcome != Done {
 			t.Errorf("%s: %s (%s) after the window", sel, v.Outcome, v.Reason)
 		}
@@ -77,13 +77,13 @@ func TestEvaluateRecreatedMemberStartsAfresh(t *testing.T) {
 // selecting by what it names. A member re-created at the same address is
 // found again (as a new member); it is not lost because the ID changed.
 func TestEvaluateSelectorKeepsMatching(t *testing.T) {
-	sel := Member{Address: "10.0.0.5", ProtocolPort: 6443}
+	sel := Selector{Address: "10.0.0.5", ProtocolPort: 6443}
 	o := opts(Provisioned, nil)
-	v := Evaluate(Observation{Snapshot: snap(StatusActive, Present, mem(StatusActive, StatusOnline)), At: t0}, sel, o, Progress{})
+	v := Evaluate(Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusActive, StatusOnline)), At: t0}, sel, o, Progress{})
 	if v.Outcome != Done || v.Progress.MemberID != "m1" {
 		t.Fatalf("first look: %s %+v", v.Outcome, v.Progress)
 	}
-	v = Evaluate(Observation{Snapshot: snap(StatusActive, Present, recreated()), At: t0.Add(time.Minute)}, sel, o, v.Progress)
+	v = Evaluate(Observation{Snapshot: snap(StatusActive, MonitorPresent, recreated()), At: t0.Add(time.Minute)}, sel, o, v.Progress)
 	if v.Outcome != Done || v.Progress.MemberID != "m2" || v.Member == nil || v.Member.ID != "m2" {
 		t.Fatalf("after the re-create: %s (%s), progress %+v; want Done on m2", v.Outcome, v.Reason, v.Progress)
 	}
@@ -93,15 +93,15 @@ func TestEvaluateSelectorKeepsMatching(t *testing.T) {
 // to one member keeps to it when a second member on another port comes to
 // match; with no member resolved yet, two matches are ambiguous.
 func TestEvaluateResolvedMemberDisambiguates(t *testing.T) {
-	sel := Member{Address: "10.0.0.5"}
+	sel := Selector{Address: "10.0.0.5"}
 	o := opts(Serving, nil)
-	v := Evaluate(Observation{Snapshot: snap(StatusActive, Present, mem(StatusActive, StatusOnline)), At: t0}, sel, o, Progress{})
+	v := Evaluate(Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusActive, StatusOnline)), At: t0}, sel, o, Progress{})
 	if v.Outcome != Pending || v.Progress.MemberID != "m1" {
 		t.Fatalf("first look: %s (%s) %+v", v.Outcome, v.Reason, v.Progress)
 	}
 	other := mem(StatusPendingCreate, StatusOffline)
 	other.ID, other.ProtocolPort = "m3", 22623
-	both := snap(StatusActive, Present, mem(StatusActive, StatusOnline), other)
+	both := snap(StatusActive, MonitorPresent, mem(StatusActive, StatusOnline), other)
 	w := Evaluate(Observation{Snapshot: both, At: t0.Add(10 * time.Second)}, sel, o, v.Progress)
 	if w.Outcome != Pending || w.Member == nil || w.Member.ID != "m1" || !w.Progress.Since.Equal(t0) {
 		t.Fatalf("with a second match: %s (%s) on %+v, want m1 still settling since t0", w.Outcome, w.Reason, w.Member)
@@ -113,8 +113,8 @@ func TestEvaluateResolvedMemberDisambiguates(t *testing.T) {
 	}
 	// A Gone wait is about the member it resolved: a new member in its
 	// place does not keep it pending.
-	v = Evaluate(Observation{Snapshot: snap(StatusActive, Present, mem(StatusPendingDelete, StatusOnline)), At: t0}, sel, opts(Gone, nil), Progress{})
-	v = Evaluate(Observation{Snapshot: snap(StatusActive, Present, recreated()), At: t0.Add(time.Second)}, sel, opts(Gone, nil), v.Progress)
+	v = Evaluate(Observation{Snapshot: snap(StatusActive, MonitorPresent, mem(StatusPendingDelete, StatusOnline)), At: t0}, sel, opts(Gone, nil), Progress{})
+	v = Evaluate(Observation{Snapshot: snap(StatusActive, MonitorPresent, recreated()), At: t0.Add(time.Second)}, sel, opts(Gone, nil), v.Progress)
 	if v.Outcome != Done || !strings.Contains(v.Reason, "m1 gone") {
 		t.Fatalf("gone wait with a new member in the old one's place: %s (%s)", v.Outcome, v.Reason)
 	}

@@ -45,7 +45,7 @@ func TestWaitRecreatedMemberSettlesAfresh(t *testing.T) {
 	var err error
 	b.wait(func() {
 		res, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), b.lb,
-			memberwait.Member{PoolID: b.pool, Address: "10.0.0.10", ProtocolPort: 6443},
+			memberwait.Selector{PoolID: b.pool, Address: "10.0.0.10", ProtocolPort: 6443},
 			memberwait.Options{Clock: b.clk, Rand: func() float64 { return 0.5 }, OnUpdate: onUpdate})
 	})
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 // what it is told must not depend on when its goroutine got to run.
 func TestPollerReportsEveryEvaluationToEveryWaiter(t *testing.T) {
 	b := newBed(t, true)
-	member := memberwait.Member{PoolID: b.pool, ID: b.seeded.MemberIDs[0][0]}
+	member := memberwait.Selector{PoolID: b.pool, ID: b.seeded.MemberIDs[0][0]}
 	p := memberwait.NewPoller(memberwait.StatusTree(b.client), b.clk)
 	opts := memberwait.Options{Clock: b.clk, Rand: func() float64 { return 0.5 }, SettleWindow: 20 * time.Second}
 
@@ -47,7 +47,7 @@ func TestPollerReportsEveryEvaluationToEveryWaiter(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := p.Wait(context.Background(), b.lb, []memberwait.Member{member}, o); err != nil {
+			if _, err := p.Wait(context.Background(), b.lb, []memberwait.Selector{member}, o); err != nil {
 				t.Errorf("wait: %v", err)
 			}
 		}()

@@ -104,9 +104,9 @@ func (t statusTree) Observe(ctx context.Context, req Request) (*Snapshot, error)
 				continue // a pool can be the default pool of several listeners
 			}
 			seen[p.ID] = true
-			ps := PoolStatus{ID: p.ID, Name: p.Name, ProvisioningStatus: p.ProvisioningStatus, OperatingStatus: p.OperatingStatus, Monitor: Absent}
+			ps := PoolStatus{ID: p.ID, Name: p.Name, ProvisioningStatus: p.ProvisioningStatus, OperatingStatus: p.OperatingStatus, Monitor: MonitorAbsent}
 			if p.HealthMonitor != nil {
-				ps.Monitor = Present
+				ps.Monitor = MonitorPresent
 			}
 			for _, m := range p.Members {
 				ps.Members = append(ps.Members, MemberStatus(m))

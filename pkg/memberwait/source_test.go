@@ -58,7 +58,7 @@ func TestWaitOnGarbageTimesOutWithTheReason(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	go clk.Drive(1, stop)
-	_, err := memberwait.Wait(context.Background(), src, "lb", memberwait.Member{ID: "m"}, memberwait.Options{Clock: clk, Timeout: time.Minute})
+	_, err := memberwait.Wait(context.Background(), src, "lb", memberwait.Selector{ID: "m"}, memberwait.Options{Clock: clk, Timeout: time.Minute})
 	var te *memberwait.TimeoutError
 	if !errors.As(err, &te) || !strings.Contains(te.Reason, "invalid character") {
 		t.Fatalf("err = %v, want a timeout naming the decode failure", err)

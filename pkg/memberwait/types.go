@@ -110,11 +110,11 @@ func ParseNoMonitorPolicy(s string) (NoMonitorPolicy, error) {
 	return 0, fmt.Errorf("unknown NO_MONITOR policy %q: want fail, serving or wait", s)
 }
 
-// Member selects one member of a load balancer. ID, when set, is enough.
+// Selector selects one member of a load balancer. ID, when set, is enough.
 // Otherwise every field that is set must match: Name, Address and
 // ProtocolPort, within PoolID when set or else within every pool of the load
 // balancer. A selector that matches more than one member is an error.
-type Member struct {
+type Selector struct {
 	PoolID       string
 	ID           string
 	Name         string
@@ -123,7 +123,7 @@ type Member struct {
 }
 
 // String describes the selector for messages.
-func (m Member) String() string {
+func (m Selector) String() string {
 	var parts []string
 	if m.ID != "" {
 		parts = append(parts, m.ID)
@@ -150,11 +150,11 @@ func (m Member) String() string {
 	return s
 }
 
-func (m Member) empty() bool {
+func (m Selector) empty() bool {
 	return m.ID == "" && m.Name == "" && m.Address == "" && m.ProtocolPort == 0
 }
 
-func (m Member) matches(s MemberStatus) bool {
+func (m Selector) matches(s MemberStatus) bool {
 	if m.ID != "" {
 		return s.ID == m.ID
 	}
@@ -200,17 +200,17 @@ type PoolStatus struct {
 	ProvisioningStatus string
 	OperatingStatus    string
 	// Monitor says whether the pool has a health monitor, when known.
-	Monitor Presence
+	Monitor MonitorPresence
 	Members []MemberStatus
 }
 
-// Presence is a tri-state for facts a source may not know.
-type Presence int
+// MonitorPresence is a tri-state for facts a source may not know.
+type MonitorPresence int
 
 const (
-	Unknown Presence = iota
-	Present
-	Absent
+	MonitorUnknown MonitorPresence = iota
+	MonitorPresent
+	MonitorAbsent
 )
 
 // MemberStatus is one member in a [Snapshot].
@@ -229,7 +229,7 @@ func (s MemberStatus) Statuses() string {
 }
 
 // find returns the members of the snapshot that m selects, with their pools.
-func (s *Snapshot) find(m Member) (found []MemberStatus, pools []*PoolStatus, poolSeen bool) {
+func (s *Snapshot) find(m Selector) (found []MemberStatus, pools []*PoolStatus, poolSeen bool) {
 	for i := range s.Pools {
 		p := &s.Pools[i]
 		if m.PoolID != "" && p.ID != m.PoolID {

@@ -9,17 +9,17 @@ import (
 // Wait blocks until one member of load balancer lbID reaches opts.Target, it
 // fails, opts.Timeout passes or ctx ends. See [Poller.Wait]; to share polls
 // among concurrent waits, use one [Poller].
-func Wait(ctx context.Context, src Source, lbID string, m Member, opts Options) (Result, error) {
-	rs, err := WaitAll(ctx, src, lbID, []Member{m}, opts)
+func Wait(ctx context.Context, src Source, lbID string, m Selector, opts Options) (Result, error) {
+	rs, err := WaitAll(ctx, src, lbID, []Selector{m}, opts)
 	if len(rs) == 0 {
-		return Result{Member: m}, err
+		return Result{Selector: m}, err
 	}
 	return rs[0], err
 }
 
 // WaitAll is [Wait] for several members of one load balancer, observed
 // together: one request per poll.
-func WaitAll(ctx context.Context, src Source, lbID string, members []Member, opts Options) ([]Result, error) {
+func WaitAll(ctx context.Context, src Source, lbID string, members []Selector, opts Options) ([]Result, error) {
 	return NewPoller(src, opts.Clock).Wait(ctx, lbID, members, opts)
 }
 
@@ -29,7 +29,7 @@ func WaitAll(ctx context.Context, src Source, lbID string, members []Member, opt
 // previous verdict returned (missing entries start afresh); persist each
 // Verdict.Progress for the next call. An error from Octavia is judged like
 // any observation: pending when retryable, failed otherwise.
-func Check(ctx context.Context, src Source, lbID string, members []Member, opts Options, progress []Progress) []Verdict {
+func Check(ctx context.Context, src Source, lbID string, members []Selector, opts Options, progress []Progress) []Verdict {
 	opts = opts.withDefaults()
 	src = WithClock(src, opts.Clock)
 	req := Request{LoadBalancerID: lbID}

@@ -123,7 +123,7 @@ func TestWaitAmphorav2QuirkWaitsForTheMemberToServe(t *testing.T) {
 		}
 		lbActiveAt = b.at()
 		res, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), b.lb,
-			memberwait.Member{PoolID: b.pool, ID: id}, memberwait.Options{Clock: b.clk, OnUpdate: rec.record})
+			memberwait.Selector{PoolID: b.pool, ID: id}, memberwait.Options{Clock: b.clk, OnUpdate: rec.record})
 	})
 	if err != nil {
 		t.Fatalf("wait: %v", err)
@@ -159,7 +159,7 @@ func TestWaitMemberErrorFailsWithinOnePoll(t *testing.T) {
 	rec := &recorder{clk: b.clk}
 	var err error
 	b.wait(func() {
-		_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), b.lb, memberwait.Member{ID: id},
+		_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), b.lb, memberwait.Selector{ID: id},
 			memberwait.Options{Clock: b.clk, OnUpdate: rec.record})
 	})
 	var me *memberwait.MemberError
@@ -199,7 +199,7 @@ func TestWaitOnlineThenErrorInsideTheSettleWindowIsNotServing(t *testing.T) {
 	id := b.addMember("new-0", "10.0.0.12")
 	var err error
 	b.wait(func() {
-		_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), b.lb, memberwait.Member{ID: id},
+		_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), b.lb, memberwait.Selector{ID: id},
 			memberwait.Options{Clock: b.clk, Timeout: 3 * time.Minute})
 	})
 	var te *memberwait.TimeoutError
@@ -225,7 +225,7 @@ func TestWaitNoisyAPIStillCorrect(t *testing.T) {
 	b.octa.InjectFault(octaviatest.Fault{Method: "GET", Latency: 200 * time.Millisecond})
 	var err error
 	b.wait(func() {
-		_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), b.lb, memberwait.Member{ID: id},
+		_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), b.lb, memberwait.Selector{ID: id},
 			memberwait.Options{Clock: b.clk, Timeout: 5 * time.Minute})
 	})
 	if err != nil {
@@ -255,7 +255,7 @@ func TestHundredWaitersShareOnePollPerLoadBalancer(t *testing.T) {
 			opts := memberwait.Options{Rand: jitter(i)}
 			go func() {
 				defer wg.Done()
-				rs, err := p.Wait(context.Background(), b.lb, []memberwait.Member{{ID: id}, {Name: "old-0"}}, opts)
+				rs, err := p.Wait(context.Background(), b.lb, []memberwait.Selector{{ID: id}, {Name: "old-0"}}, opts)
 				errs <- err
 				mu.Lock()
 				defer mu.Unlock()
@@ -310,7 +310,7 @@ func TestWaitGoneAfterDelete(t *testing.T) {
 	}
 	var err error
 	b.wait(func() {
-		_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), b.lb, memberwait.Member{ID: old},
+		_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), b.lb, memberwait.Selector{ID: old},
 			memberwait.Options{Clock: b.clk, Target: memberwait.Gone})
 	})
 	if err != nil {
@@ -329,7 +329,7 @@ func TestWaitNotFoundAfterGrace(t *testing.T) {
 	b := newBed(t, true)
 	var err error
 	b.wait(func() {
-		_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), b.lb, memberwait.Member{Address: "10.9.9.9"},
+		_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), b.lb, memberwait.Selector{Address: "10.9.9.9"},
 			memberwait.Options{Clock: b.clk})
 	})
 	var nf *memberwait.NotFoundError
@@ -341,7 +341,7 @@ func TestWaitNotFoundAfterGrace(t *testing.T) {
 	}
 	// An unknown load balancer likewise.
 	b.wait(func() {
-		_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), "00000000-0000-0000-0000-000000000000", memberwait.Member{Address: "10.0.0.10"},
+		_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), "00000000-0000-0000-0000-000000000000", memberwait.Selector{Address: "10.0.0.10"},
 			memberwait.Options{Clock: b.clk, NotFoundGrace: -1})
 	})
 	if !errors.As(err, &nf) || nf.Kind != "load balancer" {
@@ -357,7 +357,7 @@ func TestWaitTimeoutCarriesLastStatuses(t *testing.T) {
 	id := b.addMember("stuck", "10.0.0.12")
 	var err error
 	b.wait(func() {
-		_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), b.lb, memberwait.Member{ID: id},
+		_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), b.lb, memberwait.Selector{ID: id},
 			memberwait.Options{Clock: b.clk, Timeout: 2 * time.Minute})
 	})
 	var te *memberwait.TimeoutError
@@ -379,14 +379,14 @@ func TestWaitContextEndsTheWait(t *testing.T) {
 	var err error
 	b.wait(func() {
 		go func() { b.clk.Sleep(30 * time.Second); cancel() }()
-		_, err = memberwait.Wait(ctx, memberwait.StatusTree(b.client), b.lb, memberwait.Member{ID: id}, memberwait.Options{Clock: b.clk})
+		_, err = memberwait.Wait(ctx, memberwait.StatusTree(b.client), b.lb, memberwait.Selector{ID: id}, memberwait.Options{Clock: b.clk})
 	})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 	ctx, cancel = context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer cancel()
-	_, err = memberwait.Wait(ctx, memberwait.StatusTree(b.client), b.lb, memberwait.Member{ID: id}, memberwait.Options{Clock: b.clk})
+	_, err = memberwait.Wait(ctx, memberwait.StatusTree(b.client), b.lb, memberwait.Selector{ID: id}, memberwait.Options{Clock: b.clk})
 	var te *memberwait.TimeoutError
 	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &te) {
 		t.Fatalf("err = %v, want a TimeoutError wrapping DeadlineExceeded", err)
@@ -398,7 +398,7 @@ func TestWaitNoMonitor(t *testing.T) {
 	id := b.addMember("new-0", "10.0.0.12")
 	var err error
 	b.wait(func() {
-		_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), b.lb, memberwait.Member{ID: id}, memberwait.Options{Clock: b.clk})
+		_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), b.lb, memberwait.Selector{ID: id}, memberwait.Options{Clock: b.clk})
 	})
 	var nm *memberwait.NoMonitorError
 	if !errors.As(err, &nm) {
@@ -408,7 +408,7 @@ func TestWaitNoMonitor(t *testing.T) {
 		t.Fatalf("NO_MONITOR reported at %s: it should fail as soon as the member is ACTIVE", got)
 	}
 	b.wait(func() {
-		_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), b.lb, memberwait.Member{ID: id},
+		_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), b.lb, memberwait.Selector{ID: id},
 			memberwait.Options{Clock: b.clk, NoMonitor: memberwait.NoMonitorServing, SettleWindow: 20 * time.Second})
 	})
 	if err != nil {
@@ -424,7 +424,7 @@ func TestWaitRecoversFromAnAPIOutage(t *testing.T) {
 	var err error
 	b.wait(func() {
 		go func() { b.clk.Sleep(90 * time.Second); remove() }()
-		_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), b.lb, memberwait.Member{ID: id}, memberwait.Options{Clock: b.clk})
+		_, err = memberwait.Wait(context.Background(), memberwait.StatusTree(b.client), b.lb, memberwait.Selector{ID: id}, memberwait.Options{Clock: b.clk})
 	})
 	if err != nil {
 		t.Fatalf("after a 90 s outage: %v", err)
@@ -450,13 +450,13 @@ func TestLeadershipPassesOn(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			var rs []memberwait.Result
-			rs, fastErr = p.Wait(context.Background(), b.lb, []memberwait.Member{{Name: "old-0"}}, memberwait.Options{Target: memberwait.Provisioned})
+			rs, fastErr = p.Wait(context.Background(), b.lb, []memberwait.Selector{{Name: "old-0"}}, memberwait.Options{Target: memberwait.Provisioned})
 			fastAt = rs[0].Verdict.At.Sub(start)
 		}()
 		go func() {
 			defer wg.Done()
 			var rs []memberwait.Result
-			rs, slowErr = p.Wait(context.Background(), b.lb, []memberwait.Member{{ID: slow}}, memberwait.Options{Target: memberwait.Provisioned})
+			rs, slowErr = p.Wait(context.Background(), b.lb, []memberwait.Selector{{ID: slow}}, memberwait.Options{Target: memberwait.Provisioned})
 			slowAt = rs[0].Verdict.At.Sub(start)
 		}()
 		wg.Wait()
@@ -500,7 +500,7 @@ func TestWaitThroughACAPOClient(t *testing.T) {
 	var err error
 	b.wait(func() {
 		_, err = memberwait.Wait(context.Background(), memberwait.FromLbClient(capoClient{b.client}), b.lb,
-			memberwait.Member{PoolID: b.pool, Address: "10.0.0.12", ProtocolPort: 6443}, memberwait.Options{Clock: b.clk, Target: memberwait.Provisioned})
+			memberwait.Selector{PoolID: b.pool, Address: "10.0.0.12", ProtocolPort: 6443}, memberwait.Options{Clock: b.clk, Target: memberwait.Provisioned})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -517,7 +517,7 @@ func TestCheckIsOneShot(t *testing.T) {
 	id := b.addMember("new-0", "10.0.0.12")
 	b.octa.ScriptMember(id, octaviatest.MemberScript{Operating: []octaviatest.Step{{After: 0, Status: memberwait.StatusOffline}, {After: 5 * time.Second, Status: memberwait.StatusOnline}}})
 	src := memberwait.StatusTree(b.client)
-	members := []memberwait.Member{{ID: id}, {Name: "old-0"}}
+	members := []memberwait.Selector{{ID: id}, {Name: "old-0"}}
 	opts := memberwait.Options{Clock: b.clk, SettleWindow: 10 * time.Second, Rand: func() float64 { return 0 }}
 	var progress []memberwait.Progress
 	var steps int

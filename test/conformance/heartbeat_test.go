@@ -178,7 +178,7 @@ func TestMemberwaitServingWithHeartbeats(t *testing.T) {
 	const settle = 10 * time.Second
 	opts := quick(memberwait.Serving)
 	opts.SettleWindow = settle
-	w := startWait(b, lbID, memberwait.Member{PoolID: poolID, ID: memberID}, opts)
+	w := startWait(b, lbID, memberwait.Selector{PoolID: poolID, ID: memberID}, opts)
 	w.pendingFor(t, 3, "ACTIVE/ERROR", 20*time.Second)
 
 	amp.status.Store("UP")

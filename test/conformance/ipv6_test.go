@@ -67,7 +67,7 @@ func TestIPv6MemberSpelling(t *testing.T) {
 
 		// A wait finds each member by another spelling of its address.
 		for _, c := range []struct{ id, asked string }{{first.ID, "fd00::a"}, {second, "FD00::0B"}} {
-			w := startWait(b, lbID, memberwait.Member{PoolID: poolID, Address: c.asked, ProtocolPort: 6443}, quick(memberwait.Provisioned))
+			w := startWait(b, lbID, memberwait.Selector{PoolID: poolID, Address: c.asked, ProtocolPort: 6443}, quick(memberwait.Provisioned))
 			res, err := w.result(t, 30*time.Second)
 			if err != nil {
 				t.Fatalf("%s: waiting on %s: %v", b.name, c.asked, err)
@@ -86,7 +86,7 @@ func TestIPv6MemberSpelling(t *testing.T) {
 		}
 		waitActive(t, b, lbID, "member v6-a-again")
 		waitActive(t, b, lbID, "lb")
-		w := startWait(b, lbID, memberwait.Member{PoolID: poolID, Address: "fd00::a", ProtocolPort: 6443}, quick(memberwait.Provisioned))
+		w := startWait(b, lbID, memberwait.Selector{PoolID: poolID, Address: "fd00::a", ProtocolPort: 6443}, quick(memberwait.Provisioned))
 		_, err = w.result(t, 30*time.Second)
 		var ae *memberwait.AmbiguousError
 		if !errors.As(err, &ae) || len(ae.Matches) != 2 {

@@ -115,7 +115,7 @@ type waitRun struct {
 	ended    time.Time
 }
 
-func startWait(b *backend, lbID string, m memberwait.Member, opts memberwait.Options) *waitRun {
+func startWait(b *backend, lbID string, m memberwait.Selector, opts memberwait.Options) *waitRun {
 	w := &waitRun{done: make(chan struct{})}
 	opts.OnUpdate = func(u memberwait.Update) {
 		w.mu.Lock()
@@ -198,7 +198,7 @@ func TestMemberwaitStuckPendingCreate(t *testing.T) {
 			t.Fatalf("%s: after the UPDATE the tree shows %v, want an ACTIVE load balancer and a PENDING_CREATE member", b.name, got)
 		}
 
-		w := startWait(b, lbID, memberwait.Member{PoolID: poolID, ID: memberID}, quick(memberwait.Provisioned))
+		w := startWait(b, lbID, memberwait.Selector{PoolID: poolID, ID: memberID}, quick(memberwait.Provisioned))
 		w.pendingFor(t, 5, memberwait.StatusPendingCreate, 20*time.Second)
 
 		b.setMemberStatus(t, memberID, memberwait.StatusActive, "")
@@ -223,7 +223,7 @@ func TestMemberwaitMemberErrorFailsFast(t *testing.T) {
 		b.setMemberStatus(t, memberID, memberwait.StatusError, "")
 
 		start := time.Now()
-		w := startWait(b, lbID, memberwait.Member{PoolID: poolID, Address: "10.0.1.10", ProtocolPort: 6443}, quick(memberwait.Serving))
+		w := startWait(b, lbID, memberwait.Selector{PoolID: poolID, Address: "10.0.1.10", ProtocolPort: 6443}, quick(memberwait.Serving))
 		_, err := w.result(t, 10*time.Second)
 		var me *memberwait.MemberError
 		if !errors.As(err, &me) {
@@ -250,7 +250,7 @@ func TestMemberwaitWorkerStopped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := startWait(b, lbID, memberwait.Member{PoolID: poolID, ID: m.ID}, quick(memberwait.Provisioned))
+	w := startWait(b, lbID, memberwait.Selector{PoolID: poolID, ID: m.ID}, quick(memberwait.Provisioned))
 	w.pendingFor(t, 8, memberwait.StatusPendingCreate, 20*time.Second)
 	if got := b.tree(t, lbID).get("lb"); got != pendingUpdateOffline {
 		t.Fatalf("load balancer with the worker stopped = %s, want %s", got, pendingUpdateOffline)
@@ -274,7 +274,7 @@ func TestMemberwaitAPIStopped(t *testing.T) {
 	memberID := addMember(t, b, lbID, poolID, "cp-0", "10.0.1.10")
 	b.setMemberStatus(t, memberID, memberwait.StatusPendingCreate, "")
 
-	w := startWait(b, lbID, memberwait.Member{PoolID: poolID, ID: memberID}, quick(memberwait.Provisioned))
+	w := startWait(b, lbID, memberwait.Selector{PoolID: poolID, ID: memberID}, quick(memberwait.Provisioned))
 	w.pendingFor(t, 2, memberwait.StatusPendingCreate, 20*time.Second)
 	b.stack.ctl(t, "stop", "octavia-api")
 	t.Cleanup(func() { b.stack.ensureRunning(t, "octavia-api") })

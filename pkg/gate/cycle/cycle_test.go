@@ -104,7 +104,7 @@ func TestRequeueAfter(t *testing.T) {
 // Through an outage a Machine with a remembered verdict keeps its member
 // rows and its last verdict's message; the hold is written either way.
 func TestRowsKeepProgressThroughAnOutage(t *testing.T) {
-	prev := map[string]Row{"a": {Name: "a", Verdict: gate.Verdict{MemberReady: true, Reason: gate.ReasonServing, Message: "serving"},
+	prev := map[string]Row{"a": {Name: "a", MemberReadiness: gate.MemberReadiness{MemberReady: true, Reason: gate.ReasonServing, Message: "serving"},
 		Members: []Member{{Progress: memberwait.Progress{PoolID: "pool", MemberID: "m", Since: now.Add(-time.Minute)}}}}}
 	in := gate.Input{Now: now, Policy: gate.Policy{Mode: gate.Enforce}, Machines: []gate.Machine{{Name: "a", HasNode: true, Last: prev["a"].last()}}}
 	in.LoadBalancer.Err = context.DeadlineExceeded

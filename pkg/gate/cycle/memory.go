@@ -28,7 +28,7 @@ type Row struct {
 	// Verdict is the Machine's condition. Through an outage it is the last
 	// good observation's, so it is read back as the Machine's last verdict
 	// unless it says Octavia could not be read.
-	gate.Verdict
+	gate.MemberReadiness
 	Held      bool
 	HeldSince time.Time
 	Alerted   bool
@@ -56,11 +56,11 @@ type Member struct {
 	Message       string
 }
 
-func (r Row) last() *gate.Verdict {
+func (r Row) last() *gate.MemberReadiness {
 	if r.Reason == "" || r.Reason == gate.ReasonOctaviaUnavailable {
 		return nil
 	}
-	v := r.Verdict
+	v := r.MemberReadiness
 	return &v
 }
 
@@ -83,7 +83,7 @@ func (o Outcome) Rows(prev map[string]Row) []Row {
 	in := o.Input
 	rows := make([]Row, 0, len(o.Decision.Machines))
 	for _, st := range o.Decision.Machines {
-		row := Row{Name: st.Name, Verdict: gate.Verdict{MemberReady: st.MemberReady, Reason: st.Reason, Message: st.Message},
+		row := Row{Name: st.Name, MemberReadiness: gate.MemberReadiness{MemberReady: st.MemberReady, Reason: st.Reason, Message: st.Message},
 			Held: st.Held, Alerted: st.Alerted}
 		for _, gm := range in.Machines {
 			if gm.Name == st.Name {

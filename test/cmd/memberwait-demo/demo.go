@@ -207,7 +207,7 @@ func (d *demoRun) lbOnlyWaiter(ctx context.Context, sc *gophercloud.ServiceClien
 func (d *demoRun) memberwait(ctx context.Context, sc *gophercloud.ServiceClient) error {
 	p := waitreport.NewProgress(d.clk, d.t0, func(elapsed time.Duration, line string) { d.eventAt(elapsed, demoMemberwaitTag, line) })
 	d.poller = memberwait.NewPoller(memberwait.StatusTree(sc), d.clk)
-	_, err := d.poller.Wait(ctx, d.lb.ID, []memberwait.Member{{ID: d.member.ID}}, memberwait.Options{
+	_, err := d.poller.Wait(ctx, d.lb.ID, []memberwait.Selector{{ID: d.member.ID}}, memberwait.Options{
 		Target: memberwait.Serving, // with the default settle window
 		Clock:  d.clk,
 		OnUpdate: func(u memberwait.Update) {

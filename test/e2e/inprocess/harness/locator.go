@@ -38,10 +38,10 @@ type DevLocator struct {
 }
 
 // Locate implements scope.LoadBalancerLocator.
-func (l DevLocator) Locate(ctx context.Context, c client.Reader, cluster *clusterv1.Cluster) (scope.Target, bool, error) {
+func (l DevLocator) Locate(ctx context.Context, c client.Reader, cluster *clusterv1.Cluster) (scope.APIServerLoadBalancer, bool, error) {
 	ref := cluster.Spec.InfrastructureRef
 	if ref.Kind != "DevCluster" || ref.APIGroup != devv1.GroupVersion.Group {
-		return scope.Target{}, false, nil
+		return scope.APIServerLoadBalancer{}, false, nil
 	}
 	var dc devv1.DevCluster
 	if err := c.Get(ctx, types.NamespacedName{Namespace: cluster.Namespace, Name: ref.Name}, &dc); err != nil {
@@ -51,13 +51,13 @@ func (l DevLocator) Locate(ctx context.Context, c client.Reader, cluster *cluste
 			// before the Cluster; this is a cache that has not caught up.)
 			err = fmt.Errorf("DevCluster %s/%s not found (yet): which gate gates the cluster is unknown", cluster.Namespace, ref.Name)
 		}
-		return scope.Target{}, false, err
+		return scope.APIServerLoadBalancer{}, false, err
 	}
 	a := dc.Annotations
 	if a[GateAnnotation] != l.Gate {
-		return scope.Target{}, false, nil
+		return scope.APIServerLoadBalancer{}, false, nil
 	}
-	return scope.Target{
+	return scope.APIServerLoadBalancer{
 		LoadBalancerID:   a[LoadBalancerIDAnnotation],
 		LoadBalancerName: a[LoadBalancerNameAnnotation],
 		Identity:         scope.Identity{Namespace: cluster.Namespace, SecretName: a[IdentityAnnotation], CloudName: CloudName},

@@ -24,7 +24,7 @@ func TestDevLocatorGatesItsOwnDevClustersOnly(t *testing.T) {
 	target, gated, err := DevLocator{}.Locate(context.Background(), c, cluster)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(gated).To(BeTrue())
-	g.Expect(target).To(Equal(scope.Target{LoadBalancerID: "lb-1", LoadBalancerName: "k8s-clusterapi-cluster-ns-c1-kubeapi",
+	g.Expect(target).To(Equal(scope.APIServerLoadBalancer{LoadBalancerID: "lb-1", LoadBalancerName: "k8s-clusterapi-cluster-ns-c1-kubeapi",
 		Identity: scope.Identity{Namespace: "ns", SecretName: "c1-cloud-config", CloudName: CloudName}}))
 
 	// The default gate leaves a cluster that chose another gate alone, and

@@ -10,9 +10,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// Target is a gated Cluster's API server load balancer and the credentials
-// to read it.
-type Target struct {
+// APIServerLoadBalancer is a gated Cluster's API server load balancer and
+// the credentials to read it.
+type APIServerLoadBalancer struct {
 	LoadBalancerID, LoadBalancerName string
 	Identity                         Identity
 	// NoLoadBalancer, when set, says why the cluster has no API server load
@@ -26,7 +26,7 @@ type Target struct {
 type LoadBalancerLocator interface {
 	// Locate returns gated=false for Clusters the gate leaves alone. A gated
 	// Cluster whose load balancer does not exist yet has an empty ID.
-	Locate(ctx context.Context, c client.Reader, cluster *clusterv1.Cluster) (t Target, gated bool, err error)
+	Locate(ctx context.Context, c client.Reader, cluster *clusterv1.Cluster) (lb APIServerLoadBalancer, gated bool, err error)
 }
 
 // CAPOLocator gates Clusters whose infrastructure is an OpenStackCluster:
@@ -35,17 +35,17 @@ type LoadBalancerLocator interface {
 type CAPOLocator struct{}
 
 // Locate implements LoadBalancerLocator.
-func (CAPOLocator) Locate(ctx context.Context, c client.Reader, cluster *clusterv1.Cluster) (Target, bool, error) {
+func (CAPOLocator) Locate(ctx context.Context, c client.Reader, cluster *clusterv1.Cluster) (APIServerLoadBalancer, bool, error) {
 	ref := cluster.Spec.InfrastructureRef
 	if ref.Kind != "OpenStackCluster" || ref.APIGroup != infrav1.SchemeGroupVersion.Group {
-		return Target{}, false, nil
+		return APIServerLoadBalancer{}, false, nil
 	}
 	var osc infrav1.OpenStackCluster
 	if err := c.Get(ctx, types.NamespacedName{Namespace: cluster.Namespace, Name: ref.Name}, &osc); err != nil {
-		return Target{}, true, client.IgnoreNotFound(err)
+		return APIServerLoadBalancer{}, true, client.IgnoreNotFound(err)
 	}
 	id := osc.Spec.IdentityRef
-	t := Target{Identity: Identity{Namespace: cluster.Namespace, SecretName: id.Name, CloudName: id.CloudName, Region: id.Region}}
+	t := APIServerLoadBalancer{Identity: Identity{Namespace: cluster.Namespace, SecretName: id.Name, CloudName: id.CloudName, Region: id.Region}}
 	if lb := osc.Status.APIServerLoadBalancer; lb != nil && lb.ID != "" {
 		t.LoadBalancerID, t.LoadBalancerName = lb.ID, lb.Name
 		return t, true, nil
