@@ -54,7 +54,7 @@ func TestWebhooksOnARealAPIServer(t *testing.T) {
 		Spec: v1alpha1.MemberGateSpec{ClusterName: "anywhere", SecurityGroups: &v1alpha1.SecurityGroupsSpec{Sources: []string{"0.0.0.0/0"}}}}
 	err = c.Create(ctx, anywhere)
 	g.Expect(err).To(HaveOccurred())
-	g.Expect(err.Error()).To(ContainSubstring("spec.securityGroups.sources[0]: Forbidden: 0.0.0.0/0 admits the whole internet"))
+	g.Expect(err.Error()).To(ContainSubstring("spec.securityGroups.sources[0]: Forbidden: refusing source 0.0.0.0/0: it admits the whole internet"))
 
 	bad := &v1alpha1.MemberGate{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "bad"},
 		Spec: v1alpha1.MemberGateSpec{ClusterName: "bad", SettleWindow: dur(time.Hour), MinServingMembers: i32(0)}}

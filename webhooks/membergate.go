@@ -36,7 +36,13 @@ const (
 // +kubebuilder:webhook:path=/validate-membergate-io-v1alpha1-membergate,mutating=false,failurePolicy=fail,sideEffects=None,groups=membergate.io,resources=membergates,verbs=create;update,versions=v1alpha1,name=validate.membergate.membergate.io,admissionReviewVersions=v1
 
 // MemberGate defaults and validates MemberGates.
-type MemberGate struct{}
+type MemberGate struct {
+	// MinSourcePrefixV4 and MinSourcePrefixV6 are the widest security-group
+	// sources admitted without allowAnywhere (the manager's
+	// --min-source-prefix-v4/-v6), so that the webhook refuses what the
+	// controller would refuse; zero means secgroup's defaults.
+	MinSourcePrefixV4, MinSourcePrefixV6 int
+}
 
 // SetupWithManager registers both webhooks.
 func (w MemberGate) SetupWithManager(mgr ctrl.Manager) error {
@@ -67,13 +73,13 @@ func (MemberGate) Default(_ context.Context, mg *v1alpha1.MemberGate) error {
 }
 
 // ValidateCreate checks a new MemberGate.
-func (MemberGate) ValidateCreate(_ context.Context, mg *v1alpha1.MemberGate) (admission.Warnings, error) {
-	return validate(mg, nil)
+func (w MemberGate) ValidateCreate(_ context.Context, mg *v1alpha1.MemberGate) (admission.Warnings, error) {
+	return w.validate(mg, nil)
 }
 
 // ValidateUpdate checks a change; the cluster reference cannot change.
-func (MemberGate) ValidateUpdate(_ context.Context, old, mg *v1alpha1.MemberGate) (admission.Warnings, error) {
-	return validate(mg, old)
+func (w MemberGate) ValidateUpdate(_ context.Context, old, mg *v1alpha1.MemberGate) (admission.Warnings, error) {
+	return w.validate(mg, old)
 }
 
 // ValidateDelete allows deletion: the controller re-creates the MemberGate
@@ -82,7 +88,12 @@ func (MemberGate) ValidateDelete(context.Context, *v1alpha1.MemberGate) (admissi
 	return nil, nil
 }
 
+// validate checks with the default source policy.
 func validate(mg, old *v1alpha1.MemberGate) (admission.Warnings, error) {
+	return MemberGate{}.validate(mg, old)
+}
+
+func (w MemberGate) validate(mg, old *v1alpha1.MemberGate) (admission.Warnings, error) {
 	var errs field.ErrorList
 	var warnings admission.Warnings
 	spec := field.NewPath("spec")
@@ -127,7 +138,7 @@ func validate(mg, old *v1alpha1.MemberGate) (admission.Warnings, error) {
 		errs = append(errs, field.Invalid(spec.Child("minServingMembers"), *n,
 			"must be at least 1; leave it unset to require every other control-plane Machine to serve"))
 	}
-	sgErrs, sgWarnings := validateSecurityGroups(s.SecurityGroups, spec.Child("securityGroups"))
+	sgErrs, sgWarnings := validateSecurityGroups(s.SecurityGroups, spec.Child("securityGroups"), w.MinSourcePrefixV4, w.MinSourcePrefixV6)
 	errs, warnings = append(errs, sgErrs...), append(warnings, sgWarnings...)
 	if len(errs) > 0 {
 		return warnings, apierrors.NewInvalid(v1alpha1.GroupVersion.WithKind("MemberGate").GroupKind(), mg.Name, errs)

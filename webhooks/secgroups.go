@@ -28,9 +28,10 @@ func defaultSecurityGroups(s *v1alpha1.MemberGateSpec) {
 }
 
 // validateSecurityGroups checks the policy: a known mode, a sane NodePort
-// range, and sources that are CIDRs, never the whole internet unless
-// allowAnywhere says so.
-func validateSecurityGroups(sg *v1alpha1.SecurityGroupsSpec, path *field.Path) (field.ErrorList, admission.Warnings) {
+// range, and sources that are CIDRs no wider than the manager admits
+// (minV4, minV6) unless allowAnywhere says so — the controller's own rule,
+// secgroup.Policy.Refuse.
+func validateSecurityGroups(sg *v1alpha1.SecurityGroupsSpec, path *field.Path, minV4, minV6 int) (field.ErrorList, admission.Warnings) {
 	if sg == nil {
 		return nil, nil
 	}
@@ -50,6 +51,12 @@ func validateSecurityGroups(sg *v1alpha1.SecurityGroupsSpec, path *field.Path) (
 		if r.Min > r.Max {
 			errs = append(errs, field.Invalid(p, fmt.Sprintf("%d-%d", r.Min, r.Max),
 				fmt.Sprintf("min must not exceed max: did you mean %d-%d?", r.Max, r.Min)))
+		} else if d := secgroup.DefaultNodePorts; sg.Workers && (int(r.Min) < d.Min || int(r.Max) > d.Max) {
+			// Ports below 30000 are where node services listen (SSH, the
+			// kubelet, etcd): opening them to the load balancer's subnet
+			// admits everything on it to those too.
+			warnings = append(warnings, fmt.Sprintf("%s %d-%d is wider than the Kubernetes default %d-%d: the workers' groups will admit the load balancer's subnet to every port in it",
+				p, r.Min, r.Max, d.Min, d.Max))
 		}
 	}
 	seen := map[netip.Prefix]bool{}
@@ -68,8 +75,9 @@ func validateSecurityGroups(sg *v1alpha1.SecurityGroupsSpec, path *field.Path) (
 			errs = append(errs, field.Invalid(p, src, fmt.Sprintf("has host bits set: write %s", masked)))
 			continue
 		}
-		if prefix.Bits() == 0 && !sg.AllowAnywhere {
-			errs = append(errs, field.Forbidden(p, fmt.Sprintf("%s admits the whole internet: give the load balancer's subnet, or set allowAnywhere: true if that is meant", src)))
+		pol := secgroup.Policy{AllowAnywhere: sg.AllowAnywhere, MinPrefixV4: minV4, MinPrefixV6: minV6}
+		if err := pol.Refuse(secgroup.Source{Prefix: prefix}); err != nil {
+			errs = append(errs, field.Forbidden(p, err.Error()))
 		}
 		if seen[prefix] {
 			errs = append(errs, field.Duplicate(p, src))

@@ -46,7 +46,17 @@ func TestValidateSecurityGroups(t *testing.T) {
 		{name: "IPv4 anywhere refused", mg: withSG(func(sg *v1alpha1.SecurityGroupsSpec) { sg.Sources = []string{"0.0.0.0/0"} }),
 			errs: []string{"spec.securityGroups.sources[0]", "whole internet", "allowAnywhere: true"}},
 		{name: "IPv6 anywhere refused", mg: withSG(func(sg *v1alpha1.SecurityGroupsSpec) { sg.Sources = []string{"10.6.0.0/24", "::/0"} }),
-			errs: []string{"spec.securityGroups.sources[1]", "::/0 admits the whole internet"}},
+			errs: []string{"spec.securityGroups.sources[1]", "::/0: it admits the whole internet"}},
+		{name: "half the internet refused", mg: withSG(func(sg *v1alpha1.SecurityGroupsSpec) { sg.Sources = []string{"0.0.0.0/1", "128.0.0.0/1"} }),
+			errs: []string{"spec.securityGroups.sources[0]", "spec.securityGroups.sources[1]", "wider than /8", "--min-source-prefix-v4"}},
+		{name: "half the IPv6 internet refused", mg: withSG(func(sg *v1alpha1.SecurityGroupsSpec) { sg.Sources = []string{"::/1"} }),
+			errs: []string{"spec.securityGroups.sources[0]", "wider than /32"}},
+		{name: "wide sources when allowed", mg: withSG(func(sg *v1alpha1.SecurityGroupsSpec) {
+			sg.Sources, sg.AllowAnywhere = []string{"0.0.0.0/1", "::/1"}, true
+		})},
+		{name: "a wide NodePort range warns", mg: withSG(func(sg *v1alpha1.SecurityGroupsSpec) {
+			sg.Workers, sg.NodePortRange = true, &v1alpha1.PortRange{Min: 1024, Max: 32767}
+		}), warning: "wider than the Kubernetes default 30000-32767"},
 		{name: "anywhere when allowed", mg: withSG(func(sg *v1alpha1.SecurityGroupsSpec) {
 			sg.Sources, sg.AllowAnywhere = []string{"0.0.0.0/0", "::/0"}, true
 		})},
@@ -83,4 +93,18 @@ func TestDefaultSecurityGroups(t *testing.T) {
 	g.Expect(MemberGate{}.Default(context.Background(), set)).To(Succeed())
 	g.Expect(set.Spec.SecurityGroups.Mode).To(Equal(v1alpha1.SecurityGroupsEnforce))
 	g.Expect(set.Spec.SecurityGroups.NodePortRange.Min).To(BeEquivalentTo(31000), "what the user set is kept")
+}
+
+// The webhook refuses what the manager's --min-source-prefix flags make
+// the controller refuse, not only the defaults.
+func TestValidateSourcesWithTheManagersMinimum(t *testing.T) {
+	g := NewWithT(t)
+	w := MemberGate{MinSourcePrefixV4: 16, MinSourcePrefixV6: 48}
+	mg := withSG(func(sg *v1alpha1.SecurityGroupsSpec) { sg.Sources = []string{"10.0.0.0/12", "fd00::/40", "10.6.0.0/16"} })
+	_, err := w.validate(mg, nil)
+	g.Expect(err).To(MatchError(And(ContainSubstring("sources[0]"), ContainSubstring("wider than /16"),
+		ContainSubstring("sources[1]"), ContainSubstring("wider than /48"))))
+	g.Expect(err.Error()).NotTo(ContainSubstring("sources[2]"))
+	_, err = validate(mg, nil)
+	g.Expect(err).NotTo(HaveOccurred(), "the defaults (/8, /32) admit all three")
 }

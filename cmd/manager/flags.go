@@ -16,6 +16,7 @@ import (
 	"github.com/membergate/membergate/controllers"
 	"github.com/membergate/membergate/extension"
 	"github.com/membergate/membergate/pkg/gate"
+	"github.com/membergate/membergate/pkg/secgroup"
 )
 
 // options are the manager's flags; docs/install.md lists every one.
@@ -26,6 +27,8 @@ type options struct {
 	budget                 float64
 	burst                  int
 	syncPeriod             time.Duration
+	minSourcePrefixV4      int
+	minSourcePrefixV6      int
 
 	enableWebhooks bool
 	webhookHost    string
@@ -65,6 +68,10 @@ func flagSet(o *options) *flag.FlagSet {
 	fs.Float64Var(&o.budget, "octavia-qps", 5, "OpenStack requests (Octavia, and Neutron for security groups) per second per cloud, for all clusters together; positive")
 	fs.IntVar(&o.burst, "octavia-burst", 10, "burst of OpenStack requests per cloud; at least 1")
 	fs.DurationVar(&o.syncPeriod, "sync-period", 10*time.Minute, "how often every watched object is reconciled anyway; at least 1s")
+	fs.IntVar(&o.minSourcePrefixV4, "min-source-prefix-v4", secgroup.DefaultMinPrefixV4,
+		"the widest IPv4 source a security-group rule may admit, as a prefix length (8 admits 10.0.0.0/8, refuses 0.0.0.0/1), unless a MemberGate sets allowAnywhere; 1 to 32")
+	fs.IntVar(&o.minSourcePrefixV6, "min-source-prefix-v6", secgroup.DefaultMinPrefixV6,
+		"the widest IPv6 source a security-group rule may admit, as a prefix length, unless a MemberGate sets allowAnywhere; 1 to 128")
 
 	fs.BoolVar(&o.enableWebhooks, "enable-webhooks", true, "serve the MemberGate admission webhooks")
 	fs.StringVar(&o.webhookHost, "webhook-host", "", "address the admission webhook server listens on; empty means every interface")
@@ -121,6 +128,13 @@ func (o *options) check() error {
 		bad("octavia-qps", o.budget, "must be a positive number of requests per second (0.2 is one every 5 s): with none allowed the gate never observes Octavia and holds every rollout")
 	case math.IsInf(o.budget, 1):
 		bad("octavia-qps", o.budget, "must be a finite number of requests per second")
+	}
+	// 0 would admit the whole internet, which only allowAnywhere may.
+	if o.minSourcePrefixV4 < 1 || o.minSourcePrefixV4 > 32 {
+		bad("min-source-prefix-v4", o.minSourcePrefixV4, "must be a prefix length from 1 to 32 (0.0.0.0/0 is admitted only by a MemberGate's allowAnywhere)")
+	}
+	if o.minSourcePrefixV6 < 1 || o.minSourcePrefixV6 > 128 {
+		bad("min-source-prefix-v6", o.minSourcePrefixV6, "must be a prefix length from 1 to 128 (::/0 is admitted only by a MemberGate's allowAnywhere)")
 	}
 	if o.burst < 1 {
 		bad("octavia-burst", o.burst, "must be at least 1: a smaller burst never allows a request")

@@ -73,6 +73,10 @@ func TestParseRefusesNonsensicalValues(t *testing.T) {
 		{[]string{"--octavia-qps=NaN"}, []string{"--octavia-qps", "positive"}},
 		{[]string{"--octavia-qps=+Inf"}, []string{"--octavia-qps", "finite"}},
 		{[]string{"--octavia-burst=0"}, []string{"--octavia-burst", "at least 1"}},
+		{[]string{"--min-source-prefix-v4=0"}, []string{"--min-source-prefix-v4", "from 1 to 32", "allowAnywhere"}},
+		{[]string{"--min-source-prefix-v4=33"}, []string{"--min-source-prefix-v4", "from 1 to 32"}},
+		{[]string{"--min-source-prefix-v6=0"}, []string{"--min-source-prefix-v6", "from 1 to 128"}},
+		{[]string{"--min-source-prefix-v6=129"}, []string{"--min-source-prefix-v6", "from 1 to 128"}},
 		{[]string{"--octavia-burst=-3"}, []string{"--octavia-burst", "at least 1"}},
 		// 0 turns the resync off, less than a second is raised to one.
 		{[]string{"--sync-period=0s"}, []string{"--sync-period", "at least 1s"}},
@@ -121,6 +125,7 @@ func TestParseAcceptsSensibleValues(t *testing.T) {
 		nil,
 		{"--octavia-qps=0.2", "--octavia-burst=1"},
 		{"--sync-period=1s"},
+		{"--min-source-prefix-v4=16", "--min-source-prefix-v6=48"},
 		{"--webhook-port=1", "--extension-port=65535"},
 		{"--extension-max-observation-age=1m"},
 		{"--metrics-bind-address=0", "--health-probe-bind-address=0"},

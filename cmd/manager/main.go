@@ -81,15 +81,17 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 		return fmt.Errorf("setting up the gate controller: %w", err)
 	}
 	groups := &securitygroup.Reconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("membergate"),
-		Networks: sources,
+		Client:            mgr.GetClient(),
+		Recorder:          mgr.GetEventRecorder("membergate"),
+		Networks:          sources,
+		MinSourcePrefixV4: o.minSourcePrefixV4,
+		MinSourcePrefixV6: o.minSourcePrefixV6,
 	}
 	if err := groups.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the security-group controller: %w", err)
 	}
 	if o.enableWebhooks {
-		if err := (webhooks.MemberGate{}).SetupWithManager(mgr); err != nil {
+		if err := (webhooks.MemberGate{MinSourcePrefixV4: o.minSourcePrefixV4, MinSourcePrefixV6: o.minSourcePrefixV6}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the MemberGate webhooks: %w", err)
 		}
 		if err := mgr.AddReadyzCheck("webhooks", mgr.GetWebhookServer().StartedChecker()); err != nil {

@@ -66,7 +66,7 @@ func (r *Reconciler) enforce(ctx context.Context, out *outcome, v *networking.Se
 	}
 	st.Sources = nil
 	for _, s := range sources {
-		st.Sources = append(st.Sources, s.String())
+		st.Sources = append(st.Sources, s.Prefix.String())
 	}
 
 	guards, missing, err := r.guardedPorts(ctx, v, topo, in, pol)

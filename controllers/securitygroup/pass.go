@@ -48,6 +48,7 @@ func (r *Reconciler) reconcileGroups(ctx context.Context, in input) *outcome {
 			Region: in.target.Identity.Region}
 	}
 	pol := policyOf(in.mg)
+	pol.MinPrefixV4, pol.MinPrefixV6 = r.MinSourcePrefixV4, r.MinSourcePrefixV6
 	out := &outcome{status: st}
 	owner := ruleOwner(in.key())
 

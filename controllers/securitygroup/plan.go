@@ -25,7 +25,7 @@ type guarded struct {
 // derivedSources are the CIDRs of the subnets the load balancer reaches
 // its members from: each member's subnet, or the VIP's for members with
 // none.
-func derivedSources(ctx context.Context, v *networking.Service, topo *loadbalancer.Topology) ([]netip.Prefix, error) {
+func derivedSources(ctx context.Context, v *networking.Service, topo *loadbalancer.Topology) ([]secgroup.Source, error) {
 	var subnets []string
 	for _, m := range topo.Members {
 		subnets = append(subnets, m.SourceSubnet(topo.VIPSubnetID))
@@ -34,7 +34,7 @@ func derivedSources(ctx context.Context, v *networking.Service, topo *loadbalanc
 		subnets = append(subnets, topo.VIPSubnetID)
 	}
 	slices.Sort(subnets)
-	var out []netip.Prefix
+	var out []secgroup.Source
 	for _, id := range slices.Compact(subnets) {
 		cidr, err := v.GetSubnetCIDR(ctx, id)
 		if err != nil {
@@ -44,8 +44,8 @@ func derivedSources(ctx context.Context, v *networking.Service, topo *loadbalanc
 		if err != nil {
 			return nil, fmt.Errorf("subnet %s has CIDR %q: %w", id, cidr, err)
 		}
-		if !slices.Contains(out, p.Masked()) {
-			out = append(out, p.Masked())
+		if src := (secgroup.Source{Prefix: p.Masked(), Derived: true}); !slices.Contains(out, src) {
+			out = append(out, src)
 		}
 	}
 	return out, nil
@@ -159,7 +159,7 @@ func internalAddresses(m *clusterv1.Machine) []string {
 // already admits it by a rule that is not ours (one of ours is what
 // secgroup.Diff keeps). Traffic is admitted when any of a port's groups
 // admits it, so one rule per port is enough.
-func plan(pol policy, owner secgroup.Owner, sources []netip.Prefix, guards []*guarded, v *networking.Service) ([]secgroup.Rule, []string) {
+func plan(pol policy, owner secgroup.Owner, sources []secgroup.Source, guards []*guarded, v *networking.Service) ([]secgroup.Rule, []string) {
 	var planned []secgroup.Rule
 	var refused []string
 	seen := map[string]bool{}
@@ -169,7 +169,7 @@ func plan(pol policy, owner secgroup.Owner, sources []netip.Prefix, guards []*gu
 			if len(groups) == 0 || !g.port.Filtered() {
 				continue
 			}
-			cands, errs := secgroup.Plan(pol.Policy, []netip.Prefix{src}, []secgroup.Guarded{{GroupID: groups[0], Ports: g.ports, NodePorts: g.nodePorts}})
+			cands, errs := secgroup.Plan(pol.Policy, []secgroup.Source{src}, []secgroup.Guarded{{GroupID: groups[0], Ports: g.ports, NodePorts: g.nodePorts}})
 			for _, err := range errs {
 				if !slices.Contains(refused, err.Error()) {
 					refused = append(refused, err.Error())

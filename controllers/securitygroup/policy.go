@@ -15,7 +15,9 @@ import (
 type policy struct {
 	secgroup.Policy
 	workers bool
-	sources []netip.Prefix
+	// sources are the ones configured; none means those derived from the
+	// load balancer's subnets.
+	sources []secgroup.Source
 }
 
 // policyOf reads the spec; unset means Audit with the defaults.
@@ -36,7 +38,7 @@ func policyOf(mg *v1alpha1.MemberGate) policy {
 		// The webhook refuses what does not parse; a source that slipped
 		// past it (webhooks off) is left out rather than guessed at.
 		if prefix, err := netip.ParsePrefix(c); err == nil {
-			p.sources = append(p.sources, prefix.Masked())
+			p.sources = append(p.sources, secgroup.Source{Prefix: prefix.Masked()})
 		}
 	}
 	return p

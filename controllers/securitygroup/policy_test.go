@@ -1,6 +1,7 @@
 package securitygroup
 
 import (
+	"net/netip"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -19,5 +20,5 @@ func TestSGPolicyDefaults(t *testing.T) {
 	g.Expect(p.Mode).To(Equal(secgroup.Enforce))
 	g.Expect(p.NodePorts).To(Equal(secgroup.PortRange{Min: 31000, Max: 31100}))
 	g.Expect(p.sources).To(HaveLen(1), "what does not parse is left out, not guessed at")
-	g.Expect(p.sources[0].String()).To(Equal("10.6.0.0/24"))
+	g.Expect(p.sources[0]).To(Equal(secgroup.Source{Prefix: netip.MustParsePrefix("10.6.0.0/24")}), "a configured source is not derived")
 }

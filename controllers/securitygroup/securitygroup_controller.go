@@ -67,6 +67,10 @@ type Reconciler struct {
 	// Locator finds a Cluster's API server load balancer; nil means CAPO's
 	// OpenStackCluster, as for the gate.
 	Locator scope.LoadBalancerLocator
+	// MinSourcePrefixV4 and MinSourcePrefixV6 are the widest sources a rule
+	// may admit unless a MemberGate sets allowAnywhere (the manager's
+	// --min-source-prefix-v4/-v6); zero means secgroup's defaults.
+	MinSourcePrefixV4, MinSourcePrefixV6 int
 	// Clock defaults to the real clock.
 	Clock clock.PassiveClock
 

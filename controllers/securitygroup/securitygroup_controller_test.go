@@ -133,14 +133,45 @@ func TestSecurityGroupsRefuseAnywhere(t *testing.T) {
 
 // IPv6 members reached from an IPv6 subnet get IPv6 rules.
 func TestSecurityGroupsIPv6(t *testing.T) {
-	w := newWorld(t, options{cidr: "2001:db8:6::/64", machines: 2, cpGroups: []string{"cp"}, sg: enforce()})
+	w := newWorld(t, options{cidr: "fd00:6::/64", machines: 2, cpGroups: []string{"cp"}, sg: enforce()})
 	w.reconcile()
 	ours := w.ours(w.cp)
 	w.g.Expect(ours).To(HaveLen(1))
 	w.g.Expect(ours[0].EtherType).To(Equal("IPv6"))
-	w.g.Expect(ours[0].RemoteIPPrefix).To(Equal("2001:db8:6::/64"))
+	w.g.Expect(ours[0].RemoteIPPrefix).To(Equal("fd00:6::/64"))
 	w.g.Expect(ours[0].PortRangeMin).To(Equal(6443))
 	w.g.Expect(w.sgCondition().Reason).To(Equal(ReasonSynced))
+}
+
+// A subnet CIDR that Neutron reports is a cloud's word, not a person's
+// choice: one wider than the manager admits (0.0.0.0/1 is half the
+// internet) or a public one is reported and never opened. A person may
+// still list a public source, or set allowAnywhere.
+func TestSecurityGroupsRefuseWideOrPublicDerivedSources(t *testing.T) {
+	for _, c := range []struct{ cidr, why string }{
+		{"0.0.0.0/1", "wider than /8"},
+		{"203.0.113.0/24", "not a private range"},
+		{"2001:db8:6::/64", "not a private range"},
+	} {
+		t.Run(c.cidr, func(t *testing.T) {
+			w := newWorld(t, options{cidr: c.cidr, machines: 1, cpGroups: []string{"cp"}, sg: enforce()})
+			w.reconcile()
+			w.g.Expect(w.ruleWrites()).To(BeZero())
+			cond := w.sgCondition()
+			w.g.Expect(cond.Reason).To(Equal(ReasonSourceRefused))
+			w.g.Expect(cond.Message).To(And(ContainSubstring("refusing subnet CIDR "+c.cidr), ContainSubstring(c.why)))
+
+			sg := enforce()
+			sg.Sources = []string{c.cidr}
+			if c.why != "not a private range" {
+				sg.AllowAnywhere = true
+			}
+			w.setSG(sg)
+			w.reconcile()
+			w.g.Expect(w.ours(w.cp)).To(ConsistOf(HaveField("RemoteIPPrefix", c.cidr)), "a source a person chose")
+			w.g.Expect(w.sgCondition().Reason).To(Equal(ReasonSynced))
+		})
+	}
 }
 
 // Disabled and deletion remove our rules and only ours; with the Cluster

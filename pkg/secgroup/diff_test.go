@@ -9,7 +9,7 @@ import (
 const owner = Owner("membergate default/prod")
 
 func TestDiffConverges(t *testing.T) {
-	planned, _ := Plan(Policy{Mode: Enforce}, []netip.Prefix{subnet}, []Guarded{{GroupID: "cp", Ports: []int{6443}}})
+	planned, _ := Plan(Policy{Mode: Enforce}, configured(subnet), []Guarded{{GroupID: "cp", Ports: []int{6443}}})
 	foreign := Rule{ID: "f", SecurityGroupID: "cp", Direction: "ingress", EtherType: "IPv4", Protocol: "tcp", PortRangeMin: 22, PortRangeMax: 22, RemoteIPPrefix: "0.0.0.0/0", Description: "ssh"}
 	stale := owner.Mark(Rule{ID: "s", SecurityGroupID: "cp", Direction: "ingress", EtherType: "IPv4", Protocol: "tcp", PortRangeMin: 9000, PortRangeMax: 9000, RemoteIPPrefix: "10.6.0.0/24"}, "old pool")
 
@@ -51,7 +51,7 @@ func TestDiffNeverTouchesOthers(t *testing.T) {
 			sources = append(sources, randomPrefix(rng))
 		}
 		targets := []Guarded{{GroupID: "cp", Ports: []int{6443, 1 + rng.IntN(65535)}}, {GroupID: "w", NodePorts: rng.IntN(2) == 0}}
-		planned, _ := Plan(Policy{Mode: Enforce, AllowAnywhere: rng.IntN(2) == 0}, sources, targets)
+		planned, _ := Plan(Policy{Mode: Enforce, AllowAnywhere: rng.IntN(2) == 0}, configured(sources...), targets)
 		var existing []Rule
 		for i := rng.IntN(6); i > 0; i-- {
 			r := Rule{ID: string(rune('a' + i)), SecurityGroupID: []string{"cp", "w"}[rng.IntN(2)], Direction: "ingress", EtherType: "IPv4",

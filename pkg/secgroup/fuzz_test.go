@@ -130,7 +130,7 @@ func FuzzPlan(f *testing.F) {
 		pol := Policy{Mode: []EnforcementMode{Enforce, Audit, Disabled}[mode%3], NodePorts: np, AllTCP: allTCP, AllowAnywhere: anywhere}
 		sources := []netip.Prefix{prefixFrom(srcA, bitsA), prefixFrom(srcB, bitsB)}
 		targets := []Guarded{{GroupID: "cp", Ports: ports, NodePorts: nodePorts}, {GroupID: "workers", NodePorts: true}}
-		planned, errs := Plan(pol, sources, targets)
+		planned, errs := Plan(pol, configured(sources...), targets)
 		if pol.Mode == Disabled {
 			if len(planned) != 0 || len(errs) != 0 {
 				t.Fatal("Disabled planned something")
@@ -149,8 +149,8 @@ func FuzzPlan(f *testing.F) {
 			if err != nil || (src != sources[0].Masked() && src != sources[1].Masked()) || r.EtherType != etherType(src) {
 				t.Fatalf("planned %v from a source not given (%v)", r, sources)
 			}
-			if src.Bits() == 0 && !anywhere {
-				t.Fatalf("planned %v: the whole internet, not allowed", r)
+			if pol.Refuse(Source{Prefix: src}) != nil {
+				t.Fatalf("planned %v: wider than the policy allows", r)
 			}
 			if r.PortRangeMin < 1 || r.PortRangeMax > 65535 || r.PortRangeMin > r.PortRangeMax {
 				t.Fatalf("planned an invalid range %v", r)
@@ -172,7 +172,10 @@ func FuzzPlan(f *testing.F) {
 			t.Fatalf("Missing(plan, nothing) = %d rules of %d", len(m), len(planned))
 		}
 		for _, src := range sources {
-			if src.Bits() == 0 && !anywhere {
+			if err := pol.Refuse(Source{Prefix: src}); err != nil {
+				if !slices.ContainsFunc(errs, func(e error) bool { return e.Error() == err.Error() }) {
+					t.Fatalf("refused %s without saying so: %v", src, errs)
+				}
 				continue
 			}
 			for _, tg := range targets {

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	. "github.com/onsi/gomega"
 )
 
 var subnet = netip.MustParsePrefix("10.6.0.0/24")
@@ -68,7 +70,7 @@ func TestCheckNamesTheMissingRule(t *testing.T) {
 
 func TestPlan(t *testing.T) {
 	v6 := netip.MustParsePrefix("fd00:6::/64")
-	rules, errs := Plan(Policy{Mode: Enforce}, []netip.Prefix{subnet, v6}, []Guarded{
+	rules, errs := Plan(Policy{Mode: Enforce}, configured(subnet, v6), []Guarded{
 		{GroupID: "cp", Ports: []int{6443, 6443, 6444, 9000}},
 		{GroupID: "workers", NodePorts: true},
 	})
@@ -93,22 +95,22 @@ func TestPlan(t *testing.T) {
 	if rules[0].Description == "" || !strings.Contains(rules[0].Description, "membergate") {
 		t.Fatal("planned rules must be marked as ours")
 	}
-	if r, errs := Plan(Policy{Mode: Enforce}, []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}, []Guarded{{GroupID: "cp", Ports: []int{6443}}}); len(r) != 0 || len(errs) != 1 {
+	if r, errs := Plan(Policy{Mode: Enforce}, configured(netip.MustParsePrefix("0.0.0.0/0")), []Guarded{{GroupID: "cp", Ports: []int{6443}}}); len(r) != 0 || len(errs) != 1 {
 		t.Fatalf("0.0.0.0/0 planned without being allowed: %v %v", r, errs)
 	}
-	if r, _ := Plan(Policy{Mode: Enforce, AllowAnywhere: true}, []netip.Prefix{netip.MustParsePrefix("::/0")}, []Guarded{{GroupID: "cp", Ports: []int{6443}}}); len(r) != 1 {
+	if r, _ := Plan(Policy{Mode: Enforce, AllowAnywhere: true}, configured(netip.MustParsePrefix("::/0")), []Guarded{{GroupID: "cp", Ports: []int{6443}}}); len(r) != 1 {
 		t.Fatal("::/0 refused although allowed")
 	}
-	if r, _ := Plan(Policy{Mode: Disabled}, []netip.Prefix{subnet}, []Guarded{{GroupID: "cp", Ports: []int{6443}}}); len(r) != 0 {
+	if r, _ := Plan(Policy{Mode: Disabled}, configured(subnet), []Guarded{{GroupID: "cp", Ports: []int{6443}}}); len(r) != 0 {
 		t.Fatal("Disabled planned rules")
 	}
-	if r, _ := Plan(Policy{Mode: Enforce, AllTCP: true}, []netip.Prefix{subnet}, []Guarded{{GroupID: "cp", Ports: []int{6443}}}); len(r) != 1 || r[0].PortRangeMin != 1 || r[0].PortRangeMax != 65535 {
+	if r, _ := Plan(Policy{Mode: Enforce, AllTCP: true}, configured(subnet), []Guarded{{GroupID: "cp", Ports: []int{6443}}}); len(r) != 1 || r[0].PortRangeMin != 1 || r[0].PortRangeMax != 65535 {
 		t.Fatalf("AllTCP: %v", r)
 	}
 }
 
 func TestMissing(t *testing.T) {
-	planned, _ := Plan(Policy{Mode: Enforce}, []netip.Prefix{subnet}, []Guarded{{GroupID: "cp", Ports: []int{6443}}, {GroupID: "w", NodePorts: true}})
+	planned, _ := Plan(Policy{Mode: Enforce}, configured(subnet), []Guarded{{GroupID: "cp", Ports: []int{6443}}, {GroupID: "w", NodePorts: true}})
 	existing := []Rule{
 		{SecurityGroupID: "cp", Direction: "ingress", EtherType: "IPv4", Protocol: "tcp", RemoteIPPrefix: "10.0.0.0/8"},                                           // covers 6443
 		{SecurityGroupID: "w", Direction: "ingress", EtherType: "IPv4", Protocol: "tcp", PortRangeMin: 30000, PortRangeMax: 31000, RemoteIPPrefix: "10.6.0.0/24"}, // part of the range
@@ -147,7 +149,7 @@ func TestPlanNeverExceedsThePolicy(t *testing.T) {
 			}
 			targets = append(targets, tg)
 		}
-		rules, _ := Plan(p, sources, targets)
+		rules, _ := Plan(p, configured(sources...), targets)
 		np := p.NodePorts
 		if np == (PortRange{}) {
 			np = DefaultNodePorts
@@ -157,8 +159,8 @@ func TestPlanNeverExceedsThePolicy(t *testing.T) {
 			if !containsPrefix(sources, src) {
 				t.Fatalf("run %d: source %s is not one of %v", run, src, sources)
 			}
-			if src.Bits() == 0 && !p.AllowAnywhere {
-				t.Fatalf("run %d: %s planned without AllowAnywhere", run, src)
+			if p.Refuse(Source{Prefix: src}) != nil {
+				t.Fatalf("run %d: %s planned although the policy refuses it", run, src)
 			}
 			tg := targetOf(targets, r.SecurityGroupID)
 			for port := r.PortRangeMin; port <= r.PortRangeMax; port += 1 + (r.PortRangeMax-r.PortRangeMin)/7 {
@@ -172,7 +174,7 @@ func TestPlanNeverExceedsThePolicy(t *testing.T) {
 		}
 		// Sufficient: every source reaches every wanted port.
 		for _, src := range sources {
-			if src.Bits() == 0 && !p.AllowAnywhere {
+			if p.Refuse(Source{Prefix: src}) != nil {
 				continue
 			}
 			for _, tg := range targets {
@@ -241,4 +243,55 @@ func allowed(t Guarded, np PortRange, port int) bool {
 		}
 	}
 	return false
+}
+
+// configured are sources a person listed.
+func configured(ps ...netip.Prefix) []Source {
+	out := make([]Source, len(ps))
+	for i, p := range ps {
+		out[i] = Source{Prefix: p}
+	}
+	return out
+}
+
+func TestPolicyRefusesWideAndPublicSources(t *testing.T) {
+	g := NewWithT(t)
+	p := func(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+	cases := []struct {
+		name   string
+		policy Policy
+		src    Source
+		refuse string // "" admits
+	}{
+		{"half the internet, v4", Policy{}, Source{Prefix: p("0.0.0.0/1")}, "wider than /8"},
+		{"the other half", Policy{}, Source{Prefix: p("128.0.0.0/1")}, "wider than /8"},
+		{"half the internet, v6", Policy{}, Source{Prefix: p("::/1")}, "wider than /32"},
+		{"the whole internet", Policy{}, Source{Prefix: p("0.0.0.0/0")}, "the whole internet"},
+		{"10/8 is the widest", Policy{}, Source{Prefix: p("10.0.0.0/8")}, ""},
+		{"10/7 is wider", Policy{}, Source{Prefix: p("10.0.0.0/7")}, "wider than /8"},
+		{"a /32 v6 allocation", Policy{}, Source{Prefix: p("2001:db8::/32")}, ""},
+		{"a v6 /31", Policy{}, Source{Prefix: p("2001:db8::/31")}, "wider than /32"},
+		{"a narrower minimum", Policy{MinPrefixV4: 16}, Source{Prefix: p("10.0.0.0/12")}, "wider than /16, the widest source the manager admits (--min-source-prefix-v4)"},
+		{"configured public", Policy{}, Source{Prefix: p("203.0.113.0/24")}, ""},
+		{"derived public", Policy{}, Source{Prefix: p("203.0.113.0/24"), Derived: true}, "not a private range"},
+		{"derived public v6", Policy{}, Source{Prefix: p("2001:db8:1::/64"), Derived: true}, "not a private range"},
+		{"derived private", Policy{}, Source{Prefix: p("10.6.0.0/24"), Derived: true}, ""},
+		{"derived shared space", Policy{}, Source{Prefix: p("100.64.3.0/24"), Derived: true}, ""},
+		{"derived ULA", Policy{}, Source{Prefix: p("fd00:6::/64"), Derived: true}, ""},
+		{"derived straddling private", Policy{}, Source{Prefix: p("172.0.0.0/8"), Derived: true}, "not a private range"},
+		{"derived too wide", Policy{}, Source{Prefix: p("0.0.0.0/1"), Derived: true}, "wider than /8"},
+		{"anywhere admits all", Policy{AllowAnywhere: true}, Source{Prefix: p("0.0.0.0/1"), Derived: true}, ""},
+		{"anywhere admits public derived", Policy{AllowAnywhere: true}, Source{Prefix: p("203.0.113.0/24"), Derived: true}, ""},
+	}
+	for _, c := range cases {
+		err := c.policy.Refuse(c.src)
+		if c.refuse == "" {
+			g.Expect(err).NotTo(HaveOccurred(), c.name)
+			continue
+		}
+		g.Expect(err).To(MatchError(ContainSubstring(c.refuse)), c.name)
+		rules, errs := Plan(Policy{Mode: Enforce, MinPrefixV4: c.policy.MinPrefixV4}, []Source{c.src}, []Guarded{{GroupID: "cp", Ports: []int{6443}}})
+		g.Expect(rules).To(BeEmpty(), c.name)
+		g.Expect(errs).To(HaveLen(1), c.name)
+	}
 }
