@@ -100,7 +100,9 @@ func TestDefaultSecurityGroups(t *testing.T) {
 func TestValidateSourcesWithTheManagersMinimum(t *testing.T) {
 	g := NewWithT(t)
 	w := MemberGate{MinSourcePrefixV4: 16, MinSourcePrefixV6: 48}
-	mg := withSG(func(sg *v1alpha1.SecurityGroupsSpec) { sg.Sources = []string{"10.0.0.0/12", "fd00::/40", "10.6.0.0/16"} })
+	mg := withSG(func(sg *v1alpha1.SecurityGroupsSpec) {
+		sg.Sources = []string{"10.0.0.0/12", "fd00::/40", "10.6.0.0/16"}
+	})
 	_, err := w.validate(mg, nil)
 	g.Expect(err).To(MatchError(And(ContainSubstring("sources[0]"), ContainSubstring("wider than /16"),
 		ContainSubstring("sources[1]"), ContainSubstring("wider than /48"))))
