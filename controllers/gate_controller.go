@@ -83,6 +83,9 @@ func (r *GateReconciler) SetupWithManager(mgr ctrl.Manager) error {
 func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, reterr error) {
 	s, err := r.newScope(ctx, req.NamespacedName)
 	if err != nil || s == nil {
+		if err == nil {
+			r.snapshots.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, err
 	}
 	defer func() {

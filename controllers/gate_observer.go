@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/membergate/membergate/internal/cloud/scope"
@@ -21,12 +22,21 @@ import (
 // ~1.8 status reads per second per cluster. With it, Octavia is read once
 // per poll of memberwait's schedule, or at once when the control-plane
 // Machines change (a new Machine's member is worth looking for now).
+//
+// Entries are the cluster's, never the load balancer's alone: the load
+// balancer ID comes from the cluster's OpenStackCluster and the answer from
+// the Octavia its identity reaches, both a tenant's to choose, so another
+// cluster naming the same ID must not be served what this one observed
+// (nor this one what another's Octavia said).
 type snapshotCache struct {
 	mu      sync.Mutex
 	entries map[string]cachedSnapshot
 }
 
 type cachedSnapshot struct {
+	// target is what was observed: a cluster whose load balancer or
+	// identity changed observes afresh.
+	target      scope.APIServerLoadBalancer
 	snap        *memberwait.Snapshot
 	at, due     time.Time
 	fingerprint string
@@ -36,6 +46,7 @@ type cachedSnapshot struct {
 // the reconciler's snapshot cache.
 type octaviaObserver struct {
 	r        *GateReconciler
+	cluster  types.NamespacedName
 	target   scope.APIServerLoadBalancer
 	machines []clusterv1.Machine
 }
@@ -44,9 +55,9 @@ type octaviaObserver struct {
 func (o *octaviaObserver) ObserveOrReuse(ctx context.Context, now time.Time) (snap *memberwait.Snapshot, at time.Time, fresh bool, err error) {
 	c := &o.r.snapshots
 	c.mu.Lock()
-	e, ok := c.entries[o.target.LoadBalancerID]
+	e, ok := c.entries[o.cluster.String()]
 	c.mu.Unlock()
-	if ok && now.Before(e.due) && e.fingerprint == fingerprint(o.machines) {
+	if ok && e.target == o.target && now.Before(e.due) && e.fingerprint == fingerprint(o.machines) {
 		return e.snap, e.at, false, nil
 	}
 	snap, at, err = o.ObserveFresh(ctx)
@@ -66,10 +77,10 @@ func (o *octaviaObserver) ObserveFresh(ctx context.Context) (*memberwait.Snapsho
 	}
 	if err != nil {
 		// A failed read says nothing: the next reconcile tries again.
-		delete(c.entries, o.target.LoadBalancerID)
+		delete(c.entries, o.cluster.String())
 		return snap, at, err
 	}
-	c.entries[o.target.LoadBalancerID] = cachedSnapshot{snap: snap, at: at, due: at, fingerprint: fingerprint(o.machines)}
+	c.entries[o.cluster.String()] = cachedSnapshot{target: o.target, snap: snap, at: at, due: at, fingerprint: fingerprint(o.machines)}
 	return snap, at, nil
 }
 
@@ -78,9 +89,9 @@ func (o *octaviaObserver) Due(at time.Time, after time.Duration) {
 	c := &o.r.snapshots
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.entries[o.target.LoadBalancerID]; ok && e.at.Equal(at) {
+	if e, ok := c.entries[o.cluster.String()]; ok && e.at.Equal(at) {
 		e.due = at.Add(after)
-		c.entries[o.target.LoadBalancerID] = e
+		c.entries[o.cluster.String()] = e
 	}
 }
 
@@ -114,4 +125,12 @@ func (r *GateReconciler) observe(ctx context.Context, target scope.APIServerLoad
 		return nil, err
 	}
 	return loadbalancer.NewService(loadbalancer.Clients{StatusTree: src}, nil).ObserveStatusTree(ctx, target.LoadBalancerID)
+}
+
+// forget drops what is remembered of a cluster that is gone or no longer
+// gated.
+func (c *snapshotCache) forget(cluster types.NamespacedName) {
+	c.mu.Lock()
+	delete(c.entries, cluster.String())
+	c.mu.Unlock()
 }

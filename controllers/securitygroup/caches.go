@@ -30,10 +30,10 @@ func (c *caches) forget(cluster, lbID string) {
 
 // topology is the load balancer's topology, through the cache.
 func (c *caches) topology(ctx context.Context, nc *scope.NetworkClients, lbID, key string, now time.Time) (*loadbalancer.Topology, error) {
-	return loadbalancer.NewService(loadbalancer.Clients{Octavia: nc.LoadBalancer}, &c.topologies).GetTopology(ctx, lbID, key, now)
+	return loadbalancer.NewService(loadbalancer.Clients{Octavia: nc.LoadBalancer, Key: nc.Key}, &c.topologies).GetTopology(ctx, lbID, key, now)
 }
 
 // view is Neutron as one reconcile of cluster reads it, through the cache.
 func (c *caches) view(nc *scope.NetworkClients, cluster string, now time.Time) *networking.Service {
-	return networking.NewService(nc.Network, nc.Cloud, &c.neutron, cluster, now)
+	return networking.NewService(nc.Network, nc.Key, &c.neutron, cluster, now)
 }

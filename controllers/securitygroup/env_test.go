@@ -114,20 +114,8 @@ func newWorld(t *testing.T, o options) *world {
 
 	// CAPO's identity Secret: the emulated Keystone, whose catalog has
 	// Octavia only, and Neutron's endpoint in the cloud.
-	clouds := fmt.Sprintf(`clouds:
-  openstack:
-    auth:
-      auth_url: %s
-      username: capo
-      password: s3cret
-      project_name: capo
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-    network_endpoint_override: %s
-`, w.octa.KeystoneURL(), w.neutron.URL)
 	w.g.Expect(k8sClient.Create(w.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: "cloud-config"},
-		Data: map[string][]byte{"clouds.yaml": []byte(clouds)}})).To(Succeed())
+		Data: map[string][]byte{"clouds.yaml": cloudsYAML(w.octa.KeystoneURL(), w.neutron.URL)}})).To(Succeed())
 	osc := &infrav1.OpenStackCluster{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: "test"},
 		Spec: infrav1.OpenStackClusterSpec{IdentityRef: infrav1.OpenStackIdentityReference{Name: "cloud-config", CloudName: "openstack"}}}
 	w.g.Expect(k8sClient.Create(w.ctx, osc)).To(Succeed())
@@ -323,3 +311,20 @@ func portRange(r rules.SecGroupRule) string {
 }
 
 func clientKey(o client.Object) client.ObjectKey { return client.ObjectKeyFromObject(o) }
+
+// cloudsYAML is an identity Secret's clouds.yaml: the emulated Keystone
+// (user capo), and Neutron at neutronURL.
+func cloudsYAML(keystoneURL, neutronURL string) []byte {
+	return []byte(fmt.Sprintf(`clouds:
+  openstack:
+    auth:
+      auth_url: %s
+      username: capo
+      password: s3cret
+      project_name: capo
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionOne
+    network_endpoint_override: %s
+`, keystoneURL, neutronURL))
+}

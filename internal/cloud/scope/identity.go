@@ -31,9 +31,15 @@ type SourceFactory interface {
 // none is left, so a pass never waits.
 type NetworkClients struct {
 	LoadBalancer, Network *gophercloud.ServiceClient
-	// Cloud names the cloud (its Octavia endpoint), for caches that all
-	// its clusters share.
+	// Cloud names the cloud (its Octavia endpoint): the request budget's
+	// key.
 	Cloud string
+	// Key names where the clients' answers come from: the identity (its
+	// Secret at one resourceVersion, the cloud, the region) and both
+	// endpoints. Every cache of what they read is keyed by it: a tenant
+	// chooses its endpoints (network_endpoint_override, say), so what one
+	// identity's Neutron or Octavia said must never answer for another's.
+	Key string
 }
 
 // NetworkFactory returns the clients of an identity.

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/membergate/membergate/internal/openstackauth"
@@ -18,11 +21,17 @@ import (
 // SecretSources builds one Octavia client per identity from its Secret and
 // keeps it while the Secret is unchanged. Every client shares its cloud's
 // request budget, so many clusters on one cloud cannot flood its API.
+//
+// What is built from a Secret holds its credentials (and the tokens they
+// got), so it does not outlive the Secret: it is dropped when the Secret is
+// gone or changed, and when no reconcile has asked for it for IdentityIdle.
 type SecretSources struct {
 	Client client.Reader
 	// Budget is requests per second per cloud, Burst its burst.
 	Budget rate.Limit
 	Burst  int
+	// Clock defaults to the real clock.
+	Clock clock.PassiveClock
 
 	mu      sync.Mutex
 	clients map[Identity]*cachedClients
@@ -33,6 +42,7 @@ type SecretSources struct {
 // Secret; nil fields are not built yet.
 type cachedClients struct {
 	resourceVersion string
+	used            time.Time
 	source          memberwait.Source
 	network         *NetworkClients
 }
@@ -40,6 +50,12 @@ type cachedClients struct {
 // cachedLocked returns what was built from id's Secret at resourceVersion
 // rv, dropping what an older version built; s.mu is held.
 func (s *SecretSources) cachedLocked(id Identity, rv string) *cachedClients {
+	now := s.now()
+	for other, c := range s.clients {
+		if now.Sub(c.used) > IdentityIdle {
+			delete(s.clients, other)
+		}
+	}
 	c := s.clients[id]
 	if c == nil || c.resourceVersion != rv {
 		c = &cachedClients{resourceVersion: rv}
@@ -48,7 +64,27 @@ func (s *SecretSources) cachedLocked(id Identity, rv string) *cachedClients {
 		}
 		s.clients[id] = c
 	}
+	c.used = now
 	return c
+}
+
+// IdentityIdle is how long the clients of an identity no reconcile asks
+// for are kept: longer than any cadence of the reconcilers (the slowest
+// looks every few minutes), so only identities no cluster uses go.
+const IdentityIdle = time.Hour
+
+func (s *SecretSources) now() time.Time {
+	if s.Clock == nil {
+		return time.Now()
+	}
+	return s.Clock.Now()
+}
+
+// cached reports how many identities have clients kept, for tests.
+func (s *SecretSources) cached() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.clients)
 }
 
 // Source implements SourceFactory.
@@ -101,7 +137,9 @@ func (s *SecretSources) Network(ctx context.Context, id Identity) (*NetworkClien
 	// Authentication went unbudgeted (the endpoint, hence the budget, is
 	// known only after it); every request from here on is counted.
 	bt.lim.Store(s.limiterLocked(cs.LoadBalancer.ResourceBase))
-	c.network = &NetworkClients{LoadBalancer: cs.LoadBalancer, Network: cs.Network, Cloud: cs.LoadBalancer.ResourceBase}
+	c.network = &NetworkClients{LoadBalancer: cs.LoadBalancer, Network: cs.Network, Cloud: cs.LoadBalancer.ResourceBase,
+		Key: fmt.Sprintf("%s/%s@%s cloud=%q region=%q octavia=%s neutron=%s", id.Namespace, id.SecretName, rv, id.CloudName, id.Region,
+			cs.LoadBalancer.ResourceBase, cs.Network.ResourceBase)}
 	return c.network, nil
 }
 
@@ -110,6 +148,12 @@ func (s *SecretSources) Network(ctx context.Context, id Identity) (*NetworkClien
 func (s *SecretSources) options(ctx context.Context, id Identity) (string, openstackauth.Options, error) {
 	var secret corev1.Secret
 	if err := s.Client.Get(ctx, types.NamespacedName{Namespace: id.Namespace, Name: id.SecretName}, &secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			// Its credentials go with it.
+			s.mu.Lock()
+			delete(s.clients, id)
+			s.mu.Unlock()
+		}
 		return "", openstackauth.Options{}, fmt.Errorf("reading identity Secret %s/%s: %w", id.Namespace, id.SecretName, err)
 	}
 	clouds, ok := secret.Data["clouds.yaml"]

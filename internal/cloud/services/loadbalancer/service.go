@@ -21,6 +21,11 @@ type Clients struct {
 	StatusTree memberwait.Source
 	// Octavia serves GetTopology.
 	Octavia *gophercloud.ServiceClient
+	// Key names the identity and endpoints Octavia is read through
+	// (scope.NetworkClients.Key): the topology cache is keyed by it, so
+	// that a load balancer ID another tenant's Octavia answered for never
+	// serves this one.
+	Key string
 }
 
 // Service is one cloud's Octavia for one reconcile.

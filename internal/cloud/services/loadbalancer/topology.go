@@ -27,8 +27,9 @@ type Topology struct {
 	// Listeners are read for OVN only, whose clients keep their address.
 	Listeners []Listener
 
-	key string
-	at  time.Time
+	key  string // the members it was read for
+	lbID string
+	at   time.Time
 }
 
 // Member is a member as the topology has it.
@@ -68,17 +69,22 @@ func (t *Topology) Member(id string) (Member, bool) {
 	return Member{}, false
 }
 
-// Cache keeps the topology of each load balancer across reconciles.
+// Cache keeps the topology of each load balancer across reconciles, by
+// the clients' key and the load balancer's ID.
 type Cache struct {
 	mu sync.Mutex
 	m  map[string]*Topology
 }
 
-// Forget drops what is kept of a load balancer.
+// Forget drops what is kept of a load balancer, whoever read it.
 func (c *Cache) Forget(lbID string) {
 	c.mu.Lock()
-	delete(c.m, lbID)
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	for k, t := range c.m {
+		if t.lbID == lbID {
+			delete(c.m, k)
+		}
+	}
 }
 
 // GetTopology returns the load balancer's topology, read again when the
@@ -87,8 +93,9 @@ func (c *Cache) Forget(lbID string) {
 // else none.
 func (s *Service) GetTopology(ctx context.Context, lbID, membersKey string, now time.Time) (*Topology, error) {
 	c := s.cache
+	key := s.clients.Key + " " + lbID
 	c.mu.Lock()
-	t := c.m[lbID]
+	t := c.m[key]
 	c.mu.Unlock()
 	if t != nil && (membersKey == "" || t.key == membersKey) && now.Sub(t.at) < TopologyTTL {
 		return t, nil
@@ -97,12 +104,19 @@ func (s *Service) GetTopology(ctx context.Context, lbID, membersKey string, now 
 	if err != nil {
 		return nil, err
 	}
-	t.key, t.at = membersKey, now
+	t.key, t.at, t.lbID = membersKey, now, lbID
 	c.mu.Lock()
 	if c.m == nil {
 		c.m = map[string]*Topology{}
 	}
-	c.m[lbID] = t
+	// Expired entries go as new ones come: the load balancers of deleted
+	// clusters and identities leave nothing behind.
+	for k, old := range c.m {
+		if now.Sub(old.at) >= TopologyTTL {
+			delete(c.m, k)
+		}
+	}
+	c.m[key] = t
 	c.mu.Unlock()
 	return t, nil
 }

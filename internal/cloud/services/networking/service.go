@@ -34,11 +34,32 @@ const NoPortTTL = 10 * time.Minute
 // kept for good; which port holds a Machine's address rarely changes, so
 // the port ID is kept and the port itself (its groups) read again, all of
 // a cluster's ports in one request.
+//
+// Everything is keyed by the clients' key (scope.NetworkClients.Key: the
+// identity and the endpoints), never by the cloud alone: the subnet IDs
+// and CIDRs come from a Neutron the tenant chose.
 type Cache struct {
 	mu      sync.Mutex
-	subnets map[string]string             // cloud + " " + subnet ID → CIDR
-	ports   map[string]map[string]portRef // cluster → address → port
+	subnets map[string]subnetRef    // clients' key + " " + subnet ID
+	ports   map[string]clusterPorts // cluster
 }
+
+type subnetRef struct {
+	cidr string
+	used time.Time
+}
+
+// clusterPorts are the ports found for a cluster's addresses through the
+// clients of key; a cluster whose identity or endpoints change starts
+// afresh.
+type clusterPorts struct {
+	key   string
+	ports map[string]portRef // address → port
+}
+
+// SubnetIdle is how long a subnet's CIDR is kept unused: the identities
+// of deleted clusters leave nothing behind for longer.
+const SubnetIdle = time.Hour
 
 // Forget drops what is kept for a cluster.
 func (c *Cache) Forget(cluster string) {
@@ -57,7 +78,7 @@ type portRef struct {
 // the rules of a set of groups, each in one request when the cache is warm.
 type Service struct {
 	network *gophercloud.ServiceClient
-	cloud   string
+	key     string
 	cache   *Cache
 	cluster string
 	now     time.Time
@@ -67,23 +88,29 @@ type Service struct {
 }
 
 // NewService returns the Neutron behind network for a reconcile of cluster
-// at now. cloud names the cloud for what cache keeps for all its clusters.
-func NewService(network *gophercloud.ServiceClient, cloud string, cache *Cache, cluster string, now time.Time) *Service {
-	return &Service{network: network, cloud: cloud, cache: cache, cluster: cluster, now: now,
+// at now. key names the identity and endpoints the client reads through
+// (scope.NetworkClients.Key): what cache keeps is kept under it.
+func NewService(network *gophercloud.ServiceClient, key string, cache *Cache, cluster string, now time.Time) *Service {
+	return &Service{network: network, key: key, cache: cache, cluster: cluster, now: now,
 		ports: map[string]*Port{}, rules: map[string][]secgroup.Rule{}}
 }
 
-// GetSubnetCIDR returns a subnet's CIDR, read once per cloud.
+// GetSubnetCIDR returns a subnet's CIDR, read once per identity and
+// endpoint.
 func (s *Service) GetSubnetCIDR(ctx context.Context, id string) (string, error) {
 	if id == "" {
 		return "", errors.New("the load balancer names no subnet for its members or VIP")
 	}
-	key := s.cloud + " " + id
+	key := s.key + " " + id
 	s.cache.mu.Lock()
-	cidr, ok := s.cache.subnets[key]
+	ref, ok := s.cache.subnets[key]
+	if ok {
+		ref.used = s.now
+		s.cache.subnets[key] = ref
+	}
 	s.cache.mu.Unlock()
 	if ok {
-		return cidr, nil
+		return ref.cidr, nil
 	}
 	sn, err := subnets.Get(ctx, s.network, id).Extract()
 	if err != nil {
@@ -91,9 +118,16 @@ func (s *Service) GetSubnetCIDR(ctx context.Context, id string) (string, error) 
 	}
 	s.cache.mu.Lock()
 	if s.cache.subnets == nil {
-		s.cache.subnets = map[string]string{}
+		s.cache.subnets = map[string]subnetRef{}
 	}
-	s.cache.subnets[key] = sn.CIDR
+	// Each new entry sweeps the idle ones out: the cache holds the subnets
+	// of the identities in use, not of every identity ever seen.
+	for k, r := range s.cache.subnets {
+		if s.now.Sub(r.used) > SubnetIdle {
+			delete(s.cache.subnets, k)
+		}
+	}
+	s.cache.subnets[key] = subnetRef{cidr: sn.CIDR, used: s.now}
 	s.cache.mu.Unlock()
 	return sn.CIDR, nil
 }
@@ -114,9 +148,11 @@ func (s *Service) FindPorts(ctx context.Context, addresses []string, hint map[st
 	}
 	s.cache.mu.Lock()
 	known := map[string]portRef{}
-	for _, a := range want {
-		if ref, ok := s.cache.ports[s.cluster][a]; ok {
-			known[a] = ref
+	if cp := s.cache.ports[s.cluster]; cp.key == s.key {
+		for _, a := range want {
+			if ref, ok := cp.ports[a]; ok {
+				known[a] = ref
+			}
 		}
 	}
 	s.cache.mu.Unlock()
@@ -164,12 +200,14 @@ func (s *Service) FindPorts(ctx context.Context, addresses []string, hint map[st
 		}
 		s.cache.mu.Lock()
 		if s.cache.ports == nil {
-			s.cache.ports = map[string]map[string]portRef{}
+			s.cache.ports = map[string]clusterPorts{}
 		}
-		if s.cache.ports[s.cluster] == nil {
-			s.cache.ports[s.cluster] = map[string]portRef{}
+		cp := s.cache.ports[s.cluster]
+		if cp.key != s.key || cp.ports == nil {
+			cp = clusterPorts{key: s.key, ports: map[string]portRef{}}
+			s.cache.ports[s.cluster] = cp
 		}
-		s.cache.ports[s.cluster][a] = ref
+		cp.ports[a] = ref
 		s.cache.mu.Unlock()
 	}
 	return nil

@@ -1,0 +1,67 @@
+package securitygroup
+
+import (
+	"testing"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/pkg/neutrontest"
+)
+
+// addTenant adds a second tenant's cluster, "test" in namespace ns, to the
+// world's management cluster: its own identity Secret reaching the same
+// Keystone and Octavia, but Neutron at neutronURL (the clouds.yaml's
+// network_endpoint_override, which a tenant chooses), and an
+// OpenStackCluster naming the world's load balancer. Its Enforce pass runs
+// through the world's reconcilers, as one manager serves every tenant.
+func (w *world) addTenant(ns, neutronURL string) types.NamespacedName {
+	w.g.Expect(k8sClient.Create(w.ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	w.g.Expect(k8sClient.Create(w.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cloud-config"},
+		Data: map[string][]byte{"clouds.yaml": cloudsYAML(w.octa.KeystoneURL(), neutronURL)}})).To(Succeed())
+	osc := &infrav1.OpenStackCluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "test"},
+		Spec: infrav1.OpenStackClusterSpec{IdentityRef: infrav1.OpenStackIdentityReference{Name: "cloud-config", CloudName: "openstack"}}}
+	w.g.Expect(k8sClient.Create(w.ctx, osc)).To(Succeed())
+	osc.Status.APIServerLoadBalancer = &infrav1.LoadBalancer{Name: lbName, ID: w.lbID}
+	w.g.Expect(k8sClient.Status().Update(w.ctx, osc)).To(Succeed())
+	w.g.Expect(k8sClient.Create(w.ctx, &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "test"},
+		Spec: clusterv1.ClusterSpec{
+			InfrastructureRef: clusterv1.ContractVersionedObjectReference{APIGroup: infrav1.SchemeGroupVersion.Group, Kind: "OpenStackCluster", Name: "test"},
+			ControlPlaneRef:   clusterv1.ContractVersionedObjectReference{APIGroup: "controlplane.cluster.x-k8s.io", Kind: "KubeadmControlPlane", Name: "test"},
+		}})).To(Succeed())
+	w.g.Expect(k8sClient.Create(w.ctx, &v1alpha1.MemberGate{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "test"},
+		Spec: v1alpha1.MemberGateSpec{ClusterName: "test", Mode: v1alpha1.ModeAudit, SecurityGroups: enforce()}})).To(Succeed())
+	return types.NamespacedName{Namespace: ns, Name: "test"}
+}
+
+// Tenant B's Neutron reports tenant A's subnet (same ID) with a CIDR of B's
+// choosing. B's pass reads it first; A's pass, through the same manager,
+// must still open A's ports only to A's subnet as A's own Neutron reports
+// it. Keyed by the cloud's Octavia and the subnet ID, the CIDR cache served
+// A what B's Neutron said.
+func TestSecurityGroupsTenantsShareNoNeutronAnswers(t *testing.T) {
+	w := newWorld(t, options{machines: 2, cpGroups: []string{"cp"}, sg: enforce()})
+	hostile := neutrontest.NewServer()
+	t.Cleanup(hostile.Close)
+	_, lies := hostile.AddNetwork("lies", "10.99.0.0/16")
+	w.g.Expect(lies[0]).To(Equal(w.subnet), "the premise: B's Neutron answers for A's subnet ID")
+	b := w.addTenant(w.ns+"-b", hostile.URL)
+
+	_, err := w.r.Reconcile(w.ctx, ctrl.Request{NamespacedName: b})
+	w.g.Expect(err).NotTo(HaveOccurred())
+	w.g.Expect(hostile.Requests()).To(HaveKeyWithValue("GET /v2.0/subnets", 1), "B's pass read the subnet from B's Neutron")
+
+	w.reconcile()
+	ours := w.ours(w.cp)
+	w.g.Expect(ours).NotTo(BeEmpty())
+	for _, r := range ours {
+		w.g.Expect(r.RemoteIPPrefix).To(Equal("10.6.0.0/24"), "A's rule admits what B's Neutron said: %+v", r)
+	}
+	w.g.Expect(w.memberGate().Status.SecurityGroups.Sources).To(Equal([]string{"10.6.0.0/24"}))
+}
