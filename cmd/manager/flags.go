@@ -26,6 +26,8 @@ type options struct {
 	leaderElectNamespace   string
 	budget                 float64
 	burst                  int
+	identityBudget         float64
+	identityBurst          int
 	syncPeriod             time.Duration
 	minSourcePrefixV4      int
 	minSourcePrefixV6      int
@@ -67,6 +69,9 @@ func flagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.leaderElectNamespace, "leader-elect-namespace", "", "namespace of the leader election Lease; empty means the Pod's own")
 	fs.Float64Var(&o.budget, "octavia-qps", 5, "OpenStack requests (Octavia, and Neutron for security groups) per second per cloud, for all clusters together; positive")
 	fs.IntVar(&o.burst, "octavia-burst", 10, "burst of OpenStack requests per cloud; at least 1")
+	fs.Float64Var(&o.identityBudget, "octavia-qps-per-identity", 0,
+		"OpenStack requests per second per identity Secret, to all its endpoints together: one tenant's share of a cloud, at most --octavia-qps; 0 means half of --octavia-qps")
+	fs.IntVar(&o.identityBurst, "octavia-burst-per-identity", 0, "burst of one identity's requests, at most --octavia-burst; 0 means half of --octavia-burst (at least 1)")
 	fs.DurationVar(&o.syncPeriod, "sync-period", 10*time.Minute, "how often every watched object is reconciled anyway; at least 1s")
 	fs.IntVar(&o.minSourcePrefixV4, "min-source-prefix-v4", secgroup.DefaultMinPrefixV4,
 		"the widest IPv4 source a security-group rule may admit, as a prefix length (8 admits 10.0.0.0/8, refuses 0.0.0.0/1), unless a MemberGate sets allowAnywhere; 1 to 32")
@@ -138,6 +143,26 @@ func (o *options) check() error {
 	}
 	if o.burst < 1 {
 		bad("octavia-burst", o.burst, "must be at least 1: a smaller burst never allows a request")
+	}
+	// Half by default: one tenant can never take the whole of a cloud's
+	// budget, and a smaller --octavia-qps never makes the default invalid.
+	if o.identityBudget == 0 {
+		o.identityBudget = o.budget / 2
+	}
+	if o.identityBurst == 0 {
+		o.identityBurst = max(1, o.burst/2)
+	}
+	switch {
+	case math.IsNaN(o.identityBudget) || o.identityBudget <= 0 || math.IsInf(o.identityBudget, 1):
+		bad("octavia-qps-per-identity", o.identityBudget, "must be a positive, finite number of requests per second")
+	case o.identityBudget > o.budget:
+		bad("octavia-qps-per-identity", o.identityBudget, "must not exceed --octavia-qps (%v): one tenant's share cannot be more than the whole", o.budget)
+	}
+	switch {
+	case o.identityBurst < 1:
+		bad("octavia-burst-per-identity", o.identityBurst, "must be at least 1: a smaller burst never allows a request")
+	case o.identityBurst > o.burst:
+		bad("octavia-burst-per-identity", o.identityBurst, "must not exceed --octavia-burst (%d)", o.burst)
 	}
 	// 0 would turn the resync off, and client-go raises anything shorter
 	// than a second to one.

@@ -73,6 +73,10 @@ func TestParseRefusesNonsensicalValues(t *testing.T) {
 		{[]string{"--octavia-qps=NaN"}, []string{"--octavia-qps", "positive"}},
 		{[]string{"--octavia-qps=+Inf"}, []string{"--octavia-qps", "finite"}},
 		{[]string{"--octavia-burst=0"}, []string{"--octavia-burst", "at least 1"}},
+		{[]string{"--octavia-qps-per-identity=-1"}, []string{"--octavia-qps-per-identity", "positive"}},
+		{[]string{"--octavia-qps-per-identity=6"}, []string{"--octavia-qps-per-identity", "must not exceed --octavia-qps (5)"}},
+		{[]string{"--octavia-burst-per-identity=-1"}, []string{"--octavia-burst-per-identity", "at least 1"}},
+		{[]string{"--octavia-burst-per-identity=11"}, []string{"--octavia-burst-per-identity", "must not exceed --octavia-burst (10)"}},
 		{[]string{"--min-source-prefix-v4=0"}, []string{"--min-source-prefix-v4", "from 1 to 32", "allowAnywhere"}},
 		{[]string{"--min-source-prefix-v4=33"}, []string{"--min-source-prefix-v4", "from 1 to 32"}},
 		{[]string{"--min-source-prefix-v6=0"}, []string{"--min-source-prefix-v6", "from 1 to 128"}},
@@ -124,6 +128,7 @@ func TestParseAcceptsSensibleValues(t *testing.T) {
 	for _, args := range [][]string{
 		nil,
 		{"--octavia-qps=0.2", "--octavia-burst=1"},
+		{"--octavia-qps=0.2", "--octavia-burst=1", "--octavia-qps-per-identity=0.2", "--octavia-burst-per-identity=1"},
 		{"--sync-period=1s"},
 		{"--min-source-prefix-v4=16", "--min-source-prefix-v6=48"},
 		{"--webhook-port=1", "--extension-port=65535"},
@@ -143,4 +148,17 @@ func TestParseAcceptsSensibleValues(t *testing.T) {
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 		})
 	}
+}
+
+// One tenant's share defaults to half of the cloud's, whatever the cloud's.
+func TestIdentityBudgetDefaultsToHalf(t *testing.T) {
+	g := NewWithT(t)
+	o, err := parse([]string{"--octavia-qps=1", "--octavia-burst=1"})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(o.identityBudget).To(Equal(0.5))
+	g.Expect(o.identityBurst).To(Equal(1))
+	o, err = parse(nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(o.identityBudget).To(Equal(2.5))
+	g.Expect(o.identityBurst).To(Equal(5))
 }

@@ -71,7 +71,8 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 	// One SecretSources for the gate's Octavia observations and the
 	// security-group reconciler's Octavia and Neutron requests: the same
 	// identity Secrets, the same per-cloud budget.
-	sources := &scope.SecretSources{Client: mgr.GetAPIReader(), Budget: rate.Limit(o.budget), Burst: o.burst}
+	sources := &scope.SecretSources{Client: mgr.GetAPIReader(), Budget: rate.Limit(o.budget), Burst: o.burst,
+		IdentityBudget: rate.Limit(o.identityBudget), IdentityBurst: o.identityBurst}
 	gate := &controllers.GateReconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("membergate"),

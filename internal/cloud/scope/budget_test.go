@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
 	. "github.com/onsi/gomega"
 	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/membergate/membergate/pkg/memberwait"
@@ -19,8 +22,8 @@ import (
 )
 
 // The identity Secret yields a Neutron client that spends the same
-// per-cloud budget as the gate's Octavia observations, never waiting.
-func TestNetworkClientsShareTheBudget(t *testing.T) {
+// identity budget as the gate's Octavia observations, never waiting.
+func TestNetworkClientsShareTheIdentitysBudget(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	octa := octaviatest.NewServer(octaviatest.Options{Users: map[string]string{"capo": "s3cret"}})
@@ -45,7 +48,7 @@ func TestNetworkClientsShareTheBudget(t *testing.T) {
 `, octa.KeystoneURL(), neutron.URL)
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "cloud-config", ResourceVersion: "1"},
 		Data: map[string][]byte{"clouds.yaml": []byte(clouds)}}
-	s := &SecretSources{Client: fake.NewClientBuilder().WithObjects(secret).Build(), Budget: rate.Limit(1e-9), Burst: 2}
+	s := &SecretSources{Client: fake.NewClientBuilder().WithObjects(secret).Build(), Budget: rate.Inf, IdentityBudget: rate.Limit(1e-9), IdentityBurst: 2}
 	id := Identity{Namespace: "ns", SecretName: "cloud-config", CloudName: "openstack"}
 
 	src, err := s.Source(ctx, id)
@@ -59,8 +62,126 @@ func TestNetworkClientsShareTheBudget(t *testing.T) {
 	_, err = subnets.Get(ctx, nc.Network, subnetIDs[0]).Extract()
 	g.Expect(errors.Is(err, ErrBudgetSpent)).To(BeTrue(), "got %v", err)
 	_, err = src.Observe(ctx, memberwait.Request{LoadBalancerID: lb.LoadBalancerID})
-	g.Expect(errors.Is(err, ErrBudgetSpent)).To(BeTrue(), "Octavia and Neutron do not share the budget")
+	g.Expect(errors.Is(err, ErrBudgetSpent)).To(BeTrue(), "Octavia and Neutron spend one identity budget")
 	again, err := s.Network(ctx, id)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(again).To(BeIdenticalTo(nc), "clients rebuilt while the Secret is unchanged")
+}
+
+// twoTenants are identities a and b in their namespaces, on one emulated
+// Octavia, each with a Neutron of its own (network_endpoint_override, a
+// tenant's choice), and a load balancer ID to observe.
+func twoTenants(t *testing.T) (objs []client.Object, neutrons map[string]*neutrontest.Server, a, b Identity, lbID string) {
+	octa := octaviatest.NewServer(octaviatest.Options{Users: map[string]string{"capo": "s3cret"}})
+	t.Cleanup(octa.Close)
+	lb := octa.Seed(octaviatest.LoadBalancerSpec{Name: "lb", Listeners: []octaviatest.ListenerSpec{{Port: 6443, Pool: &octaviatest.PoolSpec{Name: "pool"}}}})
+	neutrons = map[string]*neutrontest.Server{}
+	for _, ns := range []string{"a", "b"} {
+		n := neutrontest.NewServer()
+		t.Cleanup(n.Close)
+		n.AddNetwork("nodes", "10.6.0.0/24")
+		neutrons[ns] = n
+		objs = append(objs, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cloud-config", ResourceVersion: "1"},
+			Data: map[string][]byte{"clouds.yaml": []byte(fmt.Sprintf(`clouds:
+  openstack:
+    auth: {auth_url: %s, username: capo, password: s3cret, project_name: capo, user_domain_name: Default, project_domain_name: Default}
+    region_name: RegionOne
+    network_endpoint_override: %s
+`, octa.KeystoneURL(), n.URL))}})
+	}
+	return objs, neutrons, Identity{Namespace: "a", SecretName: "cloud-config", CloudName: "openstack"},
+		Identity{Namespace: "b", SecretName: "cloud-config", CloudName: "openstack"}, lb.LoadBalancerID
+}
+
+// hammer sends n requests to an identity's Neutron and returns how many the
+// budget let through.
+func hammer(ctx context.Context, g Gomega, s *SecretSources, id Identity, n int) int {
+	nc, err := s.Network(ctx, id)
+	g.Expect(err).NotTo(HaveOccurred())
+	sent := 0
+	for range n {
+		if _, err := subnets.List(nc.Network, nil).AllPages(ctx); err == nil {
+			sent++
+		}
+	}
+	return sent
+}
+
+// observeN observes a load balancer n times through an identity's source.
+func observeN(ctx context.Context, s *SecretSources, id Identity, lbID string, n int) error {
+	src, err := s.Source(ctx, id)
+	if err != nil {
+		return err
+	}
+	for range n {
+		if _, err := src.Observe(ctx, memberwait.Request{LoadBalancerID: lbID}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// B's requests to its own Neutron spend the budget of B's Neutron, not that
+// of the Octavia A and B share: A still observes. (They spent the cloud's
+// Octavia budget, and held A's rollouts.)
+func TestATenantsOwnNeutronSpendsNoOneElsesBudget(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	objs, _, a, b, lbID := twoTenants(t)
+	s := &SecretSources{Client: fake.NewClientBuilder().WithObjects(objs...).Build(), Budget: rate.Limit(1e-9), Burst: 6}
+	g.Expect(hammer(ctx, g, s, b, 10)).To(Equal(6), "the cap of B's Neutron")
+	g.Expect(observeN(ctx, s, a, lbID, 3)).To(Succeed())
+}
+
+// Two tenants on one Octavia, each with a budget of its own below the
+// endpoint's: B spends all of its own, on its Neutron; B's observations
+// then fail, A's go through.
+func TestOneTenantCannotSpendAnothersBudget(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	objs, neutrons, a, b, lbID := twoTenants(t)
+	// The endpoint allows 6 requests, each identity 3: what B cannot take
+	// is left for A.
+	s := &SecretSources{Client: fake.NewClientBuilder().WithObjects(objs...).Build(),
+		Budget: rate.Limit(1e-9), Burst: 6, IdentityBudget: rate.Limit(1e-9), IdentityBurst: 3}
+	g.Expect(hammer(ctx, g, s, b, 10)).To(Equal(3), "B's identity budget")
+	g.Expect(errors.Is(observeN(ctx, s, b, lbID, 1), ErrBudgetSpent)).To(BeTrue(), "B spent its share")
+	g.Expect(observeN(ctx, s, a, lbID, 3)).To(Succeed())
+	g.Expect(errors.Is(observeN(ctx, s, a, lbID, 1), ErrBudgetSpent)).To(BeTrue(), "A's share is 3 too")
+	g.Expect(neutrons["a"].Requests()).To(BeEmpty())
+}
+
+// The clients of an identity, which hold its credentials and tokens, go
+// when its Secret does, and when no reconcile has asked for them for
+// IdentityIdle.
+func TestIdentityClientsDoNotOutliveTheirSecret(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	octa := octaviatest.NewServer(octaviatest.Options{Users: map[string]string{"capo": "s3cret"}})
+	t.Cleanup(octa.Close)
+	clouds := fmt.Sprintf("clouds:\n  openstack:\n    auth: {auth_url: %s, username: capo, password: s3cret, project_name: capo, user_domain_name: Default, project_domain_name: Default}\n    region_name: RegionOne\n", octa.KeystoneURL())
+	secret := func(ns string) *corev1.Secret {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cloud-config"}, Data: map[string][]byte{"clouds.yaml": []byte(clouds)}}
+	}
+	c := fake.NewClientBuilder().WithObjects(secret("a"), secret("b")).Build()
+	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC))
+	s := &SecretSources{Client: c, Budget: rate.Inf, Clock: clk}
+	a := Identity{Namespace: "a", SecretName: "cloud-config", CloudName: "openstack"}
+	b := Identity{Namespace: "b", SecretName: "cloud-config", CloudName: "openstack"}
+	for _, id := range []Identity{a, b} {
+		_, err := s.Source(ctx, id)
+		g.Expect(err).NotTo(HaveOccurred())
+	}
+	g.Expect(s.cached()).To(Equal(2))
+
+	g.Expect(c.Delete(ctx, secret("a"))).To(Succeed())
+	_, err := s.Source(ctx, a)
+	g.Expect(err).To(MatchError(ContainSubstring("reading identity Secret a/cloud-config")))
+	g.Expect(s.cached()).To(Equal(1), "a deleted Secret's clients stayed")
+
+	clk.Step(IdentityIdle + time.Minute)
+	g.Expect(c.Create(ctx, secret("c"))).To(Succeed())
+	_, err = s.Source(ctx, Identity{Namespace: "c", SecretName: "cloud-config", CloudName: "openstack"})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(s.cached()).To(Equal(1), "b's clients, unused for longer than IdentityIdle, stayed")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -27,15 +28,22 @@ import (
 // gone or changed, and when no reconcile has asked for it for IdentityIdle.
 type SecretSources struct {
 	Client client.Reader
-	// Budget is requests per second per cloud, Burst its burst.
+	// Budget is requests per second per endpoint (Octavia's, Neutron's)
+	// for every identity together, Burst its burst.
 	Budget rate.Limit
 	Burst  int
+	// IdentityBudget is requests per second per identity, to all its
+	// endpoints together, IdentityBurst its burst: below Budget, so no
+	// tenant can spend the others' share. Zero means no limit of its own.
+	IdentityBudget rate.Limit
+	IdentityBurst  int
 	// Clock defaults to the real clock.
 	Clock clock.PassiveClock
 
-	mu      sync.Mutex
-	clients map[Identity]*cachedClients
-	budgets map[string]*rate.Limiter
+	mu         sync.Mutex
+	clients    map[Identity]*cachedClients
+	budgets    map[string]*rate.Limiter   // by endpoint: scheme://host
+	identities map[Identity]*rate.Limiter // an identity's own budget
 }
 
 // cachedClients are what was built from one version of an identity's
@@ -54,6 +62,7 @@ func (s *SecretSources) cachedLocked(id Identity, rv string) *cachedClients {
 	for other, c := range s.clients {
 		if now.Sub(c.used) > IdentityIdle {
 			delete(s.clients, other)
+			delete(s.identities, other)
 		}
 	}
 	c := s.clients[id]
@@ -88,25 +97,33 @@ func (s *SecretSources) cached() int {
 }
 
 // Source implements SourceFactory.
+//
+// Clients are built outside the lock: authenticating waits on the tenant's
+// Keystone, and one that never answers must hold only its own reconciles.
+// Two reconciles of one identity may both build; the first stored wins.
 func (s *SecretSources) Source(ctx context.Context, id Identity) (memberwait.Source, error) {
 	rv, opts, err := s.options(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.cachedLocked(id, rv)
-	if c.source != nil {
-		return c.source, nil
+	src := s.cachedLocked(id, rv).source
+	s.mu.Unlock()
+	if src != nil {
+		return src, nil
 	}
 	opts.WrapTransport = countRequests
 	sc, err := openstackauth.NewLoadBalancerClient(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	// The budget is per cloud endpoint, not per Secret: clusters of many
-	// namespaces often share one cloud.
-	c.source = Budgeted(memberwait.StatusTree(sc), s.limiterLocked(sc.ResourceBase))
+	src = Budgeted(memberwait.StatusTree(sc), Budget{Identity: s.identityLimiter(id), Endpoint: s.endpointLimiter(schemeHost(sc.ResourceBase))})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.cachedLocked(id, rv)
+	if c.source == nil {
+		c.source = src
+	}
 	return c.source, nil
 }
 
@@ -120,26 +137,36 @@ func (s *SecretSources) Network(ctx context.Context, id Identity) (*NetworkClien
 		return nil, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.cachedLocked(id, rv)
-	if c.network != nil {
-		return c.network, nil
+	nc := s.cachedLocked(id, rv).network
+	s.mu.Unlock()
+	if nc != nil {
+		return nc, nil
 	}
-	bt := &budgetTransport{}
+	bt := &budgetTransport{identity: s.identityLimiter(id)}
 	opts.WrapTransport = func(next http.RoundTripper) http.RoundTripper {
 		bt.next = countAPIRequests(next)
 		return bt
 	}
+	// Outside the lock, as in Source.
 	cs, err := openstackauth.NewClients(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	// Authentication went unbudgeted (the endpoint, hence the budget, is
-	// known only after it); every request from here on is counted.
-	bt.lim.Store(s.limiterLocked(cs.LoadBalancer.ResourceBase))
-	c.network = &NetworkClients{LoadBalancer: cs.LoadBalancer, Network: cs.Network, Cloud: cs.LoadBalancer.ResourceBase,
+	// Authentication went unbudgeted (the endpoints, hence their budgets,
+	// are known only after it); every request from here on spends the
+	// identity's budget and that of the endpoint it goes to — Octavia's or
+	// Neutron's, so a tenant's own Neutron spends no one else's.
+	endpoint := s.endpointLimiter
+	bt.endpoint.Store(&endpoint)
+	nc = &NetworkClients{LoadBalancer: cs.LoadBalancer, Network: cs.Network, Cloud: cs.LoadBalancer.ResourceBase,
 		Key: fmt.Sprintf("%s/%s@%s cloud=%q region=%q octavia=%s neutron=%s", id.Namespace, id.SecretName, rv, id.CloudName, id.Region,
 			cs.LoadBalancer.ResourceBase, cs.Network.ResourceBase)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.cachedLocked(id, rv)
+	if c.network == nil {
+		c.network = nc
+	}
 	return c.network, nil
 }
 
@@ -173,8 +200,11 @@ func (s *SecretSources) options(ctx context.Context, id Identity) (string, opens
 	}, nil
 }
 
-// limiterLocked returns the request budget of a cloud endpoint; s.mu is held.
-func (s *SecretSources) limiterLocked(endpoint string) *rate.Limiter {
+// endpointLimiter returns the request budget every identity shares for one
+// endpoint (scheme://host).
+func (s *SecretSources) endpointLimiter(endpoint string) *rate.Limiter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.budgets == nil {
 		s.budgets = map[string]*rate.Limiter{}
 	}
@@ -184,4 +214,32 @@ func (s *SecretSources) limiterLocked(endpoint string) *rate.Limiter {
 		s.budgets[endpoint] = lim
 	}
 	return lim
+}
+
+// identityLimiter returns an identity's own budget; nil when there is none.
+func (s *SecretSources) identityLimiter(id Identity) *rate.Limiter {
+	if s.IdentityBudget == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.identities == nil {
+		s.identities = map[Identity]*rate.Limiter{}
+	}
+	lim, ok := s.identities[id]
+	if !ok {
+		lim = rate.NewLimiter(s.IdentityBudget, s.IdentityBurst)
+		s.identities[id] = lim
+	}
+	return lim
+}
+
+// schemeHost is a URL's scheme://host, the key of an endpoint's budget:
+// the API's path is the tenant's to choose, the host is what is protected.
+func schemeHost(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	return u.Scheme + "://" + u.Host
 }
