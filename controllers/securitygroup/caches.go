@@ -33,7 +33,8 @@ func (c *caches) topology(ctx context.Context, nc *scope.NetworkClients, lbID, k
 	return loadbalancer.NewService(loadbalancer.Clients{Octavia: nc.LoadBalancer, Key: nc.Key}, &c.topologies).GetTopology(ctx, lbID, key, now)
 }
 
-// view is Neutron as one reconcile of cluster reads it, through the cache.
-func (c *caches) view(nc *scope.NetworkClients, cluster string, now time.Time) *networking.Service {
-	return networking.NewService(nc.Network, nc.Key, &c.neutron, cluster, now)
+// view is Neutron as one reconcile of cluster reads it, through the cache,
+// narrowed to the identity's project and the cluster's network.
+func (c *caches) view(nc *scope.NetworkClients, cluster, networkID string, now time.Time) *networking.Service {
+	return networking.NewService(nc.Network, nc.Key, &c.neutron, cluster, now).Within(nc.ProjectID, networkID)
 }

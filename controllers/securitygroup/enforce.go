@@ -24,7 +24,7 @@ func (r *Reconciler) pass(ctx context.Context, out *outcome, in input, pol polic
 	if err == nil {
 		var topo *loadbalancer.Topology
 		if topo, err = r.caches.topology(ctx, nc, in.target.LoadBalancerID, in.membersKey, in.now); err == nil {
-			v := r.caches.view(nc, in.key().String(), in.now)
+			v := r.caches.view(nc, in.key().String(), in.target.NetworkID, in.now)
 			if due {
 				var changed bool
 				if changed, err = r.enforce(ctx, out, v, topo, in, pol, owner); err == nil {
@@ -91,6 +91,28 @@ func (r *Reconciler) enforce(ctx context.Context, out *outcome, v *networking.Se
 		problems = append(problems, problemRefused+msg)
 	}
 	acts := secgroup.Diff(owner, pol.Mode, planned, v.Rules(groups...))
+	if len(acts.Create) > 0 {
+		// A port of this project may name a group of another (an admin
+		// can attach one): that group is not this cluster's to change.
+		var targets []string
+		for _, c := range acts.Create {
+			targets = append(targets, c.SecurityGroupID)
+		}
+		foreign, err := v.ForeignGroups(ctx, targets)
+		if err != nil {
+			return false, err
+		}
+		acts.Create = slices.DeleteFunc(acts.Create, func(c secgroup.Rule) bool {
+			project, ok := foreign[c.SecurityGroupID]
+			if ok {
+				problems = append(problems, fmt.Sprintf("%sgroup %s (guarding %s) belongs to project %s, not the cluster's: membergate never changes another project's group; add the rule there, or give the ports a group of the cluster's project",
+					problemPorts, c.SecurityGroupID, strings.Join(guardedBy(guards, c.SecurityGroupID), ", "), project))
+			}
+			return ok
+		})
+		slices.Sort(problems)
+		problems = slices.Compact(problems)
+	}
 	prevChanges := st.Changes
 	st.Changes = nil
 	if pol.Mode == secgroup.Enforce {

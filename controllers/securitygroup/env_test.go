@@ -58,6 +58,7 @@ type world struct {
 	r        *Reconciler
 
 	lbID, poolID string
+	network      string
 	subnet       string
 	cidr         string
 	def          string // the project's default group
@@ -96,8 +97,8 @@ func newWorld(t *testing.T, o options) *world {
 	w.ns = fmt.Sprintf("%s-%d", strings.Trim(w.ns, "-"), worlds)
 	w.g.Expect(k8sClient.Create(w.ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: w.ns}})).To(Succeed())
 	t.Cleanup(w.neutron.Close)
-	_, subnets := w.neutron.AddNetwork("nodes", o.cidr)
-	w.subnet = subnets[0]
+	network, subnets := w.neutron.AddNetwork("nodes", o.cidr)
+	w.network, w.subnet = network, subnets[0]
 	w.def = w.neutron.DefaultGroup()
 	w.cp = w.newGroup("k8s-cluster-test-secgroup-controlplane")
 	w.worker = w.newGroup("k8s-cluster-test-secgroup-worker")
@@ -120,6 +121,7 @@ func newWorld(t *testing.T, o options) *world {
 		Spec: infrav1.OpenStackClusterSpec{IdentityRef: infrav1.OpenStackIdentityReference{Name: "cloud-config", CloudName: "openstack"}}}
 	w.g.Expect(k8sClient.Create(w.ctx, osc)).To(Succeed())
 	osc.Status.APIServerLoadBalancer = &infrav1.LoadBalancer{Name: lbName, ID: w.lbID, IP: "192.0.2.10", InternalIP: "10.0.0.2"}
+	osc.Status.Network = &infrav1.NetworkStatusWithSubnets{NetworkStatus: infrav1.NetworkStatus{ID: w.network, Name: "nodes"}}
 	w.g.Expect(k8sClient.Status().Update(w.ctx, osc)).To(Succeed())
 	w.cluster = &clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: "test", Finalizers: []string{"test.membergate.io/keep"}},
 		Spec: clusterv1.ClusterSpec{

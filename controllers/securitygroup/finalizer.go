@@ -93,7 +93,7 @@ func (r *Reconciler) cleanup(ctx context.Context, out *outcome, mg *v1alpha1.Mem
 		st.Problems = []string{problemOpenStack + err.Error()}
 		return
 	}
-	v := r.caches.view(nc, cluster.String(), r.Clock.Now())
+	v := r.caches.view(nc, cluster.String(), "", r.Clock.Now())
 	if err := v.ListRules(ctx, groups); err != nil {
 		st.Problems = []string{problemOpenStack + err.Error()}
 		return

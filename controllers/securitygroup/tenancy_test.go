@@ -65,3 +65,38 @@ func TestSecurityGroupsTenantsShareNoNeutronAnswers(t *testing.T) {
 	}
 	w.g.Expect(w.memberGate().Status.SecurityGroups.Sources).To(Equal([]string{"10.6.0.0/24"}))
 }
+
+// With credentials that see other projects (an admin's) and overlapping
+// private ranges, another project's port can hold a Machine's address.
+// Ports are looked for in the cluster's project and network only: a
+// Machine whose own port is not found gets a problem, never a rule on the
+// other project's group.
+func TestSecurityGroupsOnlyTouchTheClustersPorts(t *testing.T) {
+	w := newWorld(t, options{machines: 1, cpGroups: []string{"cp"}, sg: enforce()})
+	otherNet, otherSubnets := w.neutron.AddNetwork("theirs", "10.6.0.0/24")
+	other := w.newGroup("theirs")
+	port := w.neutron.AddPort("theirs", otherSubnets[0], "10.6.0.99", other)
+	for _, id := range []string{otherNet, otherSubnets[0], other, port} {
+		w.neutron.SetProject(id, "0ther0ther0ther0ther0ther0ther00")
+	}
+	// A Machine of the cluster whose own port does not exist (yet).
+	w.addNode("cp-9", "cp-9", "10.6.0.99", true)
+
+	w.reconcile()
+	w.g.Expect(w.ours(other)).To(BeEmpty(), "a rule landed on another project's group")
+	w.g.Expect(w.ours(w.cp)).NotTo(BeEmpty(), "the cluster's own port still gets its rule")
+	w.g.Expect(w.memberGate().Status.SecurityGroups.Problems).To(ContainElement(ContainSubstring("no Neutron port holds an address of cp-9 (10.6.0.99)")))
+}
+
+// A port of the cluster's project may carry a group of another project (an
+// admin can attach one): membergate says so and leaves that group alone.
+func TestSecurityGroupsNeverChangeAnotherProjectsGroup(t *testing.T) {
+	w := newWorld(t, options{machines: 1, cpGroups: []string{"cp"}, sg: enforce()})
+	w.neutron.SetProject(w.cp, "0ther0ther0ther0ther0ther0ther00")
+
+	w.reconcile()
+	w.g.Expect(w.ours(w.cp)).To(BeEmpty(), "a rule landed on another project's group")
+	w.g.Expect(w.memberGate().Status.SecurityGroups.Problems).To(ContainElement(And(
+		ContainSubstring("group "+w.cp), ContainSubstring("belongs to project 0ther0ther0ther0ther0ther0ther00"),
+		ContainSubstring("never changes another project's group"))))
+}

@@ -14,6 +14,9 @@ import (
 type Clients struct {
 	LoadBalancer *gophercloud.ServiceClient
 	Network      *gophercloud.ServiceClient
+	// ProjectID is the project the clients act in: the token's, or with
+	// auth_type none the configured one; empty when neither says.
+	ProjectID string
 }
 
 // NewClients returns Octavia and Neutron clients for the cloud opts and the
@@ -54,6 +57,10 @@ func newClients(ctx context.Context, opts Options, network bool) (*Clients, erro
 		if c.LoadBalancer, err = s.loadBalancerFromCatalog(pc); err != nil {
 			return nil, err
 		}
+		c.ProjectID = tokenProject(pc)
+	}
+	if c.ProjectID == "" {
+		c.ProjectID = s.projectID
 	}
 	if network {
 		// The project header of auth_type none is the load-balancer client's

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
 	"github.com/gophercloud/utils/v2/openstack/clientconfig"
 )
 
@@ -89,4 +90,17 @@ func (s *settings) noCredentials() error {
 	return &ConfigError{Msg: "no OpenStack credentials: set OS_CLOUD (or --os-cloud) to a cloud in clouds.yaml, " +
 		"or set OS_AUTH_URL with OS_USERNAME and OS_PASSWORD (or OS_APPLICATION_CREDENTIAL_ID and OS_APPLICATION_CREDENTIAL_SECRET) and OS_PROJECT_NAME; " +
 		"for an Octavia with auth_strategy = noauth set OS_AUTH_TYPE=none and OS_ENDPOINT_OVERRIDE"}
+}
+
+// tokenProject is the project the provider's token is scoped to.
+func tokenProject(pc *gophercloud.ProviderClient) string {
+	res, ok := pc.GetAuthResult().(tokens.CreateResult)
+	if !ok {
+		return ""
+	}
+	p, err := res.ExtractProject()
+	if err != nil || p == nil {
+		return ""
+	}
+	return p.ID
 }

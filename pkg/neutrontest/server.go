@@ -232,3 +232,23 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// SetProject moves a network, subnet, port or security group (by ID) to
+// another project, as objects another tenant owns look to an identity
+// that sees several projects (an admin's).
+func (s *Server) SetProject(id, project string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.networks[id] != nil:
+		s.networks[id].ProjectID, s.networks[id].TenantID = project, project
+	case s.subnets[id] != nil:
+		s.subnets[id].ProjectID, s.subnets[id].TenantID = project, project
+	case s.ports[id] != nil:
+		s.ports[id].ProjectID, s.ports[id].TenantID = project, project
+	case s.groups[id] != nil:
+		s.groups[id].ProjectID, s.groups[id].TenantID = project, project
+	default:
+		panic(fmt.Sprintf("neutrontest: no object %s", id))
+	}
+}

@@ -40,6 +40,9 @@ type NetworkClients struct {
 	// chooses its endpoints (network_endpoint_override, say), so what one
 	// identity's Neutron or Octavia said must never answer for another's.
 	Key string
+	// ProjectID is the project the identity acts in (its token's); empty
+	// when the cloud does not say (auth_type none without a project).
+	ProjectID string
 }
 
 // NetworkFactory returns the clients of an identity.

@@ -19,6 +19,10 @@ type APIServerLoadBalancer struct {
 	// balancer by design (kube-vip, an external load balancer): there are
 	// no members to wait for, so the cluster is not held at all.
 	NoLoadBalancer string
+	// NetworkID is the cluster's network, where its nodes' ports are and
+	// the load balancer reaches its members (CAPO's status.network); empty
+	// while CAPO has not said.
+	NetworkID string
 }
 
 // LoadBalancerLocator decides whether a Cluster is gated and where its API
@@ -46,6 +50,9 @@ func (CAPOLocator) Locate(ctx context.Context, c client.Reader, cluster *cluster
 	}
 	id := osc.Spec.IdentityRef
 	t := APIServerLoadBalancer{Identity: Identity{Namespace: cluster.Namespace, SecretName: id.Name, CloudName: id.CloudName, Region: id.Region}}
+	if n := osc.Status.Network; n != nil {
+		t.NetworkID = n.ID
+	}
 	if lb := osc.Status.APIServerLoadBalancer; lb != nil && lb.ID != "" {
 		t.LoadBalancerID, t.LoadBalancerName = lb.ID, lb.Name
 		return t, true, nil

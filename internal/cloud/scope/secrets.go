@@ -158,7 +158,7 @@ func (s *SecretSources) Network(ctx context.Context, id Identity) (*NetworkClien
 	// Neutron's, so a tenant's own Neutron spends no one else's.
 	endpoint := s.endpointLimiter
 	bt.endpoint.Store(&endpoint)
-	nc = &NetworkClients{LoadBalancer: cs.LoadBalancer, Network: cs.Network, Cloud: cs.LoadBalancer.ResourceBase,
+	nc = &NetworkClients{LoadBalancer: cs.LoadBalancer, Network: cs.Network, Cloud: cs.LoadBalancer.ResourceBase, ProjectID: cs.ProjectID,
 		Key: fmt.Sprintf("%s/%s@%s cloud=%q region=%q octavia=%s neutron=%s", id.Namespace, id.SecretName, rv, id.CloudName, id.Region,
 			cs.LoadBalancer.ResourceBase, cs.Network.ResourceBase)}
 	s.mu.Lock()

@@ -82,6 +82,8 @@ type Service struct {
 	cache   *Cache
 	cluster string
 	now     time.Time
+	// project and network narrow every port lookup (see Within).
+	project, networkID string
 
 	ports map[string]*Port           // by address; nil: no port holds it
 	rules map[string][]secgroup.Rule // by group ID
@@ -93,6 +95,27 @@ type Service struct {
 func NewService(network *gophercloud.ServiceClient, key string, cache *Cache, cluster string, now time.Time) *Service {
 	return &Service{network: network, key: key, cache: cache, cluster: cluster, now: now,
 		ports: map[string]*Port{}, rules: map[string][]secgroup.Rule{}}
+}
+
+// Within narrows the port lookups to one project and one network (either
+// may be empty: not narrowed). With credentials that see several projects
+// (an admin's, or a shared network's) and overlapping private ranges, an
+// address alone can name another project's port, whose groups are not the
+// cluster's to change.
+func (s *Service) Within(projectID, networkID string) *Service {
+	s.project, s.networkID = projectID, networkID
+	return s
+}
+
+// narrow adds Within's filters to a port query.
+func (s *Service) narrow(q query) query {
+	if s.project != "" {
+		q["project_id"] = []string{s.project}
+	}
+	if s.networkID != "" {
+		q["network_id"] = []string{s.networkID}
+	}
+	return q
 }
 
 // GetSubnetCIDR returns a subnet's CIDR, read once per identity and
@@ -165,7 +188,7 @@ func (s *Service) FindPorts(ctx context.Context, addresses []string, hint map[st
 	}
 	if len(ids) > 0 {
 		slices.Sort(ids)
-		found, err := s.listPorts(ctx, query{"id": ids})
+		found, err := s.listPorts(ctx, s.narrow(query{"id": ids}))
 		if err != nil {
 			return err
 		}
@@ -189,7 +212,7 @@ func (s *Service) FindPorts(ctx context.Context, addresses []string, hint map[st
 		}
 		// Neutron keeps fixed IPs canonical; Octavia keeps a member's
 		// address as it was submitted.
-		found, err := s.listPorts(ctx, query{"fixed_ips": {"ip_address=" + memberwait.CanonicalAddress(a)}})
+		found, err := s.listPorts(ctx, s.narrow(query{"fixed_ips": {"ip_address=" + memberwait.CanonicalAddress(a)}}))
 		if err != nil {
 			return err
 		}
@@ -300,3 +323,40 @@ type query url.Values
 func (q query) encode() (string, error)              { return "?" + url.Values(q).Encode(), nil }
 func (q query) ToPortListQuery() (string, error)     { return q.encode() }
 func (q query) ToSecGroupListQuery() (string, error) { return q.encode() }
+
+// ForeignGroups returns, of groups, those another project than the one
+// Within named owns, with their project: a rule there would change another
+// tenant's firewall. One request; none when no project is known.
+func (s *Service) ForeignGroups(ctx context.Context, groups []string) (map[string]string, error) {
+	if s.project == "" || len(groups) == 0 {
+		return nil, nil
+	}
+	ids := slices.Clone(groups)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	q, _ := query{"id": ids, "fields": {"id", "project_id"}}.encode()
+	var body struct {
+		Groups []groupProject `json:"security_groups"`
+	}
+	if _, err := s.network.Get(ctx, s.network.ServiceURL("security-groups")+q, &body, nil); err != nil {
+		return nil, fmt.Errorf("reading the projects of groups %s: %w", strings.Join(ids, ", "), err)
+	}
+	out := map[string]string{}
+	for _, id := range ids {
+		// A group this identity cannot see is certainly not its own.
+		out[id] = "(not visible to the cluster's identity)"
+	}
+	for _, g := range body.Groups {
+		if g.ProjectID == s.project {
+			delete(out, g.ID)
+		} else if _, asked := out[g.ID]; asked {
+			out[g.ID] = g.ProjectID
+		}
+	}
+	return out, nil
+}
+
+type groupProject struct {
+	ID        string `json:"id"`
+	ProjectID string `json:"project_id"`
+}
