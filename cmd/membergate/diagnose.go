@@ -71,7 +71,7 @@ func (c *cli) diagnose(ctx context.Context, lb string, fix, asJSON bool, opts op
 	if err != nil {
 		return err
 	}
-	trace, err := diagnose.Run(ctx, clients.LoadBalancer, clients.Network, lb)
+	trace, err := diagnose.Run(ctx, clients.LoadBalancer, clients.Network, clients.ProjectID, lb)
 	if err != nil {
 		return err
 	}

@@ -73,6 +73,9 @@ type Row struct {
 	// By is the rule that admits the traffic; Fix the rule that would.
 	By  *secgroup.Rule `json:"admittedBy,omitempty"`
 	Fix *secgroup.Rule `json:"fix,omitempty"`
+	// FixProject is the project owning Fix's group when it is not the
+	// identity's: Fix never changes another project's group.
+	FixProject string `json:"fixProject,omitempty"`
 }
 
 // CheckPort is the port health checks and traffic use: the monitor port
@@ -85,14 +88,19 @@ func (r Row) CheckPort() int {
 }
 
 // Run traces a load balancer given by ID or name.
-func Run(ctx context.Context, lbClient, network *gophercloud.ServiceClient, ref string) (*Trace, error) {
+//
+// projectID is the identity's project (openstackauth.Clients.ProjectID):
+// ports are looked for in it, and a group another project owns is reported,
+// never fixed. With credentials that see several projects, an address alone
+// can name another tenant's port. Empty looks everywhere.
+func Run(ctx context.Context, lbClient, network *gophercloud.ServiceClient, projectID, ref string) (*Trace, error) {
 	lb, err := findLoadBalancer(ctx, lbClient, ref)
 	if err != nil {
 		return nil, err
 	}
 	t := &Trace{LoadBalancer: LoadBalancer{ID: lb.ID, Name: lb.Name, ProvisioningStatus: lb.ProvisioningStatus,
 		OperatingStatus: lb.OperatingStatus, VIPAddress: lb.VipAddress, VIPSubnetID: lb.VipSubnetID}}
-	c := &cache{network: network, subnets: map[string]*subnets.Subnet{}, groups: map[string]*groups.SecGroup{}}
+	c := &cache{network: network, project: projectID, subnets: map[string]*subnets.Subnet{}, groups: map[string]*groups.SecGroup{}}
 	for _, ref := range lb.Pools {
 		pool, err := pools.Get(ctx, lbClient, ref.ID).Extract()
 		if err != nil {
@@ -151,7 +159,19 @@ func (c *cache) judge(ctx context.Context, row *Row, memberSubnet, vipSubnet str
 			}
 		}
 	}
-	return Judge(row, sn.CIDR, found, all)
+	if err := Judge(row, sn.CIDR, found, all); err != nil {
+		return err
+	}
+	if row.Fix != nil && c.project != "" {
+		g, err := c.group(ctx, row.Fix.SecurityGroupID)
+		if err != nil {
+			return err
+		}
+		if g.ProjectID != c.project {
+			row.FixProject = g.ProjectID
+		}
+	}
+	return nil
 }
 
 // Port is what a verdict needs of the Neutron port holding a member's
@@ -202,6 +222,7 @@ func Judge(row *Row, sourceCIDR string, p *Port, groupRules []secgroup.Rule) err
 
 type cache struct {
 	network *gophercloud.ServiceClient
+	project string
 	subnets map[string]*subnets.Subnet
 	groups  map[string]*groups.SecGroup
 }
@@ -235,7 +256,8 @@ func (c *cache) group(ctx context.Context, id string) (*groups.SecGroup, error) 
 func (c *cache) portOf(ctx context.Context, address, subnetID string) (*networking.Port, error) {
 	// Neutron keeps fixed IPs in canonical form; Octavia keeps a member's
 	// address as it was submitted (fd00::0a).
-	pages, err := ports.List(c.network, ports.ListOpts{FixedIPs: []ports.FixedIPOpts{{IPAddress: memberwait.CanonicalAddress(address)}}}).AllPages(ctx)
+	pages, err := ports.List(c.network, ports.ListOpts{ProjectID: c.project,
+		FixedIPs: []ports.FixedIPOpts{{IPAddress: memberwait.CanonicalAddress(address)}}}).AllPages(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("looking up the port of %s: %w", address, err)
 	}
@@ -250,6 +272,11 @@ func (c *cache) portOf(ctx context.Context, address, subnetID string) (*networki
 				return &found[i], nil
 			}
 		}
+	}
+	// The member names its subnet and no port holds the address there: a
+	// port elsewhere is another network's, not the member's.
+	if subnetID != "" {
+		return nil, nil
 	}
 	return &found[0], nil
 }
@@ -304,7 +331,7 @@ func Fix(ctx context.Context, network *gophercloud.ServiceClient, t *Trace) ([]A
 	done := map[string]bool{}
 	for _, row := range t.Rows {
 		r := row.Fix
-		if r == nil || r.SecurityGroupID == "" {
+		if r == nil || r.SecurityGroupID == "" || row.FixProject != "" {
 			continue
 		}
 		key := r.SecurityGroupID + "|" + r.String()

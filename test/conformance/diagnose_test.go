@@ -65,7 +65,7 @@ func TestDiagnoseDefaultGroupOnRealStack(t *testing.T) {
 	// What the health manager reports once the dropped checks fail.
 	b.setMemberStatus(t, m.ID, "", "ERROR")
 
-	trace, err := diagnose.Run(ctx, oc, nc, lbID)
+	trace, err := diagnose.Run(ctx, oc, nc, "", lbID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestDiagnoseDefaultGroupOnRealStack(t *testing.T) {
 	if err != nil || len(again) != 1 || !again[0].Existed {
 		t.Fatalf("second fix: %v %+v", err, again)
 	}
-	trace, err = diagnose.Run(ctx, oc, nc, lbID)
+	trace, err = diagnose.Run(ctx, oc, nc, "", lbID)
 	if err != nil || trace.Rows[0].Verdict != diagnose.Admitted {
 		t.Fatalf("after the fix: %v %+v", err, trace.Rows)
 	}
