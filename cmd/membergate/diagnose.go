@@ -148,7 +148,11 @@ func printTrace(w io.Writer, t *diagnose.Trace) {
 	}
 	_ = tw.Flush()
 	for _, r := range t.Rows {
-		if r.Fix != nil {
+		switch {
+		case r.Fix != nil && r.FixProject != "":
+			fmt.Fprintf(w, "fix for %s: group %s belongs to project %s, not yours: ask its owner to add %s (--fix leaves it alone)\n",
+				r.Address, r.Fix.SecurityGroupID, r.FixProject, r.Fix)
+		case r.Fix != nil:
 			fmt.Fprintf(w, "fix for %s: add to group %s: %s\n", r.Address, r.Fix.SecurityGroupID, r.Fix)
 		}
 	}
