@@ -30,6 +30,7 @@ type options struct {
 	identityBurst          int
 	syncPeriod             time.Duration
 	minSourcePrefixV4      int
+	managementClusterID    string
 	minSourcePrefixV6      int
 
 	enableWebhooks bool
@@ -73,6 +74,8 @@ func flagSet(o *options) *flag.FlagSet {
 		"OpenStack requests per second per identity Secret, to all its endpoints together: one tenant's share of a cloud, at most --octavia-qps; 0 means half of --octavia-qps")
 	fs.IntVar(&o.identityBurst, "octavia-burst-per-identity", 0, "burst of one identity's requests, at most --octavia-burst; 0 means half of --octavia-burst (at least 1)")
 	fs.DurationVar(&o.syncPeriod, "sync-period", 10*time.Minute, "how often every watched object is reconciled anyway; at least 1s")
+	fs.StringVar(&o.managementClusterID, "management-cluster-id", "",
+		"names this management cluster in the marks of the security-group rules it creates, so that management clusters sharing a project never take each other's rules; empty means the UID of the kube-system namespace")
 	fs.IntVar(&o.minSourcePrefixV4, "min-source-prefix-v4", secgroup.DefaultMinPrefixV4,
 		"the widest IPv4 source a security-group rule may admit, as a prefix length (8 admits 10.0.0.0/8, refuses 0.0.0.0/1), unless a MemberGate sets allowAnywhere; 1 to 32")
 	fs.IntVar(&o.minSourcePrefixV6, "min-source-prefix-v6", secgroup.DefaultMinPrefixV6,
@@ -143,6 +146,11 @@ func (o *options) check() error {
 	}
 	if o.burst < 1 {
 		bad("octavia-burst", o.burst, "must be at least 1: a smaller burst never allows a request")
+	}
+	// The mark is "membergate <namespace>/<name>@<id>: ..." in a rule's
+	// description, which Neutron caps at 255 characters.
+	if id := o.managementClusterID; len(id) > 64 || strings.ContainsAny(id, ": @\t\n") {
+		bad("management-cluster-id", id, "must be at most 64 characters without spaces, ':' or '@' (it goes into rule descriptions)")
 	}
 	// Half by default: one tenant can never take the whole of a cloud's
 	// budget, and a smaller --octavia-qps never makes the default invalid.

@@ -12,9 +12,12 @@ import (
 	"os"
 
 	"golang.org/x/time/rate"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -81,7 +84,12 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 	if err := gate.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the gate controller: %w", err)
 	}
+	mgmtID, err := managementClusterID(ctx, mgr.GetAPIReader(), o.managementClusterID)
+	if err != nil {
+		return err
+	}
 	groups := &securitygroup.Reconciler{
+		ManagementCluster: mgmtID,
 		Client:            mgr.GetClient(),
 		Recorder:          mgr.GetEventRecorder("membergate"),
 		Networks:          sources,
@@ -129,4 +137,19 @@ func addExtension(mgr manager.Manager, o *options) error {
 		return fmt.Errorf("adding the Runtime Extension server: %w", err)
 	}
 	return mgr.AddReadyzCheck("extension", srv.StartedChecker())
+}
+
+// managementClusterID is the flag's value, or else the UID of the
+// kube-system namespace: every cluster has one, it never changes, and it
+// differs between clusters (what kubectl, Istio and others take for a
+// cluster's identity).
+func managementClusterID(ctx context.Context, c client.Reader, flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	var ns corev1.Namespace
+	if err := c.Get(ctx, client.ObjectKey{Name: metav1.NamespaceSystem}, &ns); err != nil {
+		return "", fmt.Errorf("reading the kube-system namespace's UID, which names this management cluster in security-group rules (set --management-cluster-id instead): %w", err)
+	}
+	return string(ns.UID), nil
 }

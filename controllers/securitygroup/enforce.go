@@ -123,6 +123,19 @@ func (r *Reconciler) enforce(ctx context.Context, out *outcome, v *networking.Se
 				return false, err
 			}
 		}
+		// A rule under the legacy mark goes first: Neutron takes a rule
+		// that differs only in its description for the same rule (409),
+		// so its replacement can be created only once it is gone — a
+		// moment without it, which no health monitor notices.
+		acts.Delete = slices.DeleteFunc(acts.Delete, func(d secgroup.Rule) bool {
+			if !owner.Legacy(d) {
+				return false
+			}
+			if err := v.DeleteRule(ctx, d); err != nil {
+				problems = append(problems, problemOpenStack+err.Error())
+			}
+			return true
+		})
 		for _, c := range acts.Create {
 			if _, err := v.CreateRule(ctx, c); err != nil {
 				problems = append(problems, problemOpenStack+err.Error())

@@ -268,7 +268,8 @@ func (w *world) rules(group string) []rules.SecGroupRule {
 func (w *world) ours(group string) []rules.SecGroupRule {
 	var out []rules.SecGroupRule
 	for _, r := range w.rules(group) {
-		if strings.HasPrefix(r.Description, "membergate "+w.ns+"/test:") {
+		// With or without a management cluster in the mark.
+		if mark := "membergate " + w.ns + "/test"; strings.HasPrefix(r.Description, mark+":") || strings.HasPrefix(r.Description, mark+"@") {
 			out = append(out, r)
 		}
 	}

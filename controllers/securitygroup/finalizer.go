@@ -57,7 +57,7 @@ func (r *Reconciler) cleanupWithoutCluster(ctx context.Context, key types.Namesp
 // MemberGate.
 func (r *Reconciler) cleanup(ctx context.Context, out *outcome, mg *v1alpha1.MemberGate, cluster types.NamespacedName, id scope.Identity, why string) {
 	st := out.status
-	owner := ruleOwner(cluster)
+	owner := ruleOwner(r.ManagementCluster, cluster)
 	st.Mode, st.Diagnoses, st.Changes, st.Sources = v1alpha1.SecurityGroupsDisabled, nil, nil, nil
 	prevProblems := st.Problems
 	st.Problems = nil

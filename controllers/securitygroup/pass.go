@@ -50,7 +50,7 @@ func (r *Reconciler) reconcileGroups(ctx context.Context, in input) *outcome {
 	pol := policyOf(in.mg)
 	pol.MinPrefixV4, pol.MinPrefixV6 = r.MinSourcePrefixV4, r.MinSourcePrefixV6
 	out := &outcome{status: st}
-	owner := ruleOwner(in.key())
+	owner := ruleOwner(r.ManagementCluster, in.key())
 
 	why := ""
 	switch {

@@ -192,7 +192,7 @@ func coveredByOthers(c secgroup.Rule, groups []string, v *networking.Service, ow
 	for _, gid := range groups {
 		want := c
 		want.SecurityGroupID = gid
-		others := slices.DeleteFunc(slices.Clone(v.Rules(gid)), owner.Marks)
+		others := slices.DeleteFunc(slices.Clone(v.Rules(gid)), owner.Owns)
 		if len(secgroup.Missing([]secgroup.Rule{want}, others)) == 0 {
 			return true
 		}

@@ -50,8 +50,16 @@ func policyOf(mg *v1alpha1.MemberGate) policy {
 // MemberGate by — and never from spec.clusterName: a MemberGate made before
 // the API required the two to agree may name another cluster there, and a
 // cleanup looking for that cluster's rules would leave ours behind.
-func ruleOwner(cluster types.NamespacedName) secgroup.Owner {
-	return secgroup.Owner("membergate " + cluster.String())
+//
+// The management cluster is part of the mark: two management clusters
+// whose workload clusters share a project (and, as is common, their
+// namespace and name) must neither adopt nor delete each other's rules.
+func ruleOwner(managementCluster string, cluster types.NamespacedName) secgroup.Owner {
+	o := "membergate " + cluster.String()
+	if managementCluster != "" {
+		o += "@" + managementCluster
+	}
+	return secgroup.Owner(o)
 }
 
 // settleWindow is how long a member must keep its statuses before it

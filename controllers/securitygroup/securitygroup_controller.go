@@ -71,6 +71,10 @@ type Reconciler struct {
 	// may admit unless a MemberGate sets allowAnywhere (the manager's
 	// --min-source-prefix-v4/-v6); zero means secgroup's defaults.
 	MinSourcePrefixV4, MinSourcePrefixV6 int
+	// ManagementCluster names this management cluster in the rules' marks
+	// (the manager's --management-cluster-id: by default the UID of its
+	// kube-system namespace). Empty marks rules as before it was named.
+	ManagementCluster string
 	// Clock defaults to the real clock.
 	Clock clock.PassiveClock
 

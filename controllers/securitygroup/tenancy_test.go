@@ -100,3 +100,44 @@ func TestSecurityGroupsNeverChangeAnotherProjectsGroup(t *testing.T) {
 		ContainSubstring("group "+w.cp), ContainSubstring("belongs to project 0ther0ther0ther0ther0ther0ther00"),
 		ContainSubstring("never changes another project's group"))))
 }
+
+// Two management clusters whose workload clusters share a project (and, as
+// often, their namespace and name): each one's enforcement owns only its
+// own rules. B disabling enforcement for its "test" leaves A's rule.
+func TestSecurityGroupsTwoManagementClustersKeepTheirRules(t *testing.T) {
+	w := newWorld(t, options{machines: 1, cpGroups: []string{"cp"}, sg: enforce()})
+	w.r.ManagementCluster = "mgmt-a"
+	w.reconcile()
+	aRules := w.ours(w.cp)
+	w.g.Expect(aRules).To(HaveLen(1))
+	w.g.Expect(aRules[0].Description).To(HavePrefix("membergate " + w.ns + "/test@mgmt-a:"))
+
+	// B: another manager, the same cluster name, enforcement off.
+	_, b := w.reconcilers()
+	b.ManagementCluster = "mgmt-b"
+	sg := enforce()
+	sg.Mode = v1alpha1.SecurityGroupsDisabled
+	w.setSG(sg)
+	_, err := b.Reconcile(w.ctx, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: w.ns, Name: "test"}})
+	w.g.Expect(err).NotTo(HaveOccurred())
+	w.g.Expect(w.ours(w.cp)).To(ConsistOf(HaveField("ID", aRules[0].ID)), "B deleted A's rule")
+}
+
+// Rules marked before the management cluster was part of the mark are
+// replaced, in one pass, by rules with today's mark.
+func TestSecurityGroupsReplaceLegacyMarks(t *testing.T) {
+	w := newWorld(t, options{machines: 1, cpGroups: []string{"cp"}, sg: enforce()})
+	w.reconcile()
+	legacy := w.ours(w.cp)
+	w.g.Expect(legacy).To(HaveLen(1))
+	w.g.Expect(legacy[0].Description).To(HavePrefix("membergate " + w.ns + "/test:"))
+
+	w.r.ManagementCluster = "mgmt-a"
+	w.clk.Step(SecurityGroupInterval)
+	w.reconcile()
+	now := w.ours(w.cp)
+	w.g.Expect(now).To(HaveLen(1))
+	w.g.Expect(now[0].ID).NotTo(Equal(legacy[0].ID))
+	w.g.Expect(now[0].Description).To(HavePrefix("membergate " + w.ns + "/test@mgmt-a:"))
+	w.g.Expect(w.memberGate().Status.SecurityGroups.OwnedRules).To(HaveLen(1))
+}

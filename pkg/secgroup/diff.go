@@ -6,13 +6,29 @@ import (
 )
 
 // Owner marks the rules one cluster's enforcement created, in their
-// description, so that it repairs and removes only its own.
+// description, so that it repairs and removes only its own. An owner of
+// the form "<name>@<management cluster>" also recognises the rules marked
+// "<name>" alone, as owners were before they named their management
+// cluster: those are its own from before (see Legacy).
 type Owner string
 
 // Marks reports whether a rule carries this owner's mark.
 func (o Owner) Marks(r Rule) bool {
 	return o != "" && strings.HasPrefix(r.Description, string(o)+":")
 }
+
+// Legacy reports whether a rule carries this owner's mark of before it
+// named its management cluster. Diff replaces such a rule by one with
+// today's mark: until then it is the only thing two management clusters
+// sharing a project could both take for their own.
+func (o Owner) Legacy(r Rule) bool {
+	name, _, ok := strings.Cut(string(o), "@")
+	return ok && name != "" && strings.HasPrefix(r.Description, name+":")
+}
+
+// Owns reports whether a rule is this owner's, under today's mark or the
+// legacy one.
+func (o Owner) Owns(r Rule) bool { return o.Marks(r) || o.Legacy(r) }
 
 // Mark returns the rule with this owner's mark as its description.
 func (o Owner) Mark(r Rule, why string) Rule {
@@ -35,8 +51,10 @@ func (a Actions) Empty() bool { return len(a.Create) == 0 && len(a.Delete) == 0 
 // Diff compares the plan with the rules that exist on the guarded
 // groups. A planned rule already covered by any rule — ours or the
 // operator's — is not created again; a rule of ours that the plan does not
-// hold is deleted; rules of others are never touched. Applying the actions
-// and diffing again gives no actions.
+// hold is deleted; rules of others are never touched. A rule under the
+// owner's legacy mark is deleted and its rule planned anew under today's
+// (Neutron takes the two for duplicates: delete first). Applying the
+// actions and diffing again gives no actions.
 func Diff(owner Owner, mode EnforcementMode, planned, existing []Rule) Actions {
 	var a Actions
 	if mode == Disabled {
@@ -45,7 +63,7 @@ func Diff(owner Owner, mode EnforcementMode, planned, existing []Rule) Actions {
 	// What remains after the deletes is what may cover the plan.
 	var kept []Rule
 	for _, r := range existing {
-		if owner.Marks(r) && !inPlan(r, planned) {
+		if owner.Legacy(r) || (owner.Marks(r) && !inPlan(r, planned)) {
 			a.Delete = append(a.Delete, r)
 		} else {
 			kept = append(kept, r)

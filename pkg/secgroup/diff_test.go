@@ -1,6 +1,8 @@
 package secgroup
 
 import (
+	. "github.com/onsi/gomega"
+
 	"math/rand/v2"
 	"net/netip"
 	"testing"
@@ -90,4 +92,31 @@ func TestDiffNeverTouchesOthers(t *testing.T) {
 			t.Fatalf("run %d: no fixed point after one round: %+v", run, again)
 		}
 	}
+}
+
+// An owner naming its management cluster replaces the rules under its mark
+// of before, and
+// never touches another management cluster's rules for a cluster of the
+// same name.
+func TestDiffReplacesLegacyMarksAndLeavesOtherManagementClusters(t *testing.T) {
+	g := NewWithT(t)
+	owner := Owner("membergate ns/c@mgmt-a")
+	planned, _ := Plan(Policy{Mode: Enforce}, configured(subnet), []Guarded{{GroupID: "cp", Ports: []int{6443}}})
+	legacy := Owner("membergate ns/c").Mark(planned[0], "load balancer to members")
+	legacy.ID = "legacy"
+	theirs := Owner("membergate ns/c@mgmt-b").Mark(planned[0], "load balancer to members")
+	theirs.ID = "theirs"
+
+	a := Diff(owner, Enforce, planned, []Rule{legacy})
+	g.Expect(a.Delete).To(ConsistOf(HaveField("ID", "legacy")))
+	g.Expect(a.Create).To(HaveLen(1))
+	g.Expect(owner.Marks(a.Create[0])).To(BeTrue())
+	g.Expect(owner.Owns(legacy) && !owner.Marks(legacy)).To(BeTrue())
+
+	a = Diff(owner, Disabled, planned, []Rule{theirs})
+	g.Expect(a.Empty()).To(BeTrue(), "another management cluster's rule")
+	g.Expect(owner.Owns(theirs)).To(BeFalse())
+	a = Diff(owner, Enforce, planned, []Rule{theirs})
+	g.Expect(a.Empty()).To(BeTrue(), "covered by theirs, as by an operator's rule")
+	g.Expect(Owner("membergate ns/c").Legacy(legacy)).To(BeFalse(), "an owner without a management cluster has no legacy mark")
 }

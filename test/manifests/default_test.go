@@ -86,6 +86,7 @@ func TestDefaultContents(t *testing.T) {
 		"Role/membergate-leader-election", "RoleBinding/membergate-leader-election",
 		"ClusterRole/membergate-metrics-auth", "ClusterRoleBinding/membergate-metrics-auth",
 		"ClusterRole/membergate-metrics-reader",
+		"ClusterRole/membergate-cluster-id", "ClusterRoleBinding/membergate-cluster-id",
 		"Deployment/membergate-controller-manager",
 		"Service/membergate-webhook-service", "Service/membergate-extension-service",
 		"MutatingWebhookConfiguration/membergate-mutating-webhook-configuration",
@@ -117,6 +118,9 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 		}
 	}
 	g.Expect(rules).To(HaveKeyWithValue("/secrets", []string{"get"}), "Secrets: get only (no list/watch: every cluster's credentials)")
+	g.Expect(rules).To(HaveKeyWithValue("/namespaces", []string{"get"}), "namespaces: kube-system's UID names the management cluster")
+	idRole := typed[rbacv1.ClusterRole](g, find(objs, "ClusterRole", "membergate-cluster-id"))
+	g.Expect(idRole.Rules).To(ConsistOf(HaveField("ResourceNames", []string{"kube-system"})), "one namespace, by name")
 	g.Expect(sortedStrings(rules["cluster.x-k8s.io/machines"])).To(Equal([]string{"get", "list", "patch", "watch"}))
 	g.Expect(rules).To(HaveKeyWithValue("cluster.x-k8s.io/machines/status", []string{"patch"}))
 	for res, verbs := range rules {
