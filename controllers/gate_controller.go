@@ -17,6 +17,7 @@ import (
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/internal/cloud/scope"
 	"github.com/membergate/membergate/internal/clusterobjects"
+	"github.com/membergate/membergate/internal/metrics"
 	"github.com/membergate/membergate/pkg/gate"
 )
 
@@ -85,6 +86,7 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctr
 	if err != nil || s == nil {
 		if err == nil {
 			r.snapshots.forget(req.NamespacedName)
+			metrics.ForgetCluster(req.Namespace, req.Name)
 		}
 		return ctrl.Result{}, err
 	}

@@ -191,6 +191,10 @@ func TestGateHoldsThroughAnOctaviaOutage(t *testing.T) {
 	w.g.Expect(w.condition(1).Reason).To(Equal(gate.ReasonServing), "a failed read changed the last known verdict")
 	w.g.Expect(w.condition(1).Message).To(ContainSubstring("last known"))
 	w.g.Expect(w.blockingCondition().Message).To(ContainSubstring("503"))
+	// What Octavia answered, as status text: the request, the code and the
+	// API's message, never the raw body.
+	w.g.Expect(w.blockingCondition().Message).To(MatchRegexp(`GET http://127\.0\.0\.1:\d+/v2(\.0)?/lbaas/loadbalancers/[^/]+/status: 503: \S`))
+	w.g.Expect(w.blockingCondition().Message).NotTo(ContainSubstring("{"), "a raw body in the condition")
 	remove()
 	// Back: released on a fresh observation.
 	w.run(2*time.Minute, func() bool { return !w.hasHook(0) })

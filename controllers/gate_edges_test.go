@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -28,6 +29,7 @@ import (
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/internal/cloud/scope"
+	"github.com/membergate/membergate/internal/metrics"
 	managerscheme "github.com/membergate/membergate/internal/scheme"
 	"github.com/membergate/membergate/pkg/memberwait"
 	"github.com/membergate/membergate/pkg/memberwait/octaviatest"
@@ -360,4 +362,27 @@ func TestMemberOfComparesAddressesParsed(t *testing.T) {
 
 func reconcileRequest(w *world) ctrl.Request {
 	return ctrl.Request{NamespacedName: types.NamespacedName{Namespace: w.ns, Name: "test"}}
+}
+
+// A cluster that is gone leaves no metric series behind: a management
+// cluster that creates and deletes clusters would otherwise export every
+// cluster it ever had.
+func TestGateForgetsTheMetricsOfAGoneCluster(t *testing.T) {
+	w := newWorld(t, 2)
+	w.run(2*time.Minute, func() bool { return w.condition(1).Status == metav1.ConditionTrue })
+	// DeleteLabelValues says whether the series existed; the reconcile
+	// after it sets it again.
+	w.g.Expect(metrics.HeldSeconds.DeleteLabelValues(w.ns, "test")).To(BeTrue())
+	w.reconcile()
+
+	w.g.Expect(k8sClient.Get(w.ctx, client.ObjectKeyFromObject(w.cluster), w.cluster)).To(Succeed())
+	w.cluster.Finalizers = nil
+	w.g.Expect(k8sClient.Update(w.ctx, w.cluster)).To(Succeed())
+	w.g.Expect(k8sClient.Delete(w.ctx, w.cluster)).To(Succeed())
+	w.g.Eventually(func() bool {
+		return apierrors.IsNotFound(k8sClient.Get(w.ctx, client.ObjectKeyFromObject(w.cluster), &clusterv1.Cluster{}))
+	}).Should(BeTrue())
+	w.reconcile()
+	w.g.Expect(metrics.HeldSeconds.DeleteLabelValues(w.ns, "test")).To(BeFalse(), "the gone cluster's series stayed")
+	w.g.Expect(metrics.HoldAlert.DeleteLabelValues(w.ns, "test")).To(BeFalse())
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/membergate/membergate/internal/cloud/scope"
 	"github.com/membergate/membergate/internal/cloud/services/loadbalancer"
+	"github.com/membergate/membergate/internal/statustext"
 	"github.com/membergate/membergate/pkg/memberwait"
 )
 
@@ -68,6 +69,9 @@ func (o *octaviaObserver) ObserveOrReuse(ctx context.Context, now time.Time) (sn
 // good answer.
 func (o *octaviaObserver) ObserveFresh(ctx context.Context) (*memberwait.Snapshot, time.Time, error) {
 	snap, err := o.r.observe(ctx, o.target)
+	// What Octavia answered goes into conditions and events: without its
+	// raw body or a URL's credentials, and short.
+	err = statustext.Wrap(err)
 	at := o.r.Clock.Now()
 	c := &o.r.snapshots
 	c.mu.Lock()

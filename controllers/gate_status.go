@@ -13,6 +13,7 @@ import (
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/internal/statuspatch"
+	"github.com/membergate/membergate/internal/statustext"
 	"github.com/membergate/membergate/pkg/gate"
 	"github.com/membergate/membergate/pkg/gate/cycle"
 	"github.com/membergate/membergate/pkg/memberwait"
@@ -146,13 +147,13 @@ func (r *GateReconciler) updateStatus(mg *v1alpha1.MemberGate, out cycle.Outcome
 	case in.Deleting:
 		summary = "cluster deleting: hooks released"
 	case d.Blocking && in.LoadBalancer.Err != nil:
-		summary = blockingReason(d) + ": Octavia could not be read: " + in.LoadBalancer.Err.Error()
+		summary = blockingReason(d) + ": Octavia could not be read: " + statustext.Error(in.LoadBalancer.Err)
 	case d.Blocking:
 		summary = blockingReason(d)
 	case in.LoadBalancer.NotCreated:
 		summary = "waiting for CAPO to create the API server load balancer"
 	case in.LoadBalancer.Err != nil:
-		summary = in.LoadBalancer.Err.Error()
+		summary = statustext.Error(in.LoadBalancer.Err)
 	default:
 		summary = fmt.Sprintf("%s: %d/%d member-ready", in.Policy.Mode, ready, len(d.Machines))
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/membergate/membergate/internal/cloud/services/loadbalancer"
 	"github.com/membergate/membergate/internal/cloud/services/networking"
+	"github.com/membergate/membergate/internal/statustext"
 	"github.com/membergate/membergate/pkg/secgroup"
 )
 
@@ -44,7 +45,7 @@ func (r *Reconciler) pass(ctx context.Context, out *outcome, in input, pol polic
 	if err != nil {
 		prev := st.Problems
 		st.Problems = append(slices.DeleteFunc(slices.Clone(st.Problems), func(p string) bool { return strings.HasPrefix(p, problemOpenStack) }),
-			problemOpenStack+err.Error())
+			problemOpenStack+statustext.Error(err))
 		r.reportProblems(in.mg, prev, st.Problems)
 	}
 }
@@ -132,13 +133,13 @@ func (r *Reconciler) enforce(ctx context.Context, out *outcome, v *networking.Se
 				return false
 			}
 			if err := v.DeleteRule(ctx, d); err != nil {
-				problems = append(problems, problemOpenStack+err.Error())
+				problems = append(problems, problemOpenStack+statustext.Error(err))
 			}
 			return true
 		})
 		for _, c := range acts.Create {
 			if _, err := v.CreateRule(ctx, c); err != nil {
-				problems = append(problems, problemOpenStack+err.Error())
+				problems = append(problems, problemOpenStack+statustext.Error(err))
 				continue
 			}
 			changed = true
@@ -149,7 +150,7 @@ func (r *Reconciler) enforce(ctx context.Context, out *outcome, v *networking.Se
 		}
 		for _, d := range acts.Delete {
 			if err := v.DeleteRule(ctx, d); err != nil {
-				problems = append(problems, problemOpenStack+err.Error())
+				problems = append(problems, problemOpenStack+statustext.Error(err))
 				continue
 			}
 			changed = true

@@ -16,6 +16,7 @@ import (
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/internal/cloud/scope"
 	"github.com/membergate/membergate/internal/statuspatch"
+	"github.com/membergate/membergate/internal/statustext"
 	"github.com/membergate/membergate/pkg/secgroup"
 )
 
@@ -75,7 +76,7 @@ func (r *Reconciler) cleanup(ctx context.Context, out *outcome, mg *v1alpha1.Mem
 	giveUp := func(err error) {
 		// The credentials are gone for good (the Secret was deleted, say
 		// with the namespace): waiting would keep the MemberGate forever.
-		st.Problems = []string{problemOpenStack + err.Error()}
+		st.Problems = []string{problemOpenStack + statustext.Error(err)}
 		out.dropFinalizer = true
 		r.Recorder.Eventf(mg, nil, corev1.EventTypeWarning, "SecurityGroupRulesLeft", "SecurityGroups",
 			"cannot remove membergate's rules (%v); remove them by hand: %s", err, describeOwned(st.OwnedRules))
@@ -90,18 +91,18 @@ func (r *Reconciler) cleanup(ctx context.Context, out *outcome, mg *v1alpha1.Mem
 			giveUp(err)
 			return
 		}
-		st.Problems = []string{problemOpenStack + err.Error()}
+		st.Problems = []string{problemOpenStack + statustext.Error(err)}
 		return
 	}
 	v := r.caches.view(nc, cluster.String(), "", r.Clock.Now())
 	if err := v.ListRules(ctx, groups); err != nil {
-		st.Problems = []string{problemOpenStack + err.Error()}
+		st.Problems = []string{problemOpenStack + statustext.Error(err)}
 		return
 	}
 	acts := secgroup.Diff(owner, secgroup.Disabled, nil, v.Rules(groups...))
 	for _, d := range acts.Delete {
 		if err := v.DeleteRule(ctx, d); err != nil {
-			st.Problems = append(st.Problems, problemOpenStack+err.Error())
+			st.Problems = append(st.Problems, problemOpenStack+statustext.Error(err))
 			continue
 		}
 		r.Recorder.Eventf(mg, nil, corev1.EventTypeNormal, "SecurityGroupRuleRemoved", "SecurityGroups",

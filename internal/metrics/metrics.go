@@ -47,3 +47,13 @@ var (
 func init() {
 	metrics.Registry.MustRegister(MachinesByReason, HeldSeconds, HoldAlert, OctaviaRequests, NeutronRequests, MemberDiagnosis)
 }
+
+// ForgetCluster removes every series of a cluster that is gone or no
+// longer gated: a management cluster that creates and deletes clusters
+// would otherwise export the series of every cluster it ever had.
+func ForgetCluster(namespace, name string) {
+	l := prometheus.Labels{"namespace": namespace, "cluster": name}
+	for _, v := range []*prometheus.GaugeVec{MachinesByReason, HeldSeconds, HoldAlert, MemberDiagnosis} {
+		v.DeletePartialMatch(l)
+	}
+}

@@ -27,7 +27,7 @@ func (s *settings) httpClient(wrap func(http.RoundTripper) http.RoundTripper) (*
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.TLSClientConfig = cfg
-	var rt http.RoundTripper = transport
+	var rt http.RoundTripper = cappedBodies{next: transport}
 	if wrap != nil {
 		rt = wrap(rt)
 	}

@@ -28,7 +28,13 @@ func countAPIRequests(next http.RoundTripper) http.RoundTripper {
 		}
 		resp, err := next.RoundTrip(r)
 		collection, _, _ := strings.Cut(rest, "/")
-		metrics.NeutronRequests.WithLabelValues(strings.ToLower(r.Method)+" "+strings.TrimSuffix(collection, ".json"), responseCode(resp, err)).Inc()
+		collection = strings.TrimSuffix(collection, ".json")
+		// The path is the tenant's endpoint's: only names membergate asks
+		// for become label values, so no endpoint can grow the series.
+		if !neutronCollections[collection] {
+			collection = "other"
+		}
+		metrics.NeutronRequests.WithLabelValues(strings.ToLower(r.Method)+" "+collection, responseCode(resp, err)).Inc()
 		return resp, err
 	})
 }
@@ -46,14 +52,20 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
+// neutronCollections are the Neutron collections membergate requests.
+var neutronCollections = map[string]bool{"ports": true, "subnets": true, "networks": true, "security-groups": true, "security-group-rules": true}
+
+// octaviaNames are the path segments that name what an Octavia or Keystone
+// request does; every other segment (IDs, and whatever path a tenant's
+// endpoint has) is left out, so the label stays bounded.
+var octaviaNames = map[string]bool{"auth": true, "tokens": true, "status": true, "members": true, "loadbalancers": true,
+	"listeners": true, "pools": true, "healthmonitors": true, "amphorae": true, "providers": true, "flavors": true, "quotas": true}
+
 // operation names a request without its IDs, so the label stays bounded.
 func operation(method, path string) string {
-	parts := strings.Split(strings.Trim(path, "/"), "/")
 	var named []string
-	for i, p := range parts {
-		switch {
-		case p == "auth" || p == "tokens" || p == "status" || p == "members" ||
-			(i > 0 && (parts[i-1] == "lbaas" || parts[i-1] == "v3")):
+	for _, p := range strings.Split(strings.Trim(path, "/"), "/") {
+		if octaviaNames[p] {
 			named = append(named, p)
 		}
 	}

@@ -14,3 +14,17 @@ func TestOperationLabelsHaveNoIDs(t *testing.T) {
 		}
 	}
 }
+
+// A tenant chooses its endpoints, paths included: nothing of a path but
+// the names membergate asks for becomes a label value.
+func TestOperationLabelsIgnoreATenantsPath(t *testing.T) {
+	for path, want := range map[string]string{
+		"/lbaas/attacker-chosen-1/v2/lbaas/loadbalancers/x/status": "get loadbalancers/status",
+		"/v3/anything-at-all":                     "get other",
+		"/v2/lbaas/" + "x-" + "unbounded-name-42": "get other",
+	} {
+		if got := operation("GET", path); got != want {
+			t.Errorf("operation(%s) = %q, want %q", path, got, want)
+		}
+	}
+}
