@@ -124,6 +124,32 @@ func TestStandInAddsAndRemovesTheMemberThroughCAPO(t *testing.T) {
 	g.Expect(c.Get(ctx, req.NamespacedName, dm)).NotTo(Succeed(), "the finalizer is gone, so is the machine")
 }
 
+// CAPO's clients take no context, yet a reconcile blocked in CAPO's wait
+// for a load balancer that stays PENDING_UPDATE ends soon after its
+// context does, rather than after CAPO's ≈274 s backoff: the manager can
+// stop.
+func TestCAPOWaitEndsWithTheReconcileContext(t *testing.T) {
+	g := NewWithT(t)
+	cloud := newCloud("ns", "c1")
+	defer cloud.Server.Close()
+	g.Expect(cloud.Server.SetLoadBalancerStatus(cloud.LoadBalancerID, "PENDING_UPDATE", "ONLINE")).To(Succeed())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	svc, err := cloud.capoService(ctx, logr.Discard())
+	g.Expect(err).NotTo(HaveOccurred())
+	dm := &devv1.DevMachine{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c1-abcde", UID: "uid-1"}}
+	done := returns(func() error {
+		return svc.ReconcileLoadBalancerMember(cloud.openStackCluster(types.NamespacedName{Namespace: "ns", Name: "c1"}),
+			openStackMachine(dm), clusterResourceName("ns", "c1"), addressOf(dm))
+	})
+	// CAPO is waiting: it has polled the load balancer and not created.
+	g.Eventually(func() int { return cloud.Server.RequestCount(octaviatest.OpGetLoadBalancer) }).WithTimeout(10 * time.Second).Should(BeNumerically(">=", 2))
+	g.Consistently(done).WithTimeout(time.Second).ShouldNot(Receive())
+	cancel()
+	g.Eventually(done).WithTimeout(capoReturnLimit).Should(Receive(MatchError(context.Canceled)))
+	g.Expect(cloud.Server.RequestCount(octaviatest.OpCreateMember)).To(BeZero())
+}
+
 // A control-plane machine deleted before it had a member is no error.
 func TestCAPODeletesNoMemberThatWasNeverCreated(t *testing.T) {
 	g := NewWithT(t)
