@@ -2,17 +2,18 @@ package harness
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
-	"time"
+	"net/http"
 
-	"github.com/gophercloud/gophercloud/v2"
-	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/loadbalancers"
-	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/pools"
+	"github.com/go-logr/logr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
+	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
+	"sigs.k8s.io/cluster-api-provider-openstack/pkg/cloud/services/loadbalancer"
+	"sigs.k8s.io/cluster-api-provider-openstack/pkg/utils/names"
+	capiv1beta1 "sigs.k8s.io/cluster-api/api/core/v1beta1" //nolint:staticcheck // CAPO v0.13's OpenStackCluster holds its APIEndpoint
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	devv1 "sigs.k8s.io/cluster-api/test/infrastructure/docker/api/v1beta2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -20,6 +21,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/membergate/membergate/test/capo/caposcope"
 )
 
 // APIServerPort is the port of the emulated API server load balancer's
@@ -30,14 +33,23 @@ const APIServerPort = 6443
 // as CAPO's OpenStackMachine finalizer does.
 const memberFinalizer = "e2e.membergate.io/capo-load-balancer-member"
 
-// capoBackoff is CAPO's (v0.11–v0.14) shared load-balancer backoff,
-// pkg/cloud/services/loadbalancer/loadbalancer.go: ≈274 s in all.
-var capoBackoff = wait.Backoff{Steps: 20, Duration: time.Second, Factor: 1.25, Jitter: 0.1}
+// machineSubnetCIDR holds every address addressOf makes up; it is the
+// subnet the OpenStackCluster reports, as CAPO's cluster network would.
+const machineSubnetCIDR = "10.64.0.0/10"
 
 // LoadBalancerName is CAPO's name for a cluster's API server load balancer:
-// k8s-clusterapi-cluster-<namespace>-<cluster>-kubeapi.
+// k8s-clusterapi-cluster-<namespace>-<cluster>-kubeapi. The emulator's load
+// balancer is seeded under it, and CAPO's own code (which derives it from
+// clusterResourceName) must find it there.
 func LoadBalancerName(namespace, cluster string) string {
-	return fmt.Sprintf("k8s-clusterapi-cluster-%s-%s-kubeapi", namespace, cluster)
+	return fmt.Sprintf("k8s-clusterapi-cluster-%s-kubeapi", clusterResourceName(namespace, cluster))
+}
+
+// clusterResourceName is what CAPO's OpenStackMachine controller passes its
+// load-balancer service for a cluster, <namespace>-<cluster>, from CAPO's
+// own function so that the names cannot drift apart.
+func clusterResourceName(namespace, cluster string) string {
+	return names.ClusterResourceName(&clusterv1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: cluster}})
 }
 
 // poolName is CAPO's name for the API server's listener and pool:
@@ -51,13 +63,17 @@ func MemberName(lbName string, port int, infraMachine string) string {
 	return fmt.Sprintf("%s-%d-%s", lbName, port, infraMachine)
 }
 
-// capoStandIn does to the emulator what CAPO v0.12/v0.13's OpenStackMachine
-// controller does to Octavia for a control-plane machine: once the machine
-// is provisioned it adds the member (list pool, list member, wait for the
-// load balancer, create, wait for the load balancer — never for the member);
-// when the infrastructure machine is deleted, which CAPI does only after the
-// pre-drain hooks, the drain and the pre-terminate hooks, it removes the
-// member the same way. Waits block the reconcile, as CAPO's do.
+// capoStandIn takes the place of CAPO's OpenStackMachine controller for the
+// control-plane machines' load-balancer members, the part of it whose timing
+// the gate guards against; the machines themselves are CAPI's in-memory ones
+// (there is no Nova here: test/e2e/inprocess/README.md says why). It calls
+// CAPO v0.13's own loadbalancer.Service, unpatched, against the cluster's
+// emulator: once the machine is provisioned, ReconcileLoadBalancerMember
+// (list pool, list member, wait for the load balancer, create, wait for the
+// load balancer — never for the member); when the infrastructure machine is
+// deleted, which CAPI does only after the pre-drain hooks, the drain and the
+// pre-terminate hooks, DeleteLoadBalancerMember. CAPO's waits sleep with its
+// own backoff inside the reconcile, as they do in CAPO.
 type capoStandIn struct {
 	client client.Client
 	clouds *clouds
@@ -81,16 +97,20 @@ func (r *capoStandIn) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 	if _, cp := dm.Labels[clusterv1.MachineControlPlaneLabel]; !cp {
 		return ctrl.Result{}, nil
 	}
-	cloud := r.clouds.get(types.NamespacedName{Namespace: dm.Namespace, Name: dm.Labels[clusterv1.ClusterNameLabel]})
+	key := types.NamespacedName{Namespace: dm.Namespace, Name: dm.Labels[clusterv1.ClusterNameLabel]}
+	cloud := r.clouds.get(key)
 	if cloud == nil {
 		return ctrl.Result{}, nil
 	}
-	sc := cloud.Server.ServiceClient()
 	if !dm.DeletionTimestamp.IsZero() {
 		if !controllerutil.ContainsFinalizer(&dm, memberFinalizer) {
 			return ctrl.Result{}, nil
 		}
-		if err := deleteLoadBalancerMember(ctx, sc, cloud.LoadBalancerName, dm.Name); err != nil {
+		svc, err := cloud.capoService(ctx, log.FromContext(ctx))
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if err := svc.DeleteLoadBalancerMember(cloud.openStackCluster(key), openStackMachine(&dm), clusterResourceName(key.Namespace, key.Name)); err != nil {
 			return ctrl.Result{}, err
 		}
 		orig := dm.DeepCopy()
@@ -105,111 +125,68 @@ func (r *capoStandIn) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 	if !ptr.Deref(dm.Status.Initialization.Provisioned, false) {
 		return ctrl.Result{}, nil
 	}
-	return ctrl.Result{}, reconcileLoadBalancerMember(ctx, sc, cloud.LoadBalancerID, cloud.LoadBalancerName, dm.Name, addressOf(&dm))
+	svc, err := cloud.capoService(ctx, log.FromContext(ctx))
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, svc.ReconcileLoadBalancerMember(cloud.openStackCluster(key), openStackMachine(&dm), clusterResourceName(key.Namespace, key.Name), addressOf(&dm))
 }
 
-// reconcileLoadBalancerMember is CAPO v0.13's ReconcileLoadBalancerMember
-// for one port.
-func reconcileLoadBalancerMember(ctx context.Context, sc *gophercloud.ServiceClient, lbID, lbName, infraMachine, ip string) error {
-	name := MemberName(lbName, APIServerPort, infraMachine)
-	pool, err := poolByName(ctx, sc, poolName(lbName))
-	if err != nil {
-		return err
-	}
-	if pool == nil {
-		return errors.New("load balancer pool does not exist yet")
-	}
-	m, err := memberByName(ctx, sc, pool.ID, name)
-	if err != nil {
-		return err
-	}
-	if m != nil {
-		if m.Address == ip {
-			return nil
-		}
-		if err := waitForLoadBalancerActive(ctx, sc, lbID); err != nil {
-			return err
-		}
-		if err := pools.DeleteMember(ctx, sc, pool.ID, m.ID).ExtractErr(); err != nil {
-			return err
-		}
-		if err := waitForLoadBalancerActive(ctx, sc, lbID); err != nil {
-			return err
-		}
-	}
-	log.FromContext(ctx).Info("Creating load balancer member", "name", name)
-	if err := waitForLoadBalancerActive(ctx, sc, lbID); err != nil {
-		return err
-	}
-	if _, err := pools.CreateMember(ctx, sc, pool.ID, pools.CreateMemberOpts{Name: name, ProtocolPort: APIServerPort, Address: ip}).Extract(); err != nil {
-		return err
-	}
-	return waitForLoadBalancerActive(ctx, sc, lbID)
+// capoService is CAPO's load-balancer service, built as its controllers
+// build it (loadbalancer.NewService on a scope), with clients that reach
+// this cloud's emulator without Keystone. Its requests are bound to ctx:
+// CAPO's clients send theirs with context.TODO(), and a reconcile blocked in
+// CAPO's backoff must still let the manager stop — once ctx ends, CAPO's
+// next poll fails and its wait returns the error.
+func (c *Cloud) capoService(ctx context.Context, l logr.Logger) (*loadbalancer.Service, error) {
+	hc := c.Server.ServiceClient().HTTPClient
+	hc.Transport = contextTransport{ctx: ctx, next: hc.Transport}
+	return loadbalancer.NewService((&caposcope.Scope{OctaviaURL: c.Server.URL, HTTPClient: &hc}).WithLogger(l))
 }
 
-// deleteLoadBalancerMember is CAPO v0.13's DeleteLoadBalancerMember for one
-// port: it finds the load balancer by name, and waits for the load balancer
-// only — not for the member to be gone.
-func deleteLoadBalancerMember(ctx context.Context, sc *gophercloud.ServiceClient, lbName, infraMachine string) error {
-	page, err := loadbalancers.List(sc, loadbalancers.ListOpts{Name: lbName}).AllPages(ctx)
-	if err != nil {
-		return err
-	}
-	lbs, err := loadbalancers.ExtractLoadBalancers(page)
-	if err != nil || len(lbs) == 0 {
-		return err
-	}
-	pool, err := poolByName(ctx, sc, poolName(lbName))
-	if err != nil || pool == nil {
-		return err
-	}
-	m, err := memberByName(ctx, sc, pool.ID, MemberName(lbName, APIServerPort, infraMachine))
-	if err != nil || m == nil {
-		return err
-	}
-	if err := waitForLoadBalancerActive(ctx, sc, lbs[0].ID); err != nil {
-		return err
-	}
-	if err := pools.DeleteMember(ctx, sc, pool.ID, m.ID).ExtractErr(); err != nil {
-		return err
-	}
-	return waitForLoadBalancerActive(ctx, sc, lbs[0].ID)
+// contextTransport sends every request with ctx.
+type contextTransport struct {
+	ctx  context.Context
+	next http.RoundTripper
 }
 
-// waitForLoadBalancerActive polls the load balancer, and only it, until
-// ACTIVE with CAPO's backoff; any GET error ends the wait.
-func waitForLoadBalancerActive(ctx context.Context, sc *gophercloud.ServiceClient, id string) error {
-	return wait.ExponentialBackoffWithContext(ctx, capoBackoff, func(ctx context.Context) (bool, error) {
-		lb, err := loadbalancers.Get(ctx, sc, id).Extract()
-		if err != nil {
-			return false, err
-		}
-		return lb.ProvisioningStatus == "ACTIVE", nil
-	})
+// RoundTrip implements http.RoundTripper.
+func (t contextTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	next := t.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return next.RoundTrip(r.WithContext(t.ctx))
 }
 
-func poolByName(ctx context.Context, sc *gophercloud.ServiceClient, name string) (*pools.Pool, error) {
-	page, err := pools.List(sc, pools.ListOpts{Name: name}).AllPages(ctx)
-	if err != nil {
-		return nil, err
+// openStackCluster is the OpenStackCluster CAPO's cluster controller would
+// have written for the emulator's load balancer, reduced to what CAPO's
+// member code reads: the network's subnet and the load balancer's ID in the
+// status, the API server endpoint (the VIP, port 6443) and the enabled load
+// balancer in the spec.
+func (c *Cloud) openStackCluster(key types.NamespacedName) *infrav1.OpenStackCluster {
+	lb, _ := c.Server.LoadBalancer(c.LoadBalancerID)
+	return &infrav1.OpenStackCluster{
+		ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name},
+		Spec: infrav1.OpenStackClusterSpec{
+			APIServerLoadBalancer: &infrav1.APIServerLoadBalancer{Enabled: ptr.To(true)},
+			ControlPlaneEndpoint:  &capiv1beta1.APIEndpoint{Host: lb.VipAddress, Port: APIServerPort},
+		},
+		Status: infrav1.OpenStackClusterStatus{
+			Ready: true,
+			Network: &infrav1.NetworkStatusWithSubnets{
+				NetworkStatus: infrav1.NetworkStatus{ID: lb.VipNetworkID, Name: "k8s-clusterapi-cluster-" + clusterResourceName(key.Namespace, key.Name)},
+				Subnets:       []infrav1.Subnet{{ID: lb.VipSubnetID, Name: "k8s-clusterapi-cluster-" + clusterResourceName(key.Namespace, key.Name), CIDR: machineSubnetCIDR}},
+			},
+			APIServerLoadBalancer: &infrav1.LoadBalancer{ID: c.LoadBalancerID, Name: c.LoadBalancerName, IP: lb.VipAddress, InternalIP: lb.VipAddress},
+		},
 	}
-	list, err := pools.ExtractPools(page)
-	if err != nil || len(list) == 0 {
-		return nil, err
-	}
-	return &list[0], nil
 }
 
-func memberByName(ctx context.Context, sc *gophercloud.ServiceClient, poolID, name string) (*pools.Member, error) {
-	page, err := pools.ListMembers(sc, poolID, pools.ListMembersOpts{Name: name}).AllPages(ctx)
-	if err != nil {
-		return nil, err
-	}
-	list, err := pools.ExtractMembers(page)
-	if err != nil || len(list) == 0 {
-		return nil, err
-	}
-	return &list[0], nil
+// openStackMachine is the OpenStackMachine CAPO would hold for an
+// infrastructure machine: CAPO names the member after it.
+func openStackMachine(dm *devv1.DevMachine) *infrav1.OpenStackMachine {
+	return &infrav1.OpenStackMachine{ObjectMeta: metav1.ObjectMeta{Namespace: dm.Namespace, Name: dm.Name}}
 }
 
 // addressOf is a stable made-up address for a machine: in-memory machines
