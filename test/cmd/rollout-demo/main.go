@@ -4,8 +4,8 @@
 //
 // Everything runs in this process on the embedded default: a real
 // kube-apiserver and etcd (envtest, built by hack/envtest/build.sh), the
-// real Cluster API controllers on in-memory infrastructure, a stand-in for
-// CAPO's member handling, the Octavia emulator and membergate's gate.
+// real Cluster API controllers on in-memory infrastructure, CAPO's own
+// load-balancer member code, the Octavia emulator and membergate's gate.
 package main
 
 import (

@@ -55,7 +55,7 @@ func (w *wireTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.writes.Add(1)
 	go func() {
 		defer t.writes.Done()
-		resp, err := w.next.RoundTrip(sent)
+		resp, err := w.next.RoundTrip(sent) //nolint:bodyclose // the caller closes it, or the abandoned-answer path below
 		answered <- answer{resp, err}
 	}()
 	select {
