@@ -31,6 +31,7 @@ type options struct {
 	syncPeriod             time.Duration
 	minSourcePrefixV4      int
 	managementClusterID    string
+	allowInsecureTLS       bool
 	minSourcePrefixV6      int
 
 	enableWebhooks bool
@@ -74,6 +75,8 @@ func flagSet(o *options) *flag.FlagSet {
 		"OpenStack requests per second per identity Secret, to all its endpoints together: one tenant's share of a cloud, at most --octavia-qps; 0 means half of --octavia-qps")
 	fs.IntVar(&o.identityBurst, "octavia-burst-per-identity", 0, "burst of one identity's requests, at most --octavia-burst; 0 means half of --octavia-burst (at least 1)")
 	fs.DurationVar(&o.syncPeriod, "sync-period", 10*time.Minute, "how often every watched object is reconciled anyway; at least 1s")
+	fs.BoolVar(&o.allowInsecureTLS, "allow-insecure-openstack-tls", false,
+		"honour verify: false in identity Secrets' clouds.yaml (certificate checks off for that cloud); without it such clouds are refused")
 	fs.StringVar(&o.managementClusterID, "management-cluster-id", "",
 		"names this management cluster in the marks of the security-group rules it creates, so that management clusters sharing a project never take each other's rules; empty means the UID of the kube-system namespace")
 	fs.IntVar(&o.minSourcePrefixV4, "min-source-prefix-v4", secgroup.DefaultMinPrefixV4,

@@ -75,7 +75,7 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 	// security-group reconciler's Octavia and Neutron requests: the same
 	// identity Secrets, the same per-cloud budget.
 	sources := &scope.SecretSources{Client: mgr.GetAPIReader(), Budget: rate.Limit(o.budget), Burst: o.burst,
-		IdentityBudget: rate.Limit(o.identityBudget), IdentityBurst: o.identityBurst}
+		IdentityBudget: rate.Limit(o.identityBudget), IdentityBurst: o.identityBurst, AllowInsecureTLS: o.allowInsecureTLS}
 	gate := &controllers.GateReconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("membergate"),

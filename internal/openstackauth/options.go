@@ -58,6 +58,14 @@ type Options struct {
 	// WrapTransport, if set, wraps the HTTP transport (a controller counts
 	// requests by operation and status code with it).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// Tenant says the clouds.yaml is a tenant's (CAPO's identity Secret),
+	// not the operator's: cacert, cert and key must be inline PEM, since a
+	// path would read a file of the manager's own (its service-account
+	// token, say); and verify: false is refused unless AllowInsecure.
+	Tenant bool
+	// AllowInsecure lets a tenant's clouds.yaml turn certificate checks off
+	// (the manager's --allow-insecure-openstack-tls).
+	AllowInsecure bool
 }
 
 // NoEnvironment is a Getenv that sees no variables.

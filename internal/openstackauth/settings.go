@@ -27,7 +27,18 @@ type settings struct {
 	region          string
 	iface           string
 	tls             tlsSettings
+	// envPrefix is the prefix of the variables clientconfig falls back to
+	// for what the cloud leaves out; see isolatedEnvPrefix.
+	envPrefix string
 }
+
+// isolatedEnvPrefix is the environment prefix clientconfig is given when
+// the caller keeps the process environment out (Options.Getenv set): a
+// prefix nobody sets, so that the manager's own OS_PASSWORD, say, can never
+// fill in what a tenant's clouds.yaml leaves out. clientconfig reads the
+// environment itself, past Options.Getenv.
+const isolatedEnvPrefix = "MEMBERGATE_NO_ENVIRONMENT_"
+
 
 // resolve reads clouds.yaml (when a cloud is named or a file given) and the
 // environment into settings. Precedence follows clientconfig: values in the
@@ -38,6 +49,9 @@ func resolve(opts Options) (*settings, error) {
 		getenv = os.Getenv
 	}
 	s := &settings{cloud: &clientconfig.Cloud{}, where: "OS_* environment variables"}
+	if opts.Getenv != nil {
+		s.envPrefix = isolatedEnvPrefix
+	}
 	name, origin := opts.Cloud, ""
 	if name == "" && getenv("OS_CLOUD") != "" {
 		name, origin = getenv("OS_CLOUD"), " (from OS_CLOUD)"
@@ -99,13 +113,23 @@ func resolve(opts Options) (*settings, error) {
 	case s.file == nil:
 		s.tls.insecure = isTrue(getenv("OS_INSECURE"))
 	}
+	if opts.Tenant {
+		for _, f := range []struct{ name, v string }{{"cacert", s.tls.caCert}, {"cert", s.tls.clientCert}, {"key", s.tls.clientKey}} {
+			if f.v != "" && !isPEM(f.v) {
+				return nil, s.configError(nil, "%s: %s must be inline PEM (-----BEGIN …): a path would be read from the manager's own filesystem", s.where, f.name)
+			}
+		}
+		if s.tls.insecure && !opts.AllowInsecure {
+			return nil, s.configError(nil, "%s: verify: false is refused: the manager checks OpenStack's certificates unless it is started with --allow-insecure-openstack-tls; give the CA as cacert instead", s.where)
+		}
+	}
 	return s, nil
 }
 
 // clientOpts are the options that make clientconfig read this cloud of
 // this file, with its per-region values.
 func (s *settings) clientOpts() *clientconfig.ClientOpts {
-	o := &clientconfig.ClientOpts{Cloud: s.cloudName, RegionName: s.region}
+	o := &clientconfig.ClientOpts{Cloud: s.cloudName, RegionName: s.region, EnvPrefix: s.envPrefix}
 	if s.file != nil {
 		o.YAMLOpts = s.file
 	}

@@ -70,7 +70,7 @@ func (t tlsSettings) config() (*tls.Config, error) {
 
 // pathOrContents reads a file, or returns PEM given inline.
 func pathOrContents(v string) ([]byte, error) {
-	if strings.HasPrefix(strings.TrimSpace(v), "-----BEGIN") {
+	if isPEM(v) {
 		return []byte(v), nil
 	}
 	if rest, ok := strings.CutPrefix(v, "~/"); ok {
@@ -84,6 +84,9 @@ func pathOrContents(v string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// isPEM reports whether a setting holds PEM rather than a path.
+func isPEM(v string) bool { return strings.HasPrefix(strings.TrimSpace(v), "-----BEGIN") }
 
 // describe names a path or says "(inline PEM)", never printing key material.
 func describe(v string) string {

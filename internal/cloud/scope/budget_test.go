@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,4 +185,49 @@ func TestIdentityClientsDoNotOutliveTheirSecret(t *testing.T) {
 	_, err = s.Source(ctx, Identity{Namespace: "c", SecretName: "cloud-config", CloudName: "openstack"})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(s.cached()).To(Equal(1), "b's clients, unused for longer than IdentityIdle, stayed")
+}
+
+// A tenant's clouds.yaml reads nothing of the manager's: no file by path
+// (its service-account token, say), no OS_* variable of its environment;
+// and verify: false only when the manager allows it.
+func TestIdentitySecretsReadNothingOfTheManagers(t *testing.T) {
+	ctx := context.Background()
+	octa := octaviatest.NewServer(octaviatest.Options{Users: map[string]string{"capo": "s3cret"}})
+	t.Cleanup(octa.Close)
+	auth := func(extra string) []byte {
+		return []byte(fmt.Sprintf("clouds:\n  openstack:\n    auth: {auth_url: %s, username: capo, project_name: capo, user_domain_name: Default, project_domain_name: Default%s}\n    region_name: RegionOne\n", octa.KeystoneURL(), extra))
+	}
+	withPassword := func(yaml string) []byte {
+		return []byte(strings.Replace(yaml, "username: capo,", "username: capo, password: s3cret,", 1))
+	}
+	cases := []struct {
+		name    string
+		clouds  []byte
+		allow   bool
+		wantErr string // "" succeeds
+	}{
+		{"the manager's OS_PASSWORD never fills a missing password", auth(""), false, "You must provide a password"},
+		{"a cacert path", append(withPassword(string(auth(""))), []byte("    cacert: /var/run/secrets/kubernetes.io/serviceaccount/token\n")...), false, "cacert must be inline PEM"},
+		{"a key path", append(withPassword(string(auth(""))), []byte("    cert: /etc/hostname\n    key: /etc/hostname\n")...), false, "must be inline PEM"},
+		{"verify false refused", append(withPassword(string(auth(""))), []byte("    verify: false\n")...), false, "--allow-insecure-openstack-tls"},
+		{"verify false allowed", append(withPassword(string(auth(""))), []byte("    verify: false\n")...), true, ""},
+		{"inline credentials", withPassword(string(auth(""))), false, ""},
+	}
+	// The manager's own environment holds credentials that would work.
+	t.Setenv("OS_PASSWORD", "s3cret")
+	t.Setenv("OS_CACERT", "/etc/hostname")
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := NewWithT(t)
+			secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "cloud-config"}, Data: map[string][]byte{"clouds.yaml": c.clouds}}
+			s := &SecretSources{Client: fake.NewClientBuilder().WithObjects(secret).Build(), Budget: rate.Inf, AllowInsecureTLS: c.allow}
+			_, err := s.Source(ctx, Identity{Namespace: "ns", SecretName: "cloud-config", CloudName: "openstack"})
+			if c.wantErr == "" {
+				g.Expect(err).NotTo(HaveOccurred())
+				return
+			}
+			g.Expect(err).To(MatchError(ContainSubstring(c.wantErr)))
+			g.Expect(err.Error()).NotTo(ContainSubstring("s3cret"))
+		})
+	}
 }

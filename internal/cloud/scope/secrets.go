@@ -37,6 +37,10 @@ type SecretSources struct {
 	// tenant can spend the others' share. Zero means no limit of its own.
 	IdentityBudget rate.Limit
 	IdentityBurst  int
+	// AllowInsecureTLS lets an identity's clouds.yaml say verify: false
+	// (the manager's --allow-insecure-openstack-tls); without it such a
+	// cloud is refused.
+	AllowInsecureTLS bool
 	// Clock defaults to the real clock.
 	Clock clock.PassiveClock
 
@@ -194,6 +198,7 @@ func (s *SecretSources) options(ctx context.Context, id Identity) (string, opens
 	return secret.ResourceVersion, openstackauth.Options{
 		Cloud: cloud, CloudsYAML: clouds, CloudsSource: fmt.Sprintf("Secret %s/%s", id.Namespace, id.SecretName),
 		CACert: string(secret.Data["cacert"]), Getenv: openstackauth.NoEnvironment, UserAgent: "membergate",
+		Tenant: true, AllowInsecure: s.AllowInsecureTLS,
 		// CAPO's identityRef.region overrides the clouds.yaml's region_name
 		// for CAPO; the gate must read the same region's Octavia.
 		Region: id.Region,
