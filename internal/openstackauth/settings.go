@@ -39,7 +39,6 @@ type settings struct {
 // environment itself, past Options.Getenv.
 const isolatedEnvPrefix = "MEMBERGATE_NO_ENVIRONMENT_"
 
-
 // resolve reads clouds.yaml (when a cloud is named or a file given) and the
 // environment into settings. Precedence follows clientconfig: values in the
 // cloud entry win over OS_* variables; Options win over both.
