@@ -10,6 +10,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -94,6 +95,19 @@ func validate(mg, old *v1alpha1.MemberGate) (admission.Warnings, error) {
 }
 
 func (w MemberGate) validate(mg, old *v1alpha1.MemberGate) (admission.Warnings, error) {
+	warnings, err := w.check(mg, old)
+	// An update that leaves the spec as it is (finalizers, labels,
+	// annotations) is not the webhook's to refuse: a MemberGate made
+	// before a rule tightened (a source wider than today's minimum, say)
+	// must still let its controllers release their finalizers. It still
+	// hears what is wrong.
+	if err != nil && old != nil && equality.Semantic.DeepEqual(old.Spec, mg.Spec) {
+		return append(warnings, "the spec is not valid today, and only a change of it is refused: "+err.Error()), nil
+	}
+	return warnings, err
+}
+
+func (w MemberGate) check(mg, old *v1alpha1.MemberGate) (admission.Warnings, error) {
 	var errs field.ErrorList
 	var warnings admission.Warnings
 	spec := field.NewPath("spec")

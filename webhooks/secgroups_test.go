@@ -110,3 +110,20 @@ func TestValidateSourcesWithTheManagersMinimum(t *testing.T) {
 	_, err = validate(mg, nil)
 	g.Expect(err).NotTo(HaveOccurred(), "the defaults (/8, /32) admit all three")
 }
+
+// A MemberGate accepted before a rule tightened (here a source wider than
+// today's minimum) still takes updates that leave its spec alone — its
+// controllers' finalizers — while a change of its spec is checked.
+func TestValidateLetsSpecPreservingUpdatesThrough(t *testing.T) {
+	g := NewWithT(t)
+	old := withSG(func(sg *v1alpha1.SecurityGroupsSpec) { sg.Sources = []string{"0.0.0.0/1"} })
+	upd := old.DeepCopy()
+	upd.Finalizers = nil
+	upd.Labels = map[string]string{"x": "y"}
+	warnings, err := validate(upd, old)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(warnings).To(ContainElement(ContainSubstring("wider than /8")))
+	upd.Spec.SecurityGroups.Workers = true
+	_, err = validate(upd, old)
+	g.Expect(err).To(MatchError(ContainSubstring("wider than /8")))
+}

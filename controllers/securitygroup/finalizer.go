@@ -134,7 +134,7 @@ func (r *Reconciler) addFinalizer(ctx context.Context, mg *v1alpha1.MemberGate) 
 	}
 	orig := mg.DeepCopy()
 	controllerutil.AddFinalizer(mg, v1alpha1.SecurityGroupsFinalizer)
-	return r.Client.Patch(ctx, mg, client.MergeFrom(orig))
+	return r.Client.Patch(ctx, mg, finalizerPatch(orig))
 }
 
 // releaseFinalizer removes the finalizer once no rule of ours remains.
@@ -144,5 +144,13 @@ func (r *Reconciler) releaseFinalizer(ctx context.Context, mg *v1alpha1.MemberGa
 	}
 	orig := mg.DeepCopy()
 	controllerutil.RemoveFinalizer(mg, v1alpha1.SecurityGroupsFinalizer)
-	return client.IgnoreNotFound(r.Client.Patch(ctx, mg, client.MergeFrom(orig)))
+	return client.IgnoreNotFound(r.Client.Patch(ctx, mg, finalizerPatch(orig)))
+}
+
+// finalizerPatch is a merge patch that applies only to the version it was
+// computed from: a merge patch replaces the whole finalizers list, so one
+// computed from a stale copy would drop a finalizer another controller
+// added since. A conflict makes the reconcile try again on a fresh read.
+func finalizerPatch(orig *v1alpha1.MemberGate) client.Patch {
+	return client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})
 }

@@ -5,6 +5,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
@@ -140,4 +141,21 @@ func TestSecurityGroupsReplaceLegacyMarks(t *testing.T) {
 	w.g.Expect(now[0].ID).NotTo(Equal(legacy[0].ID))
 	w.g.Expect(now[0].Description).To(HavePrefix("membergate " + w.ns + "/test@mgmt-a:"))
 	w.g.Expect(w.memberGate().Status.SecurityGroups.OwnedRules).To(HaveLen(1))
+}
+
+// Another controller adds its finalizer after our reconcile read the
+// MemberGate: releasing ours from that stale copy must not drop theirs.
+func TestSecurityGroupsFinalizerPatchKeepsOthersFinalizers(t *testing.T) {
+	w := newWorld(t, options{machines: 1, cpGroups: []string{"cp"}, sg: enforce()})
+	w.reconcile()
+	stale := w.memberGate()
+	w.g.Expect(stale.Finalizers).To(ContainElement(v1alpha1.SecurityGroupsFinalizer))
+
+	fresh := stale.DeepCopy()
+	fresh.Finalizers = append(fresh.Finalizers, "other.example.com/keep")
+	w.g.Expect(k8sClient.Update(w.ctx, fresh)).To(Succeed())
+
+	err := w.r.releaseFinalizer(w.ctx, stale, &outcome{dropFinalizer: true})
+	w.g.Expect(apierrors.IsConflict(err)).To(BeTrue(), "got %v", err)
+	w.g.Expect(w.memberGate().Finalizers).To(ContainElement("other.example.com/keep"))
 }
