@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -12,6 +13,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/membergate/membergate/api/v1alpha1"
@@ -46,6 +48,9 @@ type GateReconciler struct {
 	// Rand, when set, is memberwait's jitter source (tests make schedules
 	// reproducible with it).
 	Rand func() float64
+	// Concurrency is how many clusters are reconciled at once (the
+	// manager's --concurrency); zero means one.
+	Concurrency int
 
 	snapshots snapshotCache
 }
@@ -60,6 +65,10 @@ type GateReconciler struct {
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
+// ReconcileTimeout bounds one reconcile: a few OpenStack requests (each
+// bounded by openstackauth.RequestTimeout) and a few API-server writes.
+const ReconcileTimeout = 30 * time.Second
+
 // SetupWithManager registers the controller: Clusters, and the Machines,
 // OpenStackClusters and MemberGates that belong to them.
 func (r *GateReconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -71,6 +80,10 @@ func (r *GateReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("membergate").
+		// Several workers and a deadline each: a cloud that is slow or
+		// hangs holds one worker for at most ReconcileTimeout, never the
+		// decisions of clusters on other clouds.
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.Concurrency), ReconciliationTimeout: ReconcileTimeout}).
 		For(&clusterv1.Cluster{}).
 		Owns(&v1alpha1.MemberGate{}).
 		Watches(&clusterv1.Machine{}, clusterobjects.EnqueueLabelledCluster, builder.WithPredicates(clusterobjects.ControlPlaneOnly)).

@@ -32,6 +32,7 @@ type options struct {
 	minSourcePrefixV4      int
 	managementClusterID    string
 	allowInsecureTLS       bool
+	concurrency            int
 	minSourcePrefixV6      int
 
 	enableWebhooks bool
@@ -75,6 +76,8 @@ func flagSet(o *options) *flag.FlagSet {
 		"OpenStack requests per second per identity Secret, to all its endpoints together: one tenant's share of a cloud, at most --octavia-qps; 0 means half of --octavia-qps")
 	fs.IntVar(&o.identityBurst, "octavia-burst-per-identity", 0, "burst of one identity's requests, at most --octavia-burst; 0 means half of --octavia-burst (at least 1)")
 	fs.DurationVar(&o.syncPeriod, "sync-period", 10*time.Minute, "how often every watched object is reconciled anyway; at least 1s")
+	fs.IntVar(&o.concurrency, "concurrency", 8,
+		"clusters each controller reconciles at once, 1 to 64: a cloud that hangs holds one worker per request timeout (10s), never the others")
 	fs.BoolVar(&o.allowInsecureTLS, "allow-insecure-openstack-tls", false,
 		"honour verify: false in identity Secrets' clouds.yaml (certificate checks off for that cloud); without it such clouds are refused")
 	fs.StringVar(&o.managementClusterID, "management-cluster-id", "",
@@ -149,6 +152,9 @@ func (o *options) check() error {
 	}
 	if o.burst < 1 {
 		bad("octavia-burst", o.burst, "must be at least 1: a smaller burst never allows a request")
+	}
+	if o.concurrency < 1 || o.concurrency > 64 {
+		bad("concurrency", o.concurrency, "must be from 1 to 64")
 	}
 	// The mark is "membergate <namespace>/<name>@<id>: ..." in a rule's
 	// description, which Neutron caps at 255 characters.

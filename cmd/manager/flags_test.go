@@ -77,6 +77,7 @@ func TestParseRefusesNonsensicalValues(t *testing.T) {
 		{[]string{"--octavia-qps-per-identity=6"}, []string{"--octavia-qps-per-identity", "must not exceed --octavia-qps (5)"}},
 		{[]string{"--octavia-burst-per-identity=-1"}, []string{"--octavia-burst-per-identity", "at least 1"}},
 		{[]string{"--octavia-burst-per-identity=11"}, []string{"--octavia-burst-per-identity", "must not exceed --octavia-burst (10)"}},
+		{[]string{"--concurrency=0"}, []string{"--concurrency", "from 1 to 64"}},
 		{[]string{"--management-cluster-id=a b"}, []string{"--management-cluster-id", "without spaces"}},
 		{[]string{"--management-cluster-id=a@b"}, []string{"--management-cluster-id", "'@'"}},
 		{[]string{"--min-source-prefix-v4=0"}, []string{"--min-source-prefix-v4", "from 1 to 32", "allowAnywhere"}},

@@ -77,9 +77,10 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 	sources := &scope.SecretSources{Client: mgr.GetAPIReader(), Budget: rate.Limit(o.budget), Burst: o.burst,
 		IdentityBudget: rate.Limit(o.identityBudget), IdentityBurst: o.identityBurst, AllowInsecureTLS: o.allowInsecureTLS}
 	gate := &controllers.GateReconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("membergate"),
-		Sources:  sources,
+		Client:      mgr.GetClient(),
+		Recorder:    mgr.GetEventRecorder("membergate"),
+		Sources:     sources,
+		Concurrency: o.concurrency,
 	}
 	if err := gate.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the gate controller: %w", err)
@@ -90,6 +91,7 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 	}
 	groups := &securitygroup.Reconciler{
 		ManagementCluster: mgmtID,
+		Concurrency:       o.concurrency,
 		Client:            mgr.GetClient(),
 		Recorder:          mgr.GetEventRecorder("membergate"),
 		Networks:          sources,

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/cluster-api/util/annotations"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
@@ -77,6 +78,9 @@ type Reconciler struct {
 	ManagementCluster string
 	// Clock defaults to the real clock.
 	Clock clock.PassiveClock
+	// Concurrency is how many MemberGates are reconciled at once (the
+	// manager's --concurrency); zero means one.
+	Concurrency int
 
 	caches caches
 }
@@ -92,6 +96,10 @@ type Reconciler struct {
 // SetupWithManager registers the controller: MemberGates (their policy,
 // the members the gate publishes, their deletion), and the Clusters,
 // control-plane Machines and OpenStackClusters they belong to.
+// ReconcileTimeout bounds one reconcile: a pass's few Octavia and Neutron
+// requests (each bounded by openstackauth.RequestTimeout) and its writes.
+const ReconcileTimeout = 30 * time.Second
+
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
@@ -101,6 +109,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("membergate-securitygroups").
+		// As the gate: a hung cloud holds one worker, for one deadline.
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.Concurrency), ReconciliationTimeout: ReconcileTimeout}).
 		For(&v1alpha1.MemberGate{}).
 		Watches(&clusterv1.Cluster{}, &handler.EnqueueRequestForObject{}).
 		Watches(&clusterv1.Machine{}, clusterobjects.EnqueueLabelledCluster, builder.WithPredicates(clusterobjects.ControlPlaneOnly)).

@@ -72,10 +72,11 @@ type Options struct {
 func NoEnvironment(string) string { return "" }
 
 // RequestTimeout bounds every HTTP request of the clients made here. Octavia
-// and Keystone answer in well under a second; a request that hangs for a
-// minute is better failed and retried than waited on forever, because the
-// callers' own timeouts are checked only between requests.
-const RequestTimeout = 60 * time.Second
+// and Keystone answer in well under a second, a large status tree in a few;
+// a request that hangs is better failed and retried than waited on,
+// because the callers' own timeouts are checked only between requests and
+// a controller's worker waiting on one cloud serves no other.
+const RequestTimeout = 10 * time.Second
 
 // NewLoadBalancerClient returns a client for Octavia's v2 API, authenticated
 // as opts and the environment say. Errors are a [*ConfigError] when the

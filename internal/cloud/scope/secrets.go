@@ -44,6 +44,8 @@ type SecretSources struct {
 	// Clock defaults to the real clock.
 	Clock clock.PassiveClock
 
+	breaker    Breaker
+	once       sync.Once
 	mu         sync.Mutex
 	clients    map[Identity]*cachedClients
 	budgets    map[string]*rate.Limiter   // by endpoint: scheme://host
@@ -116,7 +118,7 @@ func (s *SecretSources) Source(ctx context.Context, id Identity) (memberwait.Sou
 	if src != nil {
 		return src, nil
 	}
-	opts.WrapTransport = countRequests
+	opts.WrapTransport = func(next http.RoundTripper) http.RoundTripper { return countRequests(s.guard(next)) }
 	sc, err := openstackauth.NewLoadBalancerClient(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -148,7 +150,7 @@ func (s *SecretSources) Network(ctx context.Context, id Identity) (*NetworkClien
 	}
 	bt := &budgetTransport{identity: s.identityLimiter(id)}
 	opts.WrapTransport = func(next http.RoundTripper) http.RoundTripper {
-		bt.next = countAPIRequests(next)
+		bt.next = countAPIRequests(s.guard(next))
 		return bt
 	}
 	// Outside the lock, as in Source.
@@ -203,6 +205,12 @@ func (s *SecretSources) options(ctx context.Context, id Identity) (string, opens
 		// for CAPO; the gate must read the same region's Octavia.
 		Region: id.Region,
 	}, nil
+}
+
+// guard puts the shared breaker (see Breaker) under a client's requests.
+func (s *SecretSources) guard(next http.RoundTripper) http.RoundTripper {
+	s.once.Do(func() { s.breaker.Now = s.now })
+	return s.breaker.Wrap(next)
 }
 
 // endpointLimiter returns the request budget every identity shares for one

@@ -1,0 +1,161 @@
+package scope
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/membergate/membergate/internal/openstackauth"
+)
+
+// Breaker keeps workers off endpoints that do not answer. A request that
+// times out opens the endpoint's breaker: for a while every request to it
+// fails at once, then one request probes it while the others still fail
+// at once, and any answer closes it again. Without it, every cluster of a
+// hung cloud would hold a worker for a whole request timeout each
+// reconcile, and with enough of them no worker would be left for the
+// clusters of the clouds that answer.
+type Breaker struct {
+	// Now defaults to time.Now.
+	Now func() time.Time
+	// Timeout bounds each request; zero means openstackauth.RequestTimeout.
+	Timeout time.Duration
+
+	mu sync.Mutex
+	m  map[string]*breakerState
+}
+
+type breakerState struct {
+	until   time.Time
+	backoff time.Duration
+	probing bool
+}
+
+// Breaker timings: the first opening lasts BreakerMin, each further
+// timeout doubles it up to BreakerMax.
+const (
+	BreakerMin = 15 * time.Second
+	BreakerMax = 2 * time.Minute
+)
+
+// UnresponsiveError is the error of a request not sent because its
+// endpoint did not answer lately. It is retryable.
+type UnresponsiveError struct {
+	Endpoint string
+	Until    time.Time
+}
+
+func (e *UnresponsiveError) Error() string {
+	return fmt.Sprintf("%s did not answer in time; not asked again before %s", e.Endpoint, e.Until.UTC().Format(time.RFC3339))
+}
+
+// Timeout marks the error as a timeout for net.Error-aware callers.
+func (e *UnresponsiveError) Timeout() bool { return true }
+
+// Temporary marks the error as transient.
+func (e *UnresponsiveError) Temporary() bool { return true }
+
+func (b *Breaker) now() time.Time {
+	if b.Now == nil {
+		return time.Now()
+	}
+	return b.Now()
+}
+
+// Wrap returns a transport that applies the breaker of each request's
+// endpoint (scheme://host).
+func (b *Breaker) Wrap(next http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		key := r.URL.Scheme + "://" + r.URL.Host
+		probe, err := b.admit(key)
+		if err != nil {
+			return nil, err
+		}
+		timeout := b.Timeout
+		if timeout == 0 {
+			timeout = openstackauth.RequestTimeout
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		resp, err := next.RoundTrip(r.WithContext(ctx))
+		b.record(key, probe, timedOut(err))
+		if err != nil {
+			cancel()
+			return resp, err
+		}
+		// The deadline covers the body too; it ends when the body is closed.
+		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+		return resp, nil
+	})
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+// admit says whether a request may go, and whether it is the probe.
+func (b *Breaker) admit(key string) (probe bool, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st := b.m[key]
+	if st == nil || st.until.IsZero() {
+		return false, nil
+	}
+	now := b.now()
+	if now.Before(st.until) || st.probing {
+		return false, &UnresponsiveError{Endpoint: key, Until: st.until}
+	}
+	st.probing = true
+	return true, nil
+}
+
+func (b *Breaker) record(key string, probe, timeout bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st := b.m[key]
+	if st == nil {
+		if !timeout {
+			return
+		}
+		if b.m == nil {
+			b.m = map[string]*breakerState{}
+		}
+		st = &breakerState{}
+		b.m[key] = st
+	}
+	if probe {
+		st.probing = false
+	}
+	if !timeout {
+		delete(b.m, key)
+		return
+	}
+	switch {
+	case st.backoff == 0:
+		st.backoff = BreakerMin
+	case probe:
+		st.backoff = min(2*st.backoff, BreakerMax)
+	}
+	st.until = b.now().Add(st.backoff)
+}
+
+// timedOut reports whether a request failed by waiting too long (its own
+// timeout or its context's deadline), not by an answer or a refusal.
+func timedOut(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}

@@ -1,0 +1,77 @@
+package scope
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	clocktesting "k8s.io/utils/clock/testing"
+)
+
+// A hung endpoint costs one request timeout, then fails at once while its
+// breaker is open; one probe goes when it may, and an answer closes it.
+// Other endpoints are never affected.
+func TestBreakerKeepsWorkersOffAHungEndpoint(t *testing.T) {
+	g := NewWithT(t)
+	var hang atomic.Bool
+	hang.Store(true)
+	release := make(chan struct{})
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hang.Load() {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer hung.Close()
+	defer close(release)
+	fine := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer fine.Close()
+
+	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC))
+	b := &Breaker{Now: clk.Now, Timeout: 50 * time.Millisecond}
+	c := &http.Client{Transport: b.Wrap(http.DefaultTransport)}
+	get := func(url string) (time.Duration, error) {
+		start := time.Now()
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+		resp, err := c.Do(req)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		return time.Since(start), err
+	}
+
+	took, err := get(hung.URL)
+	g.Expect(errors.Is(err, context.DeadlineExceeded)).To(BeTrue(), "got %v", err)
+	g.Expect(took).To(BeNumerically(">=", 50*time.Millisecond))
+	for range 10 {
+		took, err = get(hung.URL)
+		var ue *UnresponsiveError
+		g.Expect(errors.As(err, &ue)).To(BeTrue(), "got %v", err)
+		g.Expect(took).To(BeNumerically("<", 50*time.Millisecond), "an open breaker waited")
+	}
+	_, err = get(fine.URL)
+	g.Expect(err).NotTo(HaveOccurred(), "another endpoint")
+
+	// The probe after BreakerMin times out again: open for twice as long.
+	clk.Step(BreakerMin)
+	_, err = get(hung.URL)
+	g.Expect(errors.Is(err, context.DeadlineExceeded)).To(BeTrue(), "the probe: %v", err)
+	clk.Step(BreakerMin)
+	_, err = get(hung.URL)
+	g.Expect(err).To(HaveOccurred(), "open for 2×BreakerMin after a failed probe")
+	clk.Step(BreakerMin)
+	hang.Store(false)
+	_, err = get(hung.URL)
+	g.Expect(err).NotTo(HaveOccurred(), "the probe that is answered")
+	_, err = get(hung.URL)
+	g.Expect(err).NotTo(HaveOccurred(), "closed again")
+}
