@@ -10,9 +10,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 )
 
-// maxRequestBytes bounds a request body, as CAPI's own server does (20 MiB,
-// far above any hook request).
-const maxRequestBytes = 20 << 20
+// maxRequestBytes bounds a request body: a hook request carries one
+// Cluster and a few fields, a few kilobytes; 1 MiB is generous and keeps a
+// caller from making the extension read megabytes (CAPI's own server
+// allows 20 MiB).
+const maxRequestBytes = 1 << 20
 
 // clusterV1Beta1 is the API version of the Cluster that CAPI before v1.13
 // embeds in hook requests.

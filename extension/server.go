@@ -10,6 +10,7 @@ import (
 	runtimehooksv1 "sigs.k8s.io/cluster-api/api/runtime/hooks/v1alpha1"
 	"sigs.k8s.io/cluster-api/exp/runtime/server"
 
+	"github.com/membergate/membergate/internal/tlsserving"
 	"github.com/membergate/membergate/pkg/gate"
 )
 
@@ -37,6 +38,14 @@ type Options struct {
 	// BeforeControlPlaneUpgrade and fails the whole discovery of an
 	// extension that offers it, so it must be left out there.
 	Hooks []gate.Hook
+	// FailClosed declares failurePolicy Fail: an upgrade waits while the
+	// extension cannot answer. The default, Ignore, lets CAPI go on when
+	// membergate is down — the pre-drain hook on every control-plane
+	// Machine still holds the deletions that matter, so an outage of the
+	// extension blocks no provider's upgrades, only their early warning.
+	FailClosed bool
+	// HTTP2 serves HTTP/2 besides HTTP/1.1 (see tlsserving.Options).
+	HTTP2 bool
 }
 
 // AllHooks are the lifecycle hooks the extension can serve.
@@ -51,14 +60,16 @@ func NewServer(opts Options, h *Handlers) (*server.Server, error) {
 	if err := runtimehooksv1.AddToCatalog(catalog); err != nil {
 		return nil, err
 	}
-	srv, err := server.New(server.Options{Catalog: catalog, Host: opts.Host, Port: opts.Port, CertDir: opts.CertDir})
+	srv, err := server.New(server.Options{Catalog: catalog, Host: opts.Host, Port: opts.Port, CertDir: opts.CertDir,
+		TLSOpts: tlsserving.Options(opts.HTTP2)})
 	if err != nil {
 		return nil, err
 	}
 	srv.Server = tolerantServer{Server: srv.Server}
-	// Fail: if the extension cannot answer, an upgrade waits rather than
-	// proceeding blind — the gate never lets time or errors release.
-	fail := ptr.To(runtimehooksv1.FailurePolicyFail)
+	policy := ptr.To(runtimehooksv1.FailurePolicyIgnore)
+	if opts.FailClosed {
+		policy = ptr.To(runtimehooksv1.FailurePolicyFail)
+	}
 	handlers := map[gate.Hook]server.ExtensionHandler{
 		gate.BeforeClusterUpgrade:      {Hook: runtimehooksv1.BeforeClusterUpgrade, Name: BeforeClusterUpgradeHandler, HandlerFunc: h.DoBeforeClusterUpgrade},
 		gate.BeforeControlPlaneUpgrade: {Hook: runtimehooksv1.BeforeControlPlaneUpgrade, Name: BeforeControlPlaneUpgradeHandler, HandlerFunc: h.DoBeforeControlPlaneUpgrade},
@@ -73,7 +84,7 @@ func NewServer(opts Options, h *Handlers) (*server.Server, error) {
 		if !ok {
 			return nil, fmt.Errorf("unknown hook %q: membergate serves %v", hook, AllHooks)
 		}
-		eh.FailurePolicy = fail
+		eh.FailurePolicy = policy
 		eh.TimeoutSeconds = ptr.To[int32](10)
 		if err := srv.AddExtensionHandler(eh); err != nil {
 			return nil, fmt.Errorf("adding the %s handler: %w", eh.Name, err)

@@ -2,11 +2,15 @@ package extension
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,7 +62,7 @@ func handlerNames(g Gomega, d *runtimehooksv1.DiscoveryResponse) map[string]stri
 	out := map[string]string{}
 	for _, h := range d.Handlers {
 		out[h.Name] = h.RequestHook.Hook
-		g.Expect(*h.FailurePolicy).To(Equal(runtimehooksv1.FailurePolicyFail))
+		g.Expect(*h.FailurePolicy).To(Equal(runtimehooksv1.FailurePolicyIgnore), "an extension outage must not block every upgrade")
 	}
 	return out
 }
@@ -160,4 +164,34 @@ func TestParseHooks(t *testing.T) {
 	g.Expect(err).To(MatchError(ContainSubstring("no hook listed")))
 	_, err = NewServer(Options{Hooks: []gate.Hook{"Nope"}}, &Handlers{})
 	g.Expect(err).To(MatchError(ContainSubstring(`unknown hook "Nope"`)))
+}
+
+// The extension speaks TLS 1.2 or later and HTTP/1.1 only (HTTP/2 when
+// asked), and reads at most 1 MiB of a request.
+func TestServerHardening(t *testing.T) {
+	g := NewWithT(t)
+	c := serve(t, Options{}, handlers(fakeClient(cluster(), openStackCluster(), memberGate())))
+	base := c.HTTP.Transport.(*http.Transport)
+	hook := c.Base.String() + "/hooks.runtime.cluster.x-k8s.io/v1alpha1/beforeclusterupgrade/" + BeforeClusterUpgradeHandler
+
+	h2 := base.Clone()
+	h2.ForceAttemptHTTP2 = true
+	h2.TLSClientConfig.NextProtos = []string{"h2", "http/1.1"}
+	resp, err := (&http.Client{Transport: h2}).Post(hook, "application/json", strings.NewReader(`{}`))
+	g.Expect(err).NotTo(HaveOccurred())
+	_ = resp.Body.Close()
+	g.Expect(resp.Proto).To(Equal("HTTP/1.1"), "HTTP/2 negotiated")
+
+	old := base.Clone()
+	old.TLSClientConfig.MinVersion, old.TLSClientConfig.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
+	_, err = (&http.Client{Transport: old}).Post(hook, "application/json", strings.NewReader(`{}`))
+	g.Expect(err).To(MatchError(ContainSubstring("protocol version")))
+
+	big := `{"kind": "BeforeClusterUpgradeRequest", "pad": "` + strings.Repeat("x", 2<<20) + `"}`
+	resp, err = c.HTTP.Post(hook, "application/json", strings.NewReader(big))
+	if err == nil {
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		g.Expect(resp.StatusCode).To(BeNumerically(">=", 400), "a 2 MiB request answered: %s", body)
+	}
 }

@@ -33,6 +33,8 @@ type options struct {
 	managementClusterID    string
 	allowInsecureTLS       bool
 	concurrency            int
+	extensionFailClosed    bool
+	http2                  bool
 	minSourcePrefixV6      int
 
 	enableWebhooks bool
@@ -98,6 +100,9 @@ func flagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.extensionCertDir, "extension-cert-dir", "/tmp/k8s-runtime-extension/serving-certs", "directory with tls.crt and tls.key for the Runtime Extension server (cert-manager mounts them)")
 	fs.StringVar(&o.extensionHooks, "extension-hooks", hookNames(extension.AllHooks),
 		"comma-separated lifecycle hooks to serve; leave out BeforeControlPlaneUpgrade on CAPI v1.11, whose discovery rejects hooks it does not know")
+	fs.BoolVar(&o.http2, "enable-http2", false, "serve HTTP/2 on the webhook and extension servers besides HTTP/1.1 (off: HTTP/2's rapid-reset attacks)")
+	fs.BoolVar(&o.extensionFailClosed, "extension-fail-closed", false,
+		"declare the lifecycle hooks failurePolicy Fail (an upgrade waits while the extension cannot answer) instead of Ignore; the pre-drain hooks hold rollouts either way")
 	fs.DurationVar(&o.maxObservationAge, "extension-max-observation-age", gate.DefaultMaxObservationAge,
 		"how old the gate's last observation of a cluster may be for a hook to rely on it; older blocks the hook. At least 1m")
 	o.zap.BindFlags(fs)

@@ -30,6 +30,7 @@ import (
 	"github.com/membergate/membergate/extension"
 	"github.com/membergate/membergate/internal/cloud/scope"
 	"github.com/membergate/membergate/internal/scheme"
+	"github.com/membergate/membergate/internal/tlsserving"
 	"github.com/membergate/membergate/webhooks"
 )
 
@@ -66,7 +67,8 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 		LeaderElectionID:        "membergate.membergate.io",
 		LeaderElectionNamespace: o.leaderElectNamespace,
 		Cache:                   cache.Options{SyncPeriod: &o.syncPeriod},
-		WebhookServer:           webhook.NewServer(webhook.Options{Host: o.webhookHost, Port: o.webhookPort, CertDir: o.webhookCertDir}),
+		WebhookServer:           webhook.NewServer(webhook.Options{Host: o.webhookHost, Port: o.webhookPort, CertDir: o.webhookCertDir,
+			TLSOpts: tlsserving.Options(o.http2)}),
 	})
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
@@ -129,7 +131,7 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 // reaches the webhooks through webhook configurations.
 func addExtension(mgr manager.Manager, o *options) error {
 	h := &extension.Handlers{Client: mgr.GetClient(), MaxObservationAge: o.maxObservationAge}
-	srv, err := extension.NewServer(extension.Options{Host: o.extensionHost, Port: o.extensionPort, CertDir: o.extensionCertDir, Hooks: o.parsedHooks}, h)
+	srv, err := extension.NewServer(extension.Options{Host: o.extensionHost, Port: o.extensionPort, CertDir: o.extensionCertDir, Hooks: o.parsedHooks, FailClosed: o.extensionFailClosed, HTTP2: o.http2}, h)
 	if err != nil {
 		return fmt.Errorf("creating the Runtime Extension server: %w", err)
 	}

@@ -242,8 +242,8 @@ func TestCertificatesAndCAInjection(t *testing.T) {
 	g.Expect(ref.Name + "." + ref.Namespace + ".svc").To(Equal(serviceDNS(extSvc)))
 	extPort, _, _ := unstructured.NestedSlice(extSvc.Object, "spec", "ports")
 	g.Expect(int64(*ref.Port)).To(Equal(extPort[0].(map[string]any)["port"]))
-	g.Expect(ec.Spec.NamespaceSelector.MatchExpressions).To(HaveLen(1))
-	g.Expect(ec.Spec.NamespaceSelector.MatchExpressions[0].Key).To(Equal("membergate.io/lifecycle-hooks"))
+	g.Expect(ec.Spec.NamespaceSelector.MatchLabels).To(Equal(map[string]string{"membergate.io/lifecycle-hooks": "enabled"}), "opt-in")
+	g.Expect(ec.Spec.NamespaceSelector.MatchExpressions).To(BeEmpty())
 }
 
 // TestVariables: clusterctl's variables default, and can be set.
