@@ -2,6 +2,9 @@ package controllers
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -53,6 +56,7 @@ type GateReconciler struct {
 	Concurrency int
 
 	snapshots snapshotCache
+	inflight  inflight
 }
 
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters,verbs=get;list;watch
@@ -95,6 +99,8 @@ func (r *GateReconciler) SetupWithManager(mgr ctrl.Manager) error {
 // phases run in order on one scope, and the MemberGate status they leave is
 // written once, on the way out.
 func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, reterr error) {
+	r.inflight.begin(req, r.clock().Now())
+	defer r.inflight.end(req)
 	s, err := r.newScope(ctx, req.NamespacedName)
 	if err != nil || s == nil {
 		if err == nil {
@@ -145,4 +151,53 @@ func (r *GateReconciler) locator() scope.LoadBalancerLocator {
 		return r.Locator
 	}
 	return scope.CAPOLocator{}
+}
+
+// StuckAfter is how long one reconcile may run before the liveness check
+// fails: twice its deadline. A reconcile past its deadline that has not
+// returned ignores its context — a bug or a hang below it — and holds a
+// worker for good; restarting the pod is the remedy.
+const StuckAfter = 2 * ReconcileTimeout
+
+// inflight tracks the reconciles under way and when each began.
+type inflight struct {
+	mu    sync.Mutex
+	since map[ctrl.Request]time.Time
+}
+
+func (f *inflight) begin(req ctrl.Request, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.since == nil {
+		f.since = map[ctrl.Request]time.Time{}
+	}
+	f.since[req] = now
+}
+
+func (f *inflight) end(req ctrl.Request) {
+	f.mu.Lock()
+	delete(f.since, req)
+	f.mu.Unlock()
+}
+
+// Healthz is the manager's liveness check: it fails while a reconcile has
+// run for longer than StuckAfter. A replica that is not the leader runs
+// none and stays live; an idle leader too.
+func (r *GateReconciler) Healthz(_ *http.Request) error {
+	r.inflight.mu.Lock()
+	defer r.inflight.mu.Unlock()
+	now := r.clock().Now()
+	for req, since := range r.inflight.since {
+		if d := now.Sub(since); d > StuckAfter {
+			return fmt.Errorf("the reconcile of cluster %s has run for %s, past its %s deadline: the controller is stuck", req.NamespacedName, d.Round(time.Second), ReconcileTimeout)
+		}
+	}
+	return nil
+}
+
+func (r *GateReconciler) clock() clock.PassiveClock {
+	if r.Clock == nil {
+		return clock.RealClock{}
+	}
+	return r.Clock
 }

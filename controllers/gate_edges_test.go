@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
+	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
@@ -385,4 +386,21 @@ func TestGateForgetsTheMetricsOfAGoneCluster(t *testing.T) {
 	w.reconcile()
 	w.g.Expect(metrics.HeldSeconds.DeleteLabelValues(w.ns, "test")).To(BeFalse(), "the gone cluster's series stayed")
 	w.g.Expect(metrics.HoldAlert.DeleteLabelValues(w.ns, "test")).To(BeFalse())
+}
+
+// The liveness check fails while a reconcile runs past twice its deadline
+// (it ignores its context: a worker held for good), and not before.
+func TestHealthzFailsOnAStuckReconcile(t *testing.T) {
+	g := NewWithT(t)
+	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC))
+	r := &GateReconciler{Clock: clk}
+	g.Expect(r.Healthz(nil)).To(Succeed(), "idle")
+	req := ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "ns", Name: "prod"}}
+	r.inflight.begin(req, clk.Now())
+	clk.Step(StuckAfter)
+	g.Expect(r.Healthz(nil)).To(Succeed(), "at the limit")
+	clk.Step(time.Second)
+	g.Expect(r.Healthz(nil)).To(MatchError(ContainSubstring("ns/prod has run for 1m1s")))
+	r.inflight.end(req)
+	g.Expect(r.Healthz(nil)).To(Succeed())
 }

@@ -116,7 +116,9 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 			return err
 		}
 	}
-	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+	// Live while no reconcile is stuck past its deadline; a plain ping
+	// would stay green with every worker hung.
+	if err := mgr.AddHealthzCheck("reconcile", gate.Healthz); err != nil {
 		return err
 	}
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {

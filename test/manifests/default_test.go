@@ -9,6 +9,8 @@ import (
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -88,6 +90,7 @@ func TestDefaultContents(t *testing.T) {
 		"ClusterRole/membergate-metrics-reader",
 		"ClusterRole/membergate-cluster-id", "ClusterRoleBinding/membergate-cluster-id",
 		"Deployment/membergate-controller-manager",
+		"PodDisruptionBudget/membergate-controller-manager", "NetworkPolicy/membergate-controller-manager",
 		"Service/membergate-webhook-service", "Service/membergate-extension-service",
 		"MutatingWebhookConfiguration/membergate-mutating-webhook-configuration",
 		"ValidatingWebhookConfiguration/membergate-validating-webhook-configuration",
@@ -256,4 +259,31 @@ func TestVariables(t *testing.T) {
 	g.Expect(arg(args, "extension-hooks")).To(Equal("BeforeClusterUpgrade,AfterControlPlaneUpgrade"))
 	g.Expect(arg(args, "octavia-qps")).To(Equal("2"))
 	g.Expect(arg(args, "octavia-burst")).To(Equal("10"))
+}
+
+// TestHighAvailability: two replicas under leader election, a disruption
+// budget that keeps one, and a NetworkPolicy that admits the webhook,
+// extension and metrics ports only, each from whom must reach it.
+func TestHighAvailability(t *testing.T) {
+	g := NewWithT(t)
+	objs := built(t)
+	d := typed[appsv1.Deployment](g, find(objs, "Deployment", "membergate-controller-manager"))
+	g.Expect(*d.Spec.Replicas).To(Equal(int32(2)))
+	g.Expect(arg(d.Spec.Template.Spec.Containers[0].Args, "leader-elect")).To(Equal("true"))
+	pdb := typed[policyv1.PodDisruptionBudget](g, find(objs, "PodDisruptionBudget", "membergate-controller-manager"))
+	g.Expect(pdb.Spec.MinAvailable.IntValue()).To(Equal(1))
+	g.Expect(pdb.Spec.Selector.MatchLabels).To(Equal(d.Spec.Selector.MatchLabels))
+	np := typed[networkingv1.NetworkPolicy](g, find(objs, "NetworkPolicy", "membergate-controller-manager"))
+	g.Expect(np.Spec.PodSelector.MatchLabels).To(Equal(d.Spec.Selector.MatchLabels))
+	var ports []int
+	for _, r := range np.Spec.Ingress {
+		g.Expect(r.Ports).To(HaveLen(1))
+		ports = append(ports, r.Ports[0].Port.IntValue())
+	}
+	g.Expect(ports).To(ConsistOf(9443, 9444, 8443))
+	for _, c := range d.Spec.Template.Spec.Containers[0].Ports {
+		if c.Name != "healthz" {
+			g.Expect(ports).To(ContainElement(int(c.ContainerPort)), "port %s not admitted", c.Name)
+		}
+	}
 }
