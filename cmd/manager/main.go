@@ -67,7 +67,7 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 		LeaderElectionID:        "membergate.membergate.io",
 		LeaderElectionNamespace: o.leaderElectNamespace,
 		Cache:                   cache.Options{SyncPeriod: &o.syncPeriod},
-		WebhookServer:           webhook.NewServer(webhook.Options{Host: o.webhookHost, Port: o.webhookPort, CertDir: o.webhookCertDir,
+		WebhookServer: webhook.NewServer(webhook.Options{Host: o.webhookHost, Port: o.webhookPort, CertDir: o.webhookCertDir,
 			TLSOpts: tlsserving.Options(o.http2)}),
 	})
 	if err != nil {
