@@ -154,6 +154,12 @@ func Retryable(err error) bool {
 // MaxRetryAfter caps the delay a Retry-After header can impose.
 const MaxRetryAfter = 5 * time.Minute
 
+// ServerRetryAfter returns the delay an error's Retry-After header asks
+// for (429 and 503 answers carry one), at most MaxRetryAfter; zero when it
+// asks for none. Controllers that observe once and requeue honour it with
+// this, as the blocking waits do.
+func ServerRetryAfter(err error) time.Duration { return retryAfter(err) }
+
 // retryAfter returns the delay an error's Retry-After header asks for.
 func retryAfter(err error) time.Duration {
 	var code gophercloud.ErrUnexpectedResponseCode

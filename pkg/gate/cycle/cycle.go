@@ -62,6 +62,9 @@ type Outcome struct {
 	// ObservedAt is when Octavia answered, or when the cycle ran if it was
 	// not asked.
 	ObservedAt time.Time
+	// ServerRetryAfter is what Octavia's Retry-After asked for when it
+	// refused the observation (429, 503): the next cycle is no sooner.
+	ServerRetryAfter time.Duration
 }
 
 // Run makes one decision.
@@ -94,6 +97,12 @@ func Run(ctx context.Context, c Cycle) Outcome {
 	if after <= 0 || after > gate.Resync {
 		// Nothing pending: the periodic resync is the next poll.
 		after = gate.Resync
+	}
+	// An Octavia that asked to be left alone for a while is: sooner
+	// would only be refused again, and spend the budget of every cluster
+	// on the cloud.
+	if o.ServerRetryAfter = memberwait.ServerRetryAfter(in.LoadBalancer.Err); o.ServerRetryAfter > after {
+		after = o.ServerRetryAfter
 	}
 	c.Observer.Due(at, after)
 	return o
@@ -139,6 +148,9 @@ func (o Outcome) RequeueAfter(now time.Time) time.Duration {
 	}
 	if after <= 0 || after > gate.Resync {
 		after = gate.Resync
+	}
+	if o.ServerRetryAfter > after {
+		after = o.ServerRetryAfter
 	}
 	return after
 }

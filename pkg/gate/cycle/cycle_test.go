@@ -2,8 +2,13 @@ package cycle
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"testing"
 	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	. "github.com/onsi/gomega"
 
 	"github.com/membergate/membergate/pkg/gate"
 	"github.com/membergate/membergate/pkg/memberwait"
@@ -116,4 +121,30 @@ func TestRowsKeepProgressThroughAnOutage(t *testing.T) {
 	if v := rows[0].last(); v == nil || !v.MemberReady {
 		t.Fatalf("last verdict lost: %+v", v)
 	}
+}
+
+// refusing is an Octavia answering 429 with Retry-After.
+type refusing struct{ fakeObserver }
+
+func (r *refusing) ObserveOrReuse(context.Context, time.Time) (*memberwait.Snapshot, time.Time, bool, error) {
+	h := http.Header{}
+	h.Set("Retry-After", "120")
+	return nil, now, true, fmt.Errorf("reading the status tree: %w", gophercloud.ErrUnexpectedResponseCode{Actual: 429, ResponseHeader: h})
+}
+
+// An Octavia that answers 429 with Retry-After: 120 is not asked again
+// before then, although a hold would look again in seconds and the resync
+// is 30 s.
+func TestRunHonoursRetryAfter(t *testing.T) {
+	g := NewWithT(t)
+	obs := &refusing{}
+	c := Cycle{Input: gate.Input{Now: now, Policy: gate.Policy{Mode: gate.Enforce, AlertAfter: time.Hour}},
+		Machines: []Machine{machine("old", "10.0.0.1", true), machine("new", "10.0.0.2", false)},
+		Options:  memberwait.Options{Target: memberwait.Serving},
+		Memory:   Memory{Rows: map[string]Row{}}, Observer: obs, Clock: func() time.Time { return now }}
+	c.Input.LoadBalancer.ID = "lb"
+	o := Run(context.Background(), c)
+	g.Expect(o.Decision.Release).To(BeEmpty())
+	g.Expect(o.RequeueAfter(now)).To(Equal(120 * time.Second), "requeue")
+	g.Expect(obs.dueAfter).To(Equal(120 * time.Second))
 }
