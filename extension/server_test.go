@@ -184,7 +184,10 @@ func TestServerHardening(t *testing.T) {
 
 	old := base.Clone()
 	old.TLSClientConfig.MinVersion, old.TLSClientConfig.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
-	_, err = (&http.Client{Transport: old}).Post(hook, "application/json", strings.NewReader(`{}`))
+	resp, err = (&http.Client{Transport: old}).Post(hook, "application/json", strings.NewReader(`{}`))
+	if err == nil {
+		_ = resp.Body.Close()
+	}
 	g.Expect(err).To(MatchError(ContainSubstring("protocol version")))
 
 	big := `{"kind": "BeforeClusterUpgradeRequest", "pad": "` + strings.Repeat("x", 2<<20) + `"}`

@@ -93,13 +93,13 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// SetupWithManager registers the controller: MemberGates (their policy,
-// the members the gate publishes, their deletion), and the Clusters,
-// control-plane Machines and OpenStackClusters they belong to.
 // ReconcileTimeout bounds one reconcile: a pass's few Octavia and Neutron
 // requests (each bounded by openstackauth.RequestTimeout) and its writes.
 const ReconcileTimeout = 30 * time.Second
 
+// SetupWithManager registers the controller: MemberGates (their policy,
+// the members the gate publishes, their deletion), and the Clusters,
+// control-plane Machines and OpenStackClusters they belong to.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}

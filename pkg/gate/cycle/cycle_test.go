@@ -145,6 +145,6 @@ func TestRunHonoursRetryAfter(t *testing.T) {
 	c.Input.LoadBalancer.ID = "lb"
 	o := Run(context.Background(), c)
 	g.Expect(o.Decision.Release).To(BeEmpty())
-	g.Expect(o.RequeueAfter(now)).To(Equal(120 * time.Second), "requeue")
+	g.Expect(o.RequeueAfter(now)).To(Equal(120*time.Second), "requeue")
 	g.Expect(obs.dueAfter).To(Equal(120 * time.Second))
 }

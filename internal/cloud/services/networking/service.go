@@ -338,7 +338,8 @@ func (s *Service) ForeignGroups(ctx context.Context, groups []string) (map[strin
 	var body struct {
 		Groups []groupProject `json:"security_groups"`
 	}
-	if _, err := s.network.Get(ctx, s.network.ServiceURL("security-groups")+q, &body, nil); err != nil {
+	// gophercloud reads and closes the body into &body.
+	if _, err := s.network.Get(ctx, s.network.ServiceURL("security-groups")+q, &body, nil); err != nil { //nolint:bodyclose // see above
 		return nil, fmt.Errorf("reading the projects of groups %s: %w", strings.Join(ids, ", "), err)
 	}
 	out := map[string]string{}
