@@ -122,6 +122,7 @@ type call struct {
 	res    *ctrl.Result
 	err    error
 	took   time.Duration
+	ended  time.Time
 	lbSeen []string // the load balancer's provisioning status in each of CAPO's GETs of it
 	lb     string   // the load balancer right after the call, PROV/OP
 	mem    member   // the machine's member right after the call
@@ -198,7 +199,7 @@ func (x *run) async(f func() (*ctrl.Result, error)) <-chan call {
 	go func() {
 		start := time.Now()
 		res, err := f()
-		c := call{res: res, err: err, took: time.Since(start), lbSeen: x.rec.loadBalancerSeen()}
+		c := call{res: res, err: err, took: time.Since(start), ended: time.Now(), lbSeen: x.rec.loadBalancerSeen()}
 		c.lb, c.mem, c.lookErr = x.look()
 		ch <- c
 	}()
@@ -280,6 +281,7 @@ func (x *run) pendingCreate() {
 	} else {
 		g.Expect(c.err).NotTo(HaveOccurred())
 		g.Expect(c.res).NotTo(BeNil(), "patched CAPO accepted a PENDING_CREATE member")
+		g.Expect(c.took).To(BeNumerically("<", quickCall))
 	}
 
 	// Called again with the member still held: the same situation, the
@@ -397,11 +399,30 @@ func (x *run) pendingDelete() {
 	g.Expect(m.prov).To(Equal("PENDING_DELETE"))
 	released := time.Now()
 	x.r.release(x.t)
-	c := x.wait(ch)
-	x.report.row(fmt.Sprintf("delete; LB ACTIVE under a PENDING_DELETE member; returned %s after Octavia resumed",
-		time.Since(released).Round(10*time.Millisecond)), "Delete", c)
+	// Watch the member go while CAPO waits, to tell how long after it
+	// went CAPO noticed.
+	var gone time.Time
+	var c call
+	for done := false; !done; {
+		select {
+		case c = <-ch:
+			done = true
+		case <-time.After(20 * time.Millisecond):
+			g.Expect(time.Since(released)).To(BeNumerically("<", callTimeout), "the delete did not return")
+			if _, m := x.observe(); m.id == "" && gone.IsZero() {
+				gone = time.Now()
+			}
+		}
+	}
+	g.Expect(c.lookErr).NotTo(HaveOccurred())
 	g.Expect(c.err).NotTo(HaveOccurred())
 	g.Expect(c.mem.id).To(BeEmpty(), "patched CAPO's delete returned with the member %s", c.mem)
+	note := "gone before the test's next look"
+	if !gone.IsZero() {
+		note = fmt.Sprintf("%s after the member was gone", c.ended.Sub(gone).Round(10*time.Millisecond))
+	}
+	x.report.row(fmt.Sprintf("delete; LB ACTIVE under a PENDING_DELETE member; returned %s after Octavia resumed, %s",
+		c.ended.Sub(released).Round(10*time.Millisecond), note), "Delete", c)
 }
 
 // reporter writes one row per CAPO call to the test log and, when asked,
