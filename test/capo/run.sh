@@ -151,7 +151,7 @@ build() {
 	(cd "$dir" && go mod tidy >"$dir/build.log" 2>&1 &&
 		go test -c -tags "$tags" -o "$dir/caporeal.test" ./capo/caporeal >>"$dir/build.log" 2>&1) || {
 		tail -30 "$dir/build.log" >&2
-		if [[ $variant == patched ]] && grep -q 'ReconcileLoadBalancerMember' "$dir/build.log"; then
+		if [[ $variant == patched ]] && grep -q 'capo_patched_test\.go' "$dir/build.log"; then
 			die "CAPO $v: $p does not give ReconcileLoadBalancerMember the requeue result ((*ctrl.Result, error)) the test drives"
 		fi
 		die "CAPO $v $variant: build failed (log: $dir/build.log)"
@@ -159,6 +159,9 @@ build() {
 	echo "$sum" >"$dir/stamp"
 	log "CAPO $v $variant: built in $(secs "$t0") s"
 }
+
+# failure LOG: what a failed run said, without the rows it recorded.
+failure() { grep -v -e '^=== RUN' -e '_test\.go:[0-9]*: | ' "$1" | tail -40 >&2 || true; }
 
 main() {
 	local v variant t0 total0 pids=() failed=0 runs=()
@@ -189,7 +192,7 @@ main() {
 				-test.timeout 10m -test.run "^TestCAPOMember\$/^$mode\$" >"$dir/run.log" 2>&1); then
 				log "CAPO ${r/-/ }: $mode scenarios passed in $(secs "$t0") s"
 			else
-				grep -E -- '--- (FAIL|SKIP)|_test\.go:[0-9]+' "$dir/run.log" | grep -v '| ' >&2 || true
+				failure "$dir/run.log"
 				log "CAPO ${r/-/ }: FAILED (log: $dir/run.log)"
 				failed=1
 			fi
@@ -197,7 +200,7 @@ main() {
 	done
 	for i in "${!pids[@]}"; do
 		if ! wait "${pids[$i]}"; then
-			grep -E -- '--- (FAIL|SKIP)|_test\.go:[0-9]+' "$work/${runs[$i]}/run.log" | grep -v '| ' >&2 || true
+			failure "$work/${runs[$i]}/run.log"
 			log "CAPO ${runs[$i]/-/ }: FAILED (log: $work/${runs[$i]}/run.log)"
 			failed=1
 		fi
