@@ -44,6 +44,7 @@ manifests: ## Regenerate deepcopy code, the CRD and the RBAC role from the Go ma
 .PHONY: compat
 compat: ## Test the CAPO fork patches on CAPO v0.11.0, v0.12.1 and v0.13.0's own source (unpatched, then patched) and that no module version moves.
 	hack/compat.sh
+	test/capo/run.sh --emulator
 
 .PHONY: bench
 bench: ## Run every waiting strategy through the same emulated scenarios; print the tables and write docs/benchmarks.md.
