@@ -42,7 +42,7 @@ manifests: ## Regenerate deepcopy code, the CRD and the RBAC role from the Go ma
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac output:webhook:artifacts:config=config/webhook
 
 .PHONY: compat
-compat: ## Test the CAPO fork patches on CAPO v0.11.0, v0.12.1 and v0.13.0's own source (unpatched, then patched) and that no module version moves.
+compat: ## Test the CAPO fork patches on CAPO v0.11.0, v0.12.1 and v0.13.0's own source (unpatched, then patched), that no module version moves, and CAPO's member code on the emulator.
 	hack/compat.sh
 	test/capo/run.sh --emulator
 
