@@ -55,8 +55,9 @@ type GateReconciler struct {
 	// manager's --concurrency); zero means one.
 	Concurrency int
 
-	snapshots snapshotCache
-	inflight  inflight
+	snapshots      snapshotCache
+	inflight       inflight
+	insecureWarned sync.Map
 }
 
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=clusters,verbs=get;list;watch

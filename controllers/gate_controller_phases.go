@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/internal/cloud/scope"
 	"github.com/membergate/membergate/pkg/gate"
 	"github.com/membergate/membergate/pkg/gate/cycle"
 	"github.com/membergate/membergate/pkg/memberwait"
@@ -38,7 +39,23 @@ func (r *GateReconciler) reconcileDecision(ctx context.Context, s *gateScope) er
 	s.memory = memoryOf(mg)
 	s.outcome = cycle.Run(ctx, cycle.Cycle{Input: in, Machines: candidates(s.machines, target.LoadBalancerName), Options: opts, Memory: s.memory,
 		Observer: &octaviaObserver{r: r, cluster: client.ObjectKeyFromObject(s.cluster), target: target, machines: s.machines}, Clock: r.Clock.Now})
+	r.warnInsecure(s)
 	return nil
+}
+
+// warnInsecure says, once per cluster and identity while the manager runs,
+// that the cluster's Octavia is read without checking its certificate.
+func (r *GateReconciler) warnInsecure(s *gateScope) {
+	ins, ok := r.Sources.(interface{ InsecureTLS(scope.Identity) bool })
+	if !ok || !ins.InsecureTLS(s.target.Identity) {
+		return
+	}
+	key := client.ObjectKeyFromObject(s.cluster).String() + " " + s.target.Identity.String()
+	if _, warned := r.insecureWarned.LoadOrStore(key, true); warned {
+		return
+	}
+	r.Recorder.Eventf(s.memberGate, s.cluster, corev1.EventTypeWarning, "InsecureOpenStackTLS", "Gate",
+		"identity %s turns certificate checks off (verify: false), which the manager allows (--allow-insecure-openstack-tls): Octavia's answers, on which hooks are released, could come from anyone on the path", s.target.Identity)
 }
 
 // candidates are the Machines as the cycle judges them, each member found

@@ -11,6 +11,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/monitors"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/pools"
 	. "github.com/onsi/gomega"
+	"golang.org/x/time/rate"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -403,4 +405,26 @@ func TestHealthzFailsOnAStuckReconcile(t *testing.T) {
 	g.Expect(r.Healthz(nil)).To(MatchError(ContainSubstring("ns/prod has run for 1m1s")))
 	r.inflight.end(req)
 	g.Expect(r.Healthz(nil)).To(Succeed())
+}
+
+// verify: false is refused unless the manager allows it, and then said
+// once, as a Warning.
+func TestGateWarnsOnceAboutUncheckedCertificates(t *testing.T) {
+	w := newWorld(t, 2)
+	secret := &corev1.Secret{}
+	w.g.Expect(k8sClient.Get(w.ctx, types.NamespacedName{Namespace: w.ns, Name: "cloud-config"}, secret)).To(Succeed())
+	secret.Data["clouds.yaml"] = append(secret.Data["clouds.yaml"], []byte("    verify: false\n")...)
+	w.g.Expect(k8sClient.Update(w.ctx, secret)).To(Succeed())
+
+	w.reconcile()
+	ready := meta.FindStatusCondition(w.memberGate().Status.Conditions, v1alpha1.ReadyCondition)
+	w.g.Expect(ready.Message).To(ContainSubstring("--allow-insecure-openstack-tls"))
+	w.g.Expect(w.countEvents("InsecureOpenStackTLS")).To(BeZero())
+
+	w.r.Sources = &scope.SecretSources{Client: k8sClient, Budget: rate.Inf, AllowInsecureTLS: true}
+	w.run(2*time.Minute, func() bool { return w.condition(1).Status == metav1.ConditionTrue })
+	w.g.Expect(w.countEvents("InsecureOpenStackTLS")).To(Equal(1))
+	w.clk.Step(time.Minute)
+	w.reconcile()
+	w.g.Expect(w.countEvents("InsecureOpenStackTLS")).To(BeZero(), "warned again")
 }

@@ -68,6 +68,16 @@ type Options struct {
 	AllowInsecure bool
 }
 
+// InsecureTLS reports whether the cloud opts describe turns certificate
+// checks off (verify: false, or OS_INSECURE without a clouds.yaml).
+func InsecureTLS(opts Options) (bool, error) {
+	s, err := resolve(opts)
+	if err != nil {
+		return false, err
+	}
+	return s.tls.insecure, nil
+}
+
 // NoEnvironment is a Getenv that sees no variables.
 func NoEnvironment(string) string { return "" }
 

@@ -57,6 +57,7 @@ type SecretSources struct {
 type cachedClients struct {
 	resourceVersion string
 	used            time.Time
+	insecure        bool
 	source          memberwait.Source
 	network         *NetworkClients
 }
@@ -123,12 +124,13 @@ func (s *SecretSources) Source(ctx context.Context, id Identity) (memberwait.Sou
 	if err != nil {
 		return nil, err
 	}
+	insecure, _ := openstackauth.InsecureTLS(opts)
 	src = Budgeted(memberwait.StatusTree(sc), Budget{Identity: s.identityLimiter(id), Endpoint: s.endpointLimiter(schemeHost(sc.ResourceBase))})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.cachedLocked(id, rv)
 	if c.source == nil {
-		c.source = src
+		c.source, c.insecure = src, insecure
 	}
 	return c.source, nil
 }
@@ -205,6 +207,16 @@ func (s *SecretSources) options(ctx context.Context, id Identity) (string, opens
 		// for CAPO; the gate must read the same region's Octavia.
 		Region: id.Region,
 	}, nil
+}
+
+// InsecureTLS reports whether the clients built for an identity check no
+// certificates (its clouds.yaml says verify: false, which the manager was
+// started to allow): the gate says so in a Warning event.
+func (s *SecretSources) InsecureTLS(id Identity) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.clients[id]
+	return c != nil && c.insecure
 }
 
 // guard puts the shared breaker (see Breaker) under a client's requests.
