@@ -25,9 +25,13 @@ type Breaker struct {
 	Now func() time.Time
 	// Timeout bounds each request; zero means openstackauth.RequestTimeout.
 	Timeout time.Duration
+	// Wait bounds the wait for a place (see InFlightPerEndpoint); zero
+	// means SlotWait.
+	Wait time.Duration
 
-	mu sync.Mutex
-	m  map[string]*breakerState
+	mu    sync.Mutex
+	m     map[string]*breakerState
+	slots map[string]chan struct{}
 }
 
 type breakerState struct {
@@ -43,14 +47,31 @@ const (
 	BreakerMax = 2 * time.Minute
 )
 
+// InFlightPerEndpoint is how many requests may wait on one endpoint at
+// once, and SlotWait how long a request waits for its turn before it fails
+// as unresponsive. Before the first request to a hung endpoint times out,
+// nothing is known; without a cap every worker could be waiting on it by
+// then. Two in flight carry far more than an endpoint's request budget
+// (a few per second at tens of milliseconds each).
+const (
+	InFlightPerEndpoint = 2
+	SlotWait            = time.Second
+)
+
 // UnresponsiveError is the error of a request not sent because its
 // endpoint did not answer lately. It is retryable.
 type UnresponsiveError struct {
 	Endpoint string
 	Until    time.Time
+	// Busy: every place for requests to the endpoint stayed taken by
+	// requests that have not been answered.
+	Busy bool
 }
 
 func (e *UnresponsiveError) Error() string {
+	if e.Busy {
+		return fmt.Sprintf("%s is still to answer %d requests; not asked more now", e.Endpoint, InFlightPerEndpoint)
+	}
 	return fmt.Sprintf("%s did not answer in time; not asked again before %s", e.Endpoint, e.Until.UTC().Format(time.RFC3339))
 }
 
@@ -76,6 +97,14 @@ func (b *Breaker) Wrap(next http.RoundTripper) http.RoundTripper {
 		if err != nil {
 			return nil, err
 		}
+		release, err := b.slot(r.Context(), key)
+		if err != nil {
+			if probe {
+				b.record(key, true, true)
+			}
+			return nil, err
+		}
+		defer release()
 		timeout := b.Timeout
 		if timeout == 0 {
 			timeout = openstackauth.RequestTimeout
@@ -102,6 +131,35 @@ func (c *cancelOnClose) Close() error {
 	err := c.ReadCloser.Close()
 	c.cancel()
 	return err
+}
+
+// slot waits up to SlotWait for one of the endpoint's InFlightPerEndpoint
+// places and returns its release.
+func (b *Breaker) slot(ctx context.Context, key string) (func(), error) {
+	b.mu.Lock()
+	if b.slots == nil {
+		b.slots = map[string]chan struct{}{}
+	}
+	ch := b.slots[key]
+	if ch == nil {
+		ch = make(chan struct{}, InFlightPerEndpoint)
+		b.slots[key] = ch
+	}
+	b.mu.Unlock()
+	wait := b.Wait
+	if wait == 0 {
+		wait = SlotWait
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-t.C:
+		return nil, &UnresponsiveError{Endpoint: key, Busy: true}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // admit says whether a request may go, and whether it is the probe.

@@ -75,3 +75,49 @@ func TestBreakerKeepsWorkersOffAHungEndpoint(t *testing.T) {
 	_, err = get(hung.URL)
 	g.Expect(err).NotTo(HaveOccurred(), "closed again")
 }
+
+// Before the first request to a hung endpoint has timed out, at most
+// InFlightPerEndpoint requests wait on it; the others fail within the
+// place's wait.
+func TestBreakerCapsTheRequestsWaitingOnOneEndpoint(t *testing.T) {
+	g := NewWithT(t)
+	release := make(chan struct{})
+	hung := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer hung.Close()
+	defer close(release)
+	b := &Breaker{Timeout: time.Minute, Wait: 50 * time.Millisecond}
+	c := &http.Client{Transport: b.Wrap(http.DefaultTransport)}
+	type result struct {
+		took time.Duration
+		err  error
+	}
+	results := make(chan result, 6)
+	for range 6 {
+		go func() {
+			start := time.Now()
+			req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, hung.URL, nil)
+			ctx, cancel := context.WithTimeout(req.Context(), 500*time.Millisecond)
+			defer cancel()
+			resp, err := c.Do(req.WithContext(ctx))
+			if err == nil {
+				_ = resp.Body.Close()
+			}
+			results <- result{time.Since(start), err}
+		}()
+	}
+	busy := 0
+	for range 6 {
+		r := <-results
+		var ue *UnresponsiveError
+		if errors.As(r.err, &ue) && ue.Busy {
+			busy++
+			g.Expect(r.took).To(BeNumerically("<", 400*time.Millisecond), "waited past its place's wait")
+		}
+	}
+	g.Expect(busy).To(Equal(6 - InFlightPerEndpoint))
+}
