@@ -50,6 +50,10 @@ compat: ## Test the CAPO fork patches on CAPO v0.11.0, v0.12.1 and v0.13.0's own
 bench: ## Run every waiting strategy through the same emulated scenarios; print the tables and write docs/benchmarks.md.
 	hack/bench.sh
 
+.PHONY: bench-hung-cloud
+bench-hung-cloud: envtest ## 50 clusters on 5 clouds, the real controller: what one hung cloud adds to the others' first decision.
+	KUBEBUILDER_ASSETS=$$(hack/envtest/build.sh) $(GO) test ./controllers -run '^$$' -bench HungCloud -benchtime 1x -count 3
+
 .PHONY: openstack-up
 openstack-up: ## Install (apt) and start real Octavia and Neutron on 127.0.0.1, data under test/openstack/.data.
 	test/openstack/up.sh

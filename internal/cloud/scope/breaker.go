@@ -31,7 +31,28 @@ type Breaker struct {
 
 	mu    sync.Mutex
 	m     map[string]*breakerState
-	slots map[string]chan struct{}
+	slots map[string]*places
+}
+
+// places are the requests in flight to one endpoint and when each began;
+// answered says whether the endpoint has answered any.
+type places struct {
+	mu       sync.Mutex
+	since    map[int]time.Time
+	next     int
+	answered bool
+}
+
+// oldest is when the longest-waiting request began; zero if none. p.mu is
+// held.
+func (p *places) oldestLocked() time.Time {
+	var t time.Time
+	for _, s := range p.since {
+		if t.IsZero() || s.Before(t) {
+			t = s
+		}
+	}
+	return t
 }
 
 type breakerState struct {
@@ -48,14 +69,20 @@ const (
 )
 
 // InFlightPerEndpoint is how many requests may wait on one endpoint at
-// once, and SlotWait how long a request waits for its turn before it fails
-// as unresponsive. Before the first request to a hung endpoint times out,
-// nothing is known; without a cap every worker could be waiting on it by
-// then. Two in flight carry far more than an endpoint's request budget
-// (a few per second at tens of milliseconds each).
+// once — one until the endpoint has answered anything (a slow start: a
+// hung endpoint never gets past one) — and SlotWait how long a request
+// waits for its turn before it fails as unresponsive. Before the first
+// request to a hung endpoint times out, nothing is known; without a cap
+// every worker could be waiting on it by then. Four in flight carry far
+// more than an endpoint's request budget (a few per second at tens of
+// milliseconds each).
 const (
-	InFlightPerEndpoint = 2
+	InFlightPerEndpoint = 4
 	SlotWait            = time.Second
+	// SlowAfter: when every place is held by a request older than this,
+	// the endpoint is not answering, and a request fails at once instead of
+	// waiting for a place.
+	SlowAfter = time.Second
 )
 
 // UnresponsiveError is the error of a request not sent because its
@@ -70,7 +97,7 @@ type UnresponsiveError struct {
 
 func (e *UnresponsiveError) Error() string {
 	if e.Busy {
-		return fmt.Sprintf("%s is still to answer %d requests; not asked more now", e.Endpoint, InFlightPerEndpoint)
+		return fmt.Sprintf("%s is slow to answer the requests it has; not asked more now", e.Endpoint)
 	}
 	return fmt.Sprintf("%s did not answer in time; not asked again before %s", e.Endpoint, e.Until.UTC().Format(time.RFC3339))
 }
@@ -104,13 +131,13 @@ func (b *Breaker) Wrap(next http.RoundTripper) http.RoundTripper {
 			}
 			return nil, err
 		}
-		defer release()
 		timeout := b.Timeout
 		if timeout == 0 {
 			timeout = openstackauth.RequestTimeout
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		resp, err := next.RoundTrip(r.WithContext(ctx))
+		release(err == nil)
 		b.record(key, probe, timedOut(err))
 		if err != nil {
 			cancel()
@@ -133,32 +160,54 @@ func (c *cancelOnClose) Close() error {
 	return err
 }
 
-// slot waits up to SlotWait for one of the endpoint's InFlightPerEndpoint
-// places and returns its release.
-func (b *Breaker) slot(ctx context.Context, key string) (func(), error) {
+// slot waits up to the place wait for one of the endpoint's places and
+// returns its release, to be told whether the endpoint answered.
+func (b *Breaker) slot(ctx context.Context, key string) (func(answered bool), error) {
 	b.mu.Lock()
 	if b.slots == nil {
-		b.slots = map[string]chan struct{}{}
+		b.slots = map[string]*places{}
 	}
-	ch := b.slots[key]
-	if ch == nil {
-		ch = make(chan struct{}, InFlightPerEndpoint)
-		b.slots[key] = ch
+	p := b.slots[key]
+	if p == nil {
+		p = &places{since: map[int]time.Time{}}
+		b.slots[key] = p
 	}
 	b.mu.Unlock()
 	wait := b.Wait
 	if wait == 0 {
 		wait = SlotWait
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case ch <- struct{}{}:
-		return func() { <-ch }, nil
-	case <-t.C:
-		return nil, &UnresponsiveError{Endpoint: key, Busy: true}
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	deadline := time.Now().Add(wait)
+	for {
+		p.mu.Lock()
+		limit := 1
+		if p.answered {
+			limit = InFlightPerEndpoint
+		}
+		if len(p.since) < limit {
+			id := p.next
+			p.next++
+			p.since[id] = time.Now()
+			p.mu.Unlock()
+			return func(answered bool) {
+				p.mu.Lock()
+				delete(p.since, id)
+				p.answered = p.answered || answered
+				p.mu.Unlock()
+			}, nil
+		}
+		oldest := p.oldestLocked()
+		p.mu.Unlock()
+		// Every place is taken: by requests being answered (wait a
+		// moment), or by requests the endpoint is not answering (fail now).
+		if time.Since(oldest) > SlowAfter || time.Now().After(deadline) {
+			return nil, &UnresponsiveError{Endpoint: key, Busy: true}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 }
 

@@ -76,9 +76,9 @@ func TestBreakerKeepsWorkersOffAHungEndpoint(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred(), "closed again")
 }
 
-// Before the first request to a hung endpoint has timed out, at most
-// InFlightPerEndpoint requests wait on it; the others fail within the
-// place's wait.
+// Before the first request to a hung endpoint has timed out, one request
+// waits on it (it has never answered: no more than one until it does); the
+// others fail within the place's wait.
 func TestBreakerCapsTheRequestsWaitingOnOneEndpoint(t *testing.T) {
 	g := NewWithT(t)
 	release := make(chan struct{})
@@ -119,5 +119,47 @@ func TestBreakerCapsTheRequestsWaitingOnOneEndpoint(t *testing.T) {
 			g.Expect(r.took).To(BeNumerically("<", 400*time.Millisecond), "waited past its place's wait")
 		}
 	}
-	g.Expect(busy).To(Equal(6 - InFlightPerEndpoint))
+	g.Expect(busy).To(Equal(5), "an endpoint that never answered gets one request at a time")
+}
+
+// An endpoint that has answered gets InFlightPerEndpoint requests at once.
+func TestBreakerOpensUpOnceAnEndpointAnswers(t *testing.T) {
+	g := NewWithT(t)
+	var slow atomic.Bool
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if slow.Load() {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	b := &Breaker{Timeout: time.Minute, Wait: 50 * time.Millisecond}
+	c := &http.Client{Transport: b.Wrap(http.DefaultTransport)}
+	resp, err := c.Get(srv.URL)
+	g.Expect(err).NotTo(HaveOccurred())
+	_ = resp.Body.Close()
+
+	slow.Store(true)
+	errs := make(chan error, InFlightPerEndpoint+1)
+	for range InFlightPerEndpoint + 1 {
+		go func() {
+			resp, err := c.Get(srv.URL)
+			if err == nil {
+				_ = resp.Body.Close()
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	g.Eventually(errs).Should(Receive(&first))
+	var ue *UnresponsiveError
+	g.Expect(errors.As(first, &ue) && ue.Busy).To(BeTrue(), "the one past the cap: %v", first)
+	close(release)
+	for range InFlightPerEndpoint {
+		g.Expect(<-errs).NotTo(HaveOccurred())
+	}
 }
