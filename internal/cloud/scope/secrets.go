@@ -96,13 +96,6 @@ func (s *SecretSources) now() time.Time {
 	return s.Clock.Now()
 }
 
-// cached reports how many identities have clients kept, for tests.
-func (s *SecretSources) cached() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.clients)
-}
-
 // Source implements SourceFactory.
 //
 // Clients are built outside the lock: authenticating waits on the tenant's
@@ -230,15 +223,7 @@ func (s *SecretSources) guard(next http.RoundTripper) http.RoundTripper {
 func (s *SecretSources) endpointLimiter(endpoint string) *rate.Limiter {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.budgets == nil {
-		s.budgets = map[string]*rate.Limiter{}
-	}
-	lim, ok := s.budgets[endpoint]
-	if !ok {
-		lim = rate.NewLimiter(s.Budget, s.Burst)
-		s.budgets[endpoint] = lim
-	}
-	return lim
+	return limiterFor(&s.budgets, endpoint, s.Budget, s.Burst)
 }
 
 // identityLimiter returns an identity's own budget; nil when there is none.
@@ -248,13 +233,19 @@ func (s *SecretSources) identityLimiter(id Identity) *rate.Limiter {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.identities == nil {
-		s.identities = map[Identity]*rate.Limiter{}
+	return limiterFor(&s.identities, id, s.IdentityBudget, s.IdentityBurst)
+}
+
+// limiterFor returns the limiter of key in *m, made with r and burst on
+// first use; the caller holds the lock guarding *m.
+func limiterFor[K comparable](m *map[K]*rate.Limiter, key K, r rate.Limit, burst int) *rate.Limiter {
+	if *m == nil {
+		*m = map[K]*rate.Limiter{}
 	}
-	lim, ok := s.identities[id]
+	lim, ok := (*m)[key]
 	if !ok {
-		lim = rate.NewLimiter(s.IdentityBudget, s.IdentityBurst)
-		s.identities[id] = lim
+		lim = rate.NewLimiter(r, burst)
+		(*m)[key] = lim
 	}
 	return lim
 }
