@@ -42,7 +42,7 @@ func TestHelp(t *testing.T) {
 	if code != exitReached {
 		t.Errorf("diagnose --help: exit %d", code)
 	}
-	contains(t, "diagnose --help", stdout, "membergate diagnose --loadbalancer ID|NAME [--fix] [flags]", "--fix", "--network-endpoint URL",
+	contains(t, "diagnose --help", stdout, "membergate diagnose --loadbalancer ID|NAME [--fix [--wait]] [flags]", "--fix", "--wait", "--network-endpoint URL",
 		"6  some member's security groups lack a rule")
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/membergate/membergate/internal/diagnose"
 	"github.com/membergate/membergate/internal/openstackauth"
@@ -26,22 +27,33 @@ subnet the load balancer reaches it from. Prints the rule that would fix it;
 done). A member whose groups admit the traffic but is still ERROR has its
 cause elsewhere: the service on the node, or the monitor.
 
+--fix --wait then waits until the members the new rules admit serve (as
+"membergate wait --for serving" judges: ACTIVE and ONLINE for the settle
+window) and says how long recovery took. No load-balancer failover is
+needed: the amphora's HAProxy keeps checking a DOWN member every monitor
+delay, and it turns ONLINE once enough checks pass.
+
 Credentials as for "membergate wait"; with auth_type none give Neutron's
 endpoint too (network_endpoint_override, OS_NETWORK_ENDPOINT_OVERRIDE or
 --network-endpoint).`
 
 const diagnoseExitCodes = `Exit codes:
-  0  no member lacks a rule (or --fix added every missing one)
+  0  no member lacks a rule (or --fix added every missing one, and with
+     --wait they serve)
   1  failure: authentication, an OpenStack error
   2  usage: bad flags, malformed clouds.yaml, unknown cloud, no credentials
+  3  --wait: a member is provisioning_status ERROR (a rule cannot help it:
+     delete and re-create the member)
+  4  --wait: --timeout passed before the members served
   5  not found: no load balancer with that ID or name
   6  some member's security groups lack a rule (run again with --fix)`
 
 func (c *cli) newDiagnoseCmd() *cobra.Command {
 	var lb, osCloud, osConfigFile, endpoint, networkEndpoint, output string
-	var fix bool
+	var fix, wait bool
+	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "diagnose --loadbalancer ID|NAME [--fix] [flags]",
+		Use:   "diagnose --loadbalancer ID|NAME [--fix [--wait]] [flags]",
 		Short: "Trace why members fail their health checks (security groups); add the missing rule with --fix",
 		Long:  diagnoseLong,
 		Args:  noArgs("flags only"),
@@ -49,7 +61,10 @@ func (c *cli) newDiagnoseCmd() *cobra.Command {
 			if lb == "" {
 				return usagef("diagnose: --loadbalancer is required")
 			}
-			return c.diagnose(cmd.Context(), lb, fix, output == "json", openstackauth.Options{Cloud: c.osCloud(cmd, osCloud), CloudsFile: osConfigFile,
+			if wait && !fix {
+				return usagef("diagnose: --wait waits for what --fix changes: give --fix too")
+			}
+			return c.diagnose(cmd.Context(), lb, fixMode{fix: fix, wait: wait, timeout: timeout}, output == "json", openstackauth.Options{Cloud: c.osCloud(cmd, osCloud), CloudsFile: osConfigFile,
 				EndpointOverride: endpoint, NetworkEndpointOverride: networkEndpoint, UserAgent: userAgent()})
 		}),
 		Annotations: map[string]string{annotationExitCodes: diagnoseExitCodes},
@@ -58,15 +73,25 @@ func (c *cli) newDiagnoseCmd() *cobra.Command {
 	fs.SortFlags = false
 	stringFlag(cmd, &lb, "loadbalancer", "ID|NAME", "the load balancer (a name must match exactly one)")
 	fs.BoolVar(&fix, "fix", false, "add the missing rules")
+	fs.BoolVar(&wait, "wait", false, "with --fix: wait until the fixed members serve; say how long it took")
+	durationFlag(cmd, &timeout, "timeout", 10*time.Minute, "with --wait: give up after this long (exit 4); 0 waits until interrupted")
 	addCloudFlags(cmd, &osCloud, &osConfigFile, &endpoint, "the clouds.yaml (default: clientconfig's search)", "Octavia's endpoint, instead of the catalog's")
 	stringFlag(cmd, &networkEndpoint, "network-endpoint", "URL", "Neutron's endpoint, instead of the catalog's")
 	enumFlag(cmd, newChoice(&output, "text", "text", "json"), "output", "a table, or one JSON document")
 	return cmd
 }
 
+// fixMode is what diagnose does about missing rules: report them, add
+// them, or add them and wait for the members to serve.
+type fixMode struct {
+	fix, wait bool
+	timeout   time.Duration
+}
+
 // diagnose runs the trace, prints it, and adds the missing rules with fix.
 // Members that lack a rule when fix is off end it with exitMissingRules.
-func (c *cli) diagnose(ctx context.Context, lb string, fix, asJSON bool, opts openstackauth.Options) error {
+func (c *cli) diagnose(ctx context.Context, lb string, mode fixMode, asJSON bool, opts openstackauth.Options) error {
+	fix := mode.fix
 	clients, err := openstackauth.NewClients(ctx, opts)
 	if err != nil {
 		return err
@@ -103,15 +128,27 @@ func (c *cli) diagnose(ctx context.Context, lb string, fix, asJSON bool, opts op
 			return err
 		}
 	}
+	var rec *recovery
+	var werr error
+	if mode.wait && missing > 0 {
+		rec, werr = c.awaitRecovery(ctx, clients.LoadBalancer, trace, mode.timeout, asJSON)
+	}
 	if asJSON {
 		if err := waitreport.WriteJSON(c.stdout, struct {
 			*diagnose.Trace
-			Applied []diagnose.Applied `json:"applied,omitempty"`
-			Missing int                `json:"missingRules"`
-		}{trace, applied, missing}); err != nil {
+			Applied  []diagnose.Applied `json:"applied,omitempty"`
+			Missing  int                `json:"missingRules"`
+			Recovery *recovery          `json:"recovery,omitempty"`
+		}{trace, applied, missing, rec}); err != nil {
 			return err
 		}
-	} else if missing > 0 && !fix {
+	} else if rec != nil {
+		rec.write(c.stdout)
+	}
+	if werr != nil {
+		return werr
+	}
+	if !asJSON && missing > 0 && !fix {
 		fmt.Fprintf(c.stdout, "\n%d member(s) lack a rule: run again with --fix to add it.\n", missing)
 	}
 	if missing > 0 && !fix {

@@ -243,6 +243,9 @@ func (s *Server) handleRules(w http.ResponseWriter, r *http.Request, id string) 
 			return
 		}
 		s.addRuleLocked(&rule)
+		if s.onRule != nil {
+			s.onRule(rule)
+		}
 		writeJSON(w, http.StatusCreated, map[string]any{"security_group_rule": &rule})
 	case r.Method == http.MethodDelete && id != "":
 		rule, ok := s.rules[id]

@@ -34,6 +34,7 @@ type Server struct {
 	groups   map[string]*Group
 	rules    map[string]*Rule
 	requests map[string]int
+	onRule   func(Rule)
 }
 
 // Network, Subnet, Port, Group and Rule are the stored objects, with
@@ -251,4 +252,14 @@ func (s *Server) SetProject(id, project string) {
 	default:
 		panic(fmt.Sprintf("neutrontest: no object %s", id))
 	}
+}
+
+// OnRuleCreated calls f with each security-group rule created through the
+// API, after it is stored, so that a test can make the world react to it
+// (a member's health checks passing once its node admits them). f runs
+// while the server is locked: it must not call the server.
+func (s *Server) OnRuleCreated(f func(Rule)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onRule = f
 }
