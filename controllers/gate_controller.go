@@ -118,6 +118,7 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctr
 	phases := []func(context.Context, *gateScope) error{
 		r.reconcileDecision,
 		r.reconcileMachines,
+		r.reconcileRemediation,
 		r.reconcileEvents,
 		r.reconcileStatus,
 	}
@@ -136,7 +137,11 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctr
 	if c := meta.FindStatusCondition(s.memberGate.Status.Conditions, v1alpha1.BlockingCondition); out.Decision.Blocking && c != nil {
 		log.FromContext(ctx).Info("holding the control-plane rollout", "cluster", s.cluster.Name, "reason", c.Message)
 	}
-	return ctrl.Result{RequeueAfter: out.RequeueAfter(r.Clock.Now())}, nil
+	after := out.RequeueAfter(r.Clock.Now())
+	if d := s.remediationRequeue; d > 0 && d < after {
+		after = d
+	}
+	return ctrl.Result{RequeueAfter: after}, nil
 }
 
 // reader is where the MemberGate is read from: see APIReader.

@@ -46,6 +46,8 @@ type gateScope struct {
 	// memberGate's status; outcome is the decision.
 	memory  cycle.Memory
 	outcome cycle.Outcome
+	// remediationRequeue is when member remediation needs a look (0: not).
+	remediationRequeue time.Duration
 }
 
 // newScope reads what one reconcile works from: the Cluster, where its load

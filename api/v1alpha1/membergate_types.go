@@ -127,6 +127,13 @@ type MemberGateSpec struct {
 	// ports. Unset means mode Audit: report, change nothing.
 	// +optional
 	SecurityGroups *SecurityGroupsSpec `json:"securityGroups,omitempty"`
+
+	// Remediation of a control-plane member in provisioning ERROR: None
+	// (the default: report and hold) or Recreate (delete it and have CAPO
+	// create it again, bounded; see RemediationRecreate).
+	// +kubebuilder:default=None
+	// +optional
+	Remediation MemberRemediation `json:"remediation,omitempty"`
 }
 
 // SecurityGroupMode is how the security-group policy is applied.
@@ -234,6 +241,9 @@ type MemberGateStatus struct {
 	// member diagnosis last found and did.
 	// +optional
 	SecurityGroups *SecurityGroupsStatus `json:"securityGroups,omitempty"`
+	// Remediation is the record of members recreated (spec.remediation).
+	// +optional
+	Remediation *RemediationStatus `json:"remediation,omitempty"`
 }
 
 // LoadBalancerStatus is the API server load balancer as the gate last

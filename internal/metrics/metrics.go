@@ -42,10 +42,16 @@ var (
 		Name: "membergate_member_diagnosis",
 		Help: "Members ACTIVE but ERROR/OFFLINE past their settle window, by the verdict on their security groups (admitted, missing rule, port security disabled, no port found, error).",
 	}, []string{"namespace", "cluster", "verdict"})
+	// MemberRemediations counts what member remediation did, by action:
+	// deleted, delete_failed, capo_asked, recreated, exhausted, suspended.
+	MemberRemediations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "membergate_member_remediations_total",
+		Help: "Recreation of control-plane members in provisioning ERROR (spec.remediation: Recreate), by action: deleted, delete_failed, capo_asked, recreated, exhausted, suspended.",
+	}, []string{"namespace", "cluster", "action"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(MachinesByReason, HeldSeconds, HoldAlert, OctaviaRequests, NeutronRequests, MemberDiagnosis)
+	metrics.Registry.MustRegister(MachinesByReason, HeldSeconds, HoldAlert, OctaviaRequests, NeutronRequests, MemberDiagnosis, MemberRemediations)
 }
 
 // ForgetCluster removes every series of a cluster that is gone or no
@@ -56,4 +62,5 @@ func ForgetCluster(namespace, name string) {
 	for _, v := range []*prometheus.GaugeVec{MachinesByReason, HeldSeconds, HoldAlert, MemberDiagnosis} {
 		v.DeletePartialMatch(l)
 	}
+	MemberRemediations.DeletePartialMatch(l)
 }

@@ -45,6 +45,12 @@ type NetworkClients struct {
 	ProjectID string
 }
 
+// LoadBalancerFactory returns an Octavia client of an identity, for
+// changes to members.
+type LoadBalancerFactory interface {
+	LoadBalancer(ctx context.Context, id Identity) (*gophercloud.ServiceClient, error)
+}
+
 // NetworkFactory returns the clients of an identity.
 type NetworkFactory interface {
 	Network(ctx context.Context, id Identity) (*NetworkClients, error)

@@ -3,6 +3,7 @@ package scope
 import (
 	"context"
 	"fmt"
+	"github.com/gophercloud/gophercloud/v2"
 	"net/http"
 	"net/url"
 	"sync"
@@ -60,6 +61,7 @@ type cachedClients struct {
 	insecure        bool
 	source          memberwait.Source
 	network         *NetworkClients
+	loadBalancer    *gophercloud.ServiceClient
 }
 
 // cachedLocked returns what was built from id's Secret at resourceVersion
@@ -169,6 +171,42 @@ func (s *SecretSources) Network(ctx context.Context, id Identity) (*NetworkClien
 		c.network = nc
 	}
 	return c.network, nil
+}
+
+// LoadBalancer implements LoadBalancerFactory: an Octavia client of the
+// identity for the few changes the gate makes to members, spending the
+// same budgets as Network's clients. Kept while the Secret is unchanged.
+func (s *SecretSources) LoadBalancer(ctx context.Context, id Identity) (*gophercloud.ServiceClient, error) {
+	rv, opts, err := s.options(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	lb := s.cachedLocked(id, rv).loadBalancer
+	s.mu.Unlock()
+	if lb != nil {
+		return lb, nil
+	}
+	bt := &budgetTransport{identity: s.identityLimiter(id)}
+	opts.WrapTransport = func(next http.RoundTripper) http.RoundTripper {
+		bt.next = countRequests(s.guard(next))
+		return bt
+	}
+	// Outside the lock, as in Source; authentication goes unbudgeted, as
+	// in Network.
+	sc, err := openstackauth.NewLoadBalancerClient(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	endpoint := s.endpointLimiter
+	bt.endpoint.Store(&endpoint)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.cachedLocked(id, rv)
+	if c.loadBalancer == nil {
+		c.loadBalancer = sc
+	}
+	return c.loadBalancer, nil
 }
 
 // options reads an identity's Secret into client options: its clouds.yaml,
