@@ -34,6 +34,8 @@ type Server struct {
 	groups   map[string]*Group
 	rules    map[string]*Rule
 	requests map[string]int
+	// overloads are the scripted refusals still to come.
+	overloads []*overload
 }
 
 // Network, Subnet, Port, Group and Rule are the stored objects, with
