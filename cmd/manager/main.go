@@ -126,7 +126,7 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return err
 	}
-	setup.Info("starting the manager", "namespaces", namespacesLog(o.namespaces), "webhooks", o.enableWebhooks, "extension", o.enableExtension, "hooks", o.parsedHooks)
+	setup.Info("starting the manager", "version", version, "namespaces", namespacesLog(o.namespaces), "webhooks", o.enableWebhooks, "extension", o.enableExtension, "hooks", o.parsedHooks)
 	return mgr.Start(ctx)
 }
 

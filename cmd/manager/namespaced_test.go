@@ -141,7 +141,6 @@ type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-
 // grantNamespaced gives the manager's ServiceAccount what config/namespaced
 // gives it: config/rbac's generated ClusterRole without its Secrets rule
 // (the overlay's patch; test/manifests checks the overlay removes that
