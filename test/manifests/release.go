@@ -40,7 +40,7 @@ func Release(version string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	base, err := filepath.Abs(filepath.Join(Dir(), "default"))
 	if err != nil {
 		return nil, err
