@@ -33,7 +33,11 @@ test: envtest ## Vet and test every module, with the race detector; envtest suit
 CONTROLLER_GEN ?= $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.22.0
 KUSTOMIZE_VERSION ?= v5.8.1
 KUSTOMIZE ?= $(GO) run sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
-IMG ?= ghcr.io/membergate/membergate-manager:dev
+# The release's version, from git: the tag on a tagged commit, else the
+# nearest tag with the commits since and the commit, -dirty with changes.
+# It tags the image, the release manifests and the binaries (-X main.version).
+VERSION ?= $(shell git describe --tags --always --dirty)
+IMG ?= ghcr.io/membergate/membergate-manager:$(VERSION)
 
 .PHONY: manifests
 manifests: ## Regenerate deepcopy code, the CRD and the RBAC role from the Go markers.
@@ -82,14 +86,15 @@ lint: ## gofmt, go vet and golangci-lint (.golangci.yml, pinned, built once from
 	@hack/golangci-lint.sh
 
 .PHONY: release-manifests
-release-manifests: ## Write out/runtime-extension-components.yaml and out/metadata.yaml for a clusterctl repository.
+release-manifests: ## Write release VERSION's out/membergate-components.yaml (image tagged VERSION), its clusterctl copy and out/metadata.yaml.
 	mkdir -p out
-	$(KUSTOMIZE) build config/default > out/runtime-extension-components.yaml
+	cd test && $(GO) run ./manifests/cmd/release-manifests -version '$(VERSION)' -out ../out/membergate-components.yaml
+	cp out/membergate-components.yaml out/runtime-extension-components.yaml
 	cp metadata.yaml out/
 
 .PHONY: docker-build
 docker-build: ## Build the manager image $(IMG) (needs Docker).
-	docker build -t $(IMG) .
+	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$$(git rev-parse HEAD) -t $(IMG) .
 
 .PHONY: test-e2e-kind
 test-e2e-kind: ## kind + clusterctl + CAPO on a real OpenStack cloud (needs Docker and a cloud; see test/e2e/kind/README.md).
@@ -98,4 +103,4 @@ test-e2e-kind: ## kind + clusterctl + CAPO on a real OpenStack cloud (needs Dock
 
 .PHONY: build
 build: ## Build the binaries into bin/.
-	$(GO) build -o bin/ ./cmd/...
+	$(GO) build -ldflags '-X main.version=$(VERSION)' -o bin/ ./cmd/...

@@ -23,6 +23,7 @@ import (
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/internal/cloud/scope"
+	"github.com/membergate/membergate/internal/testenv"
 	"github.com/membergate/membergate/pkg/memberwait/octaviatest"
 )
 
@@ -62,7 +63,7 @@ func newWorld(t *testing.T, machines int) *world {
 	w.ns = fmt.Sprintf("%s-%d", strings.Trim(w.ns, "-"), worlds)
 	g.Expect(k8sClient.Create(w.ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: w.ns}})).To(Succeed())
 
-	w.octa = octaviatest.NewServer(octaviatest.Options{Clock: w.clk, Users: map[string]string{"capo": "s3cret"}})
+	w.octa = octaviatest.NewServer(octaviatest.Options{Clock: w.clk, Users: testenv.Users()})
 	t.Cleanup(w.octa.Close)
 	pool := &octaviatest.PoolSpec{Name: lbName + "-6443", Monitor: &octaviatest.MonitorSpec{Type: "TCP", Delay: 10, Timeout: 5, MaxRetries: 5, MaxRetriesDown: 3}}
 	for i := 0; i < machines; i++ {
@@ -72,22 +73,10 @@ func newWorld(t *testing.T, machines int) *world {
 	w.lbID, w.poolID = seeded.LoadBalancerID, seeded.PoolIDs[0]
 
 	// CAPO's identity Secret, authenticating against the emulated Keystone.
-	clouds := fmt.Sprintf(`clouds:
-  openstack:
-    auth:
-      auth_url: %s
-      username: capo
-      password: s3cret
-      project_name: capo
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-`, w.octa.KeystoneURL())
-	g.Expect(k8sClient.Create(w.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: "cloud-config"},
-		Data: map[string][]byte{"clouds.yaml": []byte(clouds)}})).To(Succeed())
+	g.Expect(k8sClient.Create(w.ctx, testenv.IdentitySecret(w.ns, testenv.CloudsYAML(w.octa.KeystoneURL(), "")))).To(Succeed())
 
 	osc := &infrav1.OpenStackCluster{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: "test"},
-		Spec: infrav1.OpenStackClusterSpec{IdentityRef: infrav1.OpenStackIdentityReference{Name: "cloud-config", CloudName: "openstack"}}}
+		Spec: infrav1.OpenStackClusterSpec{IdentityRef: infrav1.OpenStackIdentityReference{Name: testenv.IdentitySecretName, CloudName: testenv.CloudName}}}
 	g.Expect(k8sClient.Create(w.ctx, osc)).To(Succeed())
 	osc.Status.APIServerLoadBalancer = &infrav1.LoadBalancer{Name: lbName, ID: w.lbID, IP: "192.0.2.10", InternalIP: "10.0.0.2"}
 	g.Expect(k8sClient.Status().Update(w.ctx, osc)).To(Succeed())

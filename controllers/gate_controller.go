@@ -65,8 +65,8 @@ type GateReconciler struct {
 // +kubebuilder:rbac:groups=cluster.x-k8s.io,resources=machines/status,verbs=patch
 // +kubebuilder:rbac:groups=controlplane.cluster.x-k8s.io,resources=kubeadmcontrolplanes;rke2controlplanes;k0scontrolplanes;k0smotroncontrolplanes;taloscontrolplanes;kthreescontrolplanes;microk8scontrolplanes,verbs=get
 // +kubebuilder:rbac:groups=infrastructure.cluster.x-k8s.io,resources=openstackclusters,verbs=get;list;watch
-// +kubebuilder:rbac:groups=membergate.io,resources=membergates,verbs=get;list;watch;create;update
-// +kubebuilder:rbac:groups=membergate.io,resources=membergates/status,verbs=patch;update
+// +kubebuilder:rbac:groups=membergate.io,resources=membergates,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=membergate.io,resources=membergates/status,verbs=patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 

@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +27,7 @@ import (
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/internal/cloud/scope"
 	managerscheme "github.com/membergate/membergate/internal/scheme"
+	"github.com/membergate/membergate/internal/testenv"
 	"github.com/membergate/membergate/pkg/memberwait/octaviatest"
 )
 
@@ -33,18 +38,24 @@ import (
 // when each healthy cloud's cluster got its first decision (its MemberGate
 // shows what Octavia said), with the fifth cloud answering and with it
 // hung (a Keystone and Octavia that accept connections and never answer),
-// and the difference at p50 and p99.
+// and the difference at p50 and p99; and the memory of the test process
+// (the manager, the emulators and the test's client together) once the
+// hung run's answering clusters are decided: heap in use after a GC, what
+// the Go runtime holds from the OS, and the resident set.
 //
 //	KUBEBUILDER_ASSETS=$(hack/envtest/build.sh) go test ./controllers -run '^$' -bench HungCloud -benchtime 1x
 func BenchmarkHungCloud(b *testing.B) {
 	for range b.N {
-		base := hungCloudRun(b, "base", false)
-		hung := hungCloudRun(b, "hung", true)
+		base, _ := hungCloudRun(b, "base", false)
+		hung, mem := hungCloudRun(b, "hung", true)
 		b.ReportMetric(pct(base, 50).Seconds(), "s-p50-answering")
 		b.ReportMetric(pct(base, 99).Seconds(), "s-p99-answering")
 		b.ReportMetric(pct(hung, 50).Seconds(), "s-p50-with-one-hung")
 		b.ReportMetric(pct(hung, 99).Seconds(), "s-p99-with-one-hung")
 		b.ReportMetric((pct(hung, 99) - pct(base, 99)).Seconds(), "s-p99-added")
+		b.ReportMetric(mem.heapInuse, "MiB-heap-inuse")
+		b.ReportMetric(mem.sys, "MiB-go-sys")
+		b.ReportMetric(mem.rss, "MiB-rss")
 	}
 }
 
@@ -54,9 +65,38 @@ func pct(d []time.Duration, p int) time.Duration {
 	return s[(len(s)*p+99)/100-1]
 }
 
+// memory is what the process holds, in MiB.
+type memory struct{ heapInuse, sys, rss float64 }
+
+// measureMemory reads the heap in use after a collection (what is live, not
+// what awaits the collector), the bytes the Go runtime got from the OS, and
+// the resident set from /proc/self/status (VmRSS).
+func measureMemory(b *testing.B) memory {
+	b.Helper()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	const mib = 1 << 20
+	m := memory{heapInuse: float64(ms.HeapInuse) / mib, sys: float64(ms.Sys) / mib}
+	status, err := os.ReadFile("/proc/self/status")
+	must(b, err)
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
+			must(b, err)
+			m.rss = kb / 1024
+		}
+	}
+	if m.rss == 0 {
+		b.Fatal("no VmRSS in /proc/self/status")
+	}
+	return m
+}
+
 // hungCloudRun returns, for the 40 clusters of the four answering clouds,
-// how long after the manager started each got its first decision.
-func hungCloudRun(b *testing.B, run string, hang bool) []time.Duration {
+// how long after the manager started each got its first decision, and the
+// memory of the process once they all have, the manager still running.
+func hungCloudRun(b *testing.B, run string, hang bool) ([]time.Duration, memory) {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -64,7 +104,7 @@ func hungCloudRun(b *testing.B, run string, hang bool) []time.Duration {
 	var keystone []string
 	var octavias []*octaviatest.Server
 	for range clouds - 1 {
-		o := octaviatest.NewServer(octaviatest.Options{Users: map[string]string{"capo": "s3cret"}})
+		o := octaviatest.NewServer(octaviatest.Options{Users: testenv.Users()})
 		defer o.Close()
 		octavias = append(octavias, o)
 		keystone = append(keystone, o.KeystoneURL())
@@ -81,7 +121,7 @@ func hungCloudRun(b *testing.B, run string, hang bool) []time.Duration {
 		defer close(release)
 		keystone = append(keystone, h.URL+"/identity/v3")
 	} else {
-		o := octaviatest.NewServer(octaviatest.Options{Users: map[string]string{"capo": "s3cret"}})
+		o := octaviatest.NewServer(octaviatest.Options{Users: testenv.Users()})
 		defer o.Close()
 		octavias = append(octavias, o)
 		keystone = append(keystone, o.KeystoneURL())
@@ -106,10 +146,9 @@ func hungCloudRun(b *testing.B, run string, hang bool) []time.Duration {
 		if cloud < clouds-1 {
 			healthy = append(healthy, types.NamespacedName{Namespace: ns, Name: "test"})
 		}
-		clouds := fmt.Sprintf("clouds:\n  openstack:\n    auth: {auth_url: %s, username: capo, password: s3cret, project_name: capo, user_domain_name: Default, project_domain_name: Default}\n    region_name: RegionOne\n", keystone[cloud])
-		must(b, k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cloud-config"}, Data: map[string][]byte{"clouds.yaml": []byte(clouds)}}))
+		must(b, k8sClient.Create(ctx, testenv.IdentitySecret(ns, testenv.CloudsYAML(keystone[cloud], ""))))
 		osc := &infrav1.OpenStackCluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "test"},
-			Spec: infrav1.OpenStackClusterSpec{IdentityRef: infrav1.OpenStackIdentityReference{Name: "cloud-config", CloudName: "openstack"}}}
+			Spec: infrav1.OpenStackClusterSpec{IdentityRef: infrav1.OpenStackIdentityReference{Name: testenv.IdentitySecretName, CloudName: testenv.CloudName}}}
 		must(b, k8sClient.Create(ctx, osc))
 		osc.Status.APIServerLoadBalancer = &infrav1.LoadBalancer{Name: lbName, ID: lbID}
 		must(b, k8sClient.Status().Update(ctx, osc))
@@ -158,12 +197,14 @@ func hungCloudRun(b *testing.B, run string, hang bool) []time.Duration {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	mem := measureMemory(b)
 	out := make([]time.Duration, 0, len(decided))
 	for _, d := range decided {
 		out = append(out, d)
 	}
-	b.Logf("%s: %d answering clusters decided; p50 %s, p99 %s", run, len(out), pct(out, 50).Round(time.Millisecond), pct(out, 99).Round(time.Millisecond))
-	return out
+	b.Logf("%s: %d answering clusters decided; p50 %s, p99 %s; heap in use %.1f MiB, Go sys %.1f MiB, RSS %.1f MiB", run, len(out),
+		pct(out, 50).Round(time.Millisecond), pct(out, 99).Round(time.Millisecond), mem.heapInuse, mem.sys, mem.rss)
+	return out, mem
 }
 
 // benchRuns numbers the runs, so that each has namespaces of its own.

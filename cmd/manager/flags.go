@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +37,9 @@ type options struct {
 	extensionFailClosed    bool
 	http2                  bool
 	minSourcePrefixV6      int
+	watchNamespaces        string
+	// namespaces are --watch-namespaces parsed; empty means all.
+	namespaces []string
 
 	enableWebhooks bool
 	webhookHost    string
@@ -89,6 +93,9 @@ func flagSet(o *options) *flag.FlagSet {
 	fs.IntVar(&o.minSourcePrefixV6, "min-source-prefix-v6", secgroup.DefaultMinPrefixV6,
 		"the widest IPv6 source a security-group rule may admit, as a prefix length, unless a MemberGate sets allowAnywhere; 1 to 128")
 
+	fs.StringVar(&o.watchNamespaces, "watch-namespaces", "",
+		"comma-separated namespaces whose clusters the manager gates and whose identity Secrets it reads (namespaced RBAC suffices: config/namespaced); empty means every namespace")
+
 	fs.BoolVar(&o.enableWebhooks, "enable-webhooks", true, "serve the MemberGate admission webhooks")
 	fs.StringVar(&o.webhookHost, "webhook-host", "", "address the admission webhook server listens on; empty means every interface")
 	fs.IntVar(&o.webhookPort, "webhook-port", 9443, "port of the admission webhook server (TLS), 1 to 65535")
@@ -138,6 +145,12 @@ func (o *options) check() error {
 	if ns := o.leaderElectNamespace; ns != "" {
 		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
 			bad("leader-elect-namespace", ns, "not a namespace name: %s", strings.Join(msgs, "; "))
+		}
+	}
+	if o.watchNamespaces != "" {
+		var err error
+		if o.namespaces, err = namespaceList(o.watchNamespaces); err != nil {
+			bad("watch-namespaces", o.watchNamespaces, "%v", err)
 		}
 	}
 	// A budget that allows no request fails every observation of Octavia,
@@ -232,6 +245,25 @@ func (o *options) check() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// namespaceList parses a comma-separated list of namespace names, trimmed
+// and without repeats, in the order given.
+func namespaceList(value string) ([]string, error) {
+	var out []string
+	for _, ns := range strings.Split(value, ",") {
+		ns = strings.TrimSpace(ns)
+		if ns == "" {
+			return nil, errors.New("an empty entry: want namespace names separated by single commas")
+		}
+		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
+			return nil, fmt.Errorf("%q is not a namespace name: %s", ns, strings.Join(msgs, "; "))
+		}
+		if !slices.Contains(out, ns) {
+			out = append(out, ns)
+		}
+	}
+	return out, nil
 }
 
 // The lower bounds of the manager's durations.

@@ -165,3 +165,33 @@ func TestIdentityBudgetDefaultsToHalf(t *testing.T) {
 	g.Expect(o.identityBudget).To(Equal(2.5))
 	g.Expect(o.identityBurst).To(Equal(5))
 }
+
+// --watch-namespaces: empty watches every namespace; a list is trimmed and
+// de-duplicated, in the order given; anything that is not a namespace name
+// is refused, naming the entry and why.
+func TestWatchNamespaces(t *testing.T) {
+	g := NewWithT(t)
+	o, err := parse(nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(o.namespaces).To(BeEmpty(), "every namespace by default")
+	o, err = parse([]string{"--watch-namespaces=team-a, team-b,team-a"})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(o.namespaces).To(Equal([]string{"team-a", "team-b"}))
+
+	for value, want := range map[string]string{
+		"Team-A":                `"Team-A" is not a namespace name`,
+		"team_a":                `"team_a" is not a namespace name`,
+		"team-a,,b":             "an empty entry",
+		"team-a,":               "an empty entry",
+		",":                     "an empty entry",
+		"a/b":                   `"a/b" is not a namespace name`,
+		strings.Repeat("n", 64): "is not a namespace name",
+	} {
+		t.Run(value, func(t *testing.T) {
+			g := NewWithT(t)
+			_, err := parse([]string{"--watch-namespaces=" + value})
+			g.Expect(err).To(MatchError(ContainSubstring("--watch-namespaces=" + value + ": ")))
+			g.Expect(err).To(MatchError(ContainSubstring(want)))
+		})
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 
 	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
@@ -66,7 +68,7 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "membergate.membergate.io",
 		LeaderElectionNamespace: o.leaderElectNamespace,
-		Cache:                   cache.Options{SyncPeriod: &o.syncPeriod},
+		Cache:                   cacheOptions(o),
 		WebhookServer: webhook.NewServer(webhook.Options{Host: o.webhookHost, Port: o.webhookPort, CertDir: o.webhookCertDir,
 			TLSOpts: tlsserving.Options(o.http2)}),
 	})
@@ -76,7 +78,7 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 	// One SecretSources for the gate's Octavia observations and the
 	// security-group reconciler's Octavia and Neutron requests: the same
 	// identity Secrets, the same per-cloud budget.
-	sources := &scope.SecretSources{Client: mgr.GetAPIReader(), Budget: rate.Limit(o.budget), Burst: o.burst,
+	sources := &scope.SecretSources{Client: secretReader(mgr.GetAPIReader(), o.namespaces), Budget: rate.Limit(o.budget), Burst: o.burst,
 		IdentityBudget: rate.Limit(o.identityBudget), IdentityBurst: o.identityBurst, AllowInsecureTLS: o.allowInsecureTLS}
 	gate := &controllers.GateReconciler{
 		Client:      mgr.GetClient(),
@@ -124,8 +126,55 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return err
 	}
-	setup.Info("starting the manager", "webhooks", o.enableWebhooks, "extension", o.enableExtension, "hooks", o.parsedHooks)
+	setup.Info("starting the manager", "version", version, "namespaces", namespacesLog(o.namespaces), "webhooks", o.enableWebhooks, "extension", o.enableExtension, "hooks", o.parsedHooks)
 	return mgr.Start(ctx)
+}
+
+// cacheOptions are the manager's cache: with --watch-namespaces, it lists
+// and watches namespaced objects in those namespaces only, so the manager
+// neither sees nor acts on a cluster elsewhere and needs no cluster-wide
+// grant for them.
+func cacheOptions(o *options) cache.Options {
+	c := cache.Options{SyncPeriod: &o.syncPeriod}
+	if len(o.namespaces) > 0 {
+		c.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range o.namespaces {
+			c.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	return c
+}
+
+// secretReader is where identity Secrets are read: the API server, and
+// with --watch-namespaces in those namespaces only. The cache already
+// keeps other namespaces' clusters out; this keeps their Secrets out even
+// of a request that names one, so namespaced RBAC is all the manager needs.
+func secretReader(r client.Reader, namespaces []string) client.Reader {
+	if len(namespaces) == 0 {
+		return r
+	}
+	return namespacedReader{Reader: r, namespaces: namespaces}
+}
+
+// namespacedReader refuses to read outside its namespaces.
+type namespacedReader struct {
+	client.Reader
+	namespaces []string
+}
+
+func (n namespacedReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if !slices.Contains(n.namespaces, key.Namespace) {
+		return fmt.Errorf("namespace %q is not watched (--watch-namespaces=%s): its Secrets are not read", key.Namespace, strings.Join(n.namespaces, ","))
+	}
+	return n.Reader.Get(ctx, key, obj, opts...)
+}
+
+func (n namespacedReader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	lo := (&client.ListOptions{}).ApplyOptions(opts)
+	if !slices.Contains(n.namespaces, lo.Namespace) {
+		return fmt.Errorf("namespace %q is not watched (--watch-namespaces=%s): nothing is listed there", lo.Namespace, strings.Join(n.namespaces, ","))
+	}
+	return n.Reader.List(ctx, list, opts...)
 }
 
 // addExtension adds the Runtime Extension server, on its own port and
@@ -143,6 +192,13 @@ func addExtension(mgr manager.Manager, o *options) error {
 		return fmt.Errorf("adding the Runtime Extension server: %w", err)
 	}
 	return mgr.AddReadyzCheck("extension", srv.StartedChecker())
+}
+
+func namespacesLog(ns []string) string {
+	if len(ns) == 0 {
+		return "all"
+	}
+	return strings.Join(ns, ",")
 }
 
 // managementClusterID is the flag's value, or else the UID of the

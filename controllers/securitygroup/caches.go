@@ -17,6 +17,33 @@ type caches struct {
 	neutron    networking.Cache
 	mu         sync.Mutex
 	inputs     map[string]string // cluster → what the last pass saw
+	// heldUntil is, by cluster, when OpenStack's Retry-After lets its next
+	// pass ask again. Kept in memory only: after a restart the first pass
+	// asks, and a cloud still overloaded says so again.
+	heldUntil map[string]time.Time
+}
+
+// hold keeps the cluster's passes off OpenStack until until.
+func (c *caches) hold(cluster string, until time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.heldUntil == nil {
+		c.heldUntil = map[string]time.Time{}
+	}
+	c.heldUntil[cluster] = until
+}
+
+// held is how much longer the cluster's passes must leave OpenStack alone;
+// zero when they may ask.
+func (c *caches) held(cluster string, now time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until, ok := c.heldUntil[cluster]
+	if !ok || !now.Before(until) {
+		delete(c.heldUntil, cluster)
+		return 0
+	}
+	return until.Sub(now)
 }
 
 // forget drops what is kept for a cluster whose rules are gone.
@@ -24,6 +51,7 @@ func (c *caches) forget(cluster, lbID string) {
 	c.neutron.Forget(cluster)
 	c.mu.Lock()
 	delete(c.inputs, cluster)
+	delete(c.heldUntil, cluster)
 	c.mu.Unlock()
 	c.topologies.Forget(lbID)
 }

@@ -109,6 +109,7 @@ func (r *Reconciler) diagnoseMember(ctx context.Context, out *outcome, v *networ
 	d.Message = diagnosisMessage(row, f, pol.Mode, err)
 	if err != nil {
 		d.Verdict = VerdictError
+		out.retryAfter = max(out.retryAfter, memberwait.ServerRetryAfter(err))
 	}
 	st := out.status
 	st.Diagnoses = slices.DeleteFunc(st.Diagnoses, func(o v1alpha1.MemberDiagnosis) bool { return o.MemberID == d.MemberID })

@@ -11,7 +11,6 @@ import (
 
 	"github.com/membergate/membergate/internal/cloud/services/loadbalancer"
 	"github.com/membergate/membergate/internal/cloud/services/networking"
-	"github.com/membergate/membergate/internal/statustext"
 	"github.com/membergate/membergate/pkg/secgroup"
 )
 
@@ -45,7 +44,7 @@ func (r *Reconciler) pass(ctx context.Context, out *outcome, in input, pol polic
 	if err != nil {
 		prev := st.Problems
 		st.Problems = append(slices.DeleteFunc(slices.Clone(st.Problems), func(p string) bool { return strings.HasPrefix(p, problemOpenStack) }),
-			problemOpenStack+statustext.Error(err))
+			out.problem(err))
 		r.reportProblems(in.mg, prev, st.Problems)
 	}
 }
@@ -133,13 +132,13 @@ func (r *Reconciler) enforce(ctx context.Context, out *outcome, v *networking.Se
 				return false
 			}
 			if err := v.DeleteRule(ctx, d); err != nil {
-				problems = append(problems, problemOpenStack+statustext.Error(err))
+				problems = append(problems, out.problem(err))
 			}
 			return true
 		})
 		for _, c := range acts.Create {
 			if _, err := v.CreateRule(ctx, c); err != nil {
-				problems = append(problems, problemOpenStack+statustext.Error(err))
+				problems = append(problems, out.problem(err))
 				continue
 			}
 			changed = true
@@ -150,7 +149,7 @@ func (r *Reconciler) enforce(ctx context.Context, out *outcome, v *networking.Se
 		}
 		for _, d := range acts.Delete {
 			if err := v.DeleteRule(ctx, d); err != nil {
-				problems = append(problems, problemOpenStack+statustext.Error(err))
+				problems = append(problems, out.problem(err))
 				continue
 			}
 			changed = true

@@ -27,6 +27,7 @@ import (
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/controllers"
 	"github.com/membergate/membergate/internal/cloud/scope"
+	"github.com/membergate/membergate/internal/testenv"
 	"github.com/membergate/membergate/pkg/memberwait/octaviatest"
 	"github.com/membergate/membergate/pkg/neutrontest"
 )
@@ -103,7 +104,7 @@ func newWorld(t *testing.T, o options) *world {
 	w.cp = w.newGroup("k8s-cluster-test-secgroup-controlplane")
 	w.worker = w.newGroup("k8s-cluster-test-secgroup-worker")
 
-	w.octa = octaviatest.NewServer(octaviatest.Options{Clock: w.clk, Users: map[string]string{"capo": "s3cret"}})
+	w.octa = octaviatest.NewServer(octaviatest.Options{Clock: w.clk, Users: testenv.Users()})
 	t.Cleanup(w.octa.Close)
 	pool := &octaviatest.PoolSpec{Name: lbName + "-6443", Monitor: &octaviatest.MonitorSpec{}}
 	for i := 0; i < o.machines; i++ {
@@ -115,10 +116,9 @@ func newWorld(t *testing.T, o options) *world {
 
 	// CAPO's identity Secret: the emulated Keystone, whose catalog has
 	// Octavia only, and Neutron's endpoint in the cloud.
-	w.g.Expect(k8sClient.Create(w.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: "cloud-config"},
-		Data: map[string][]byte{"clouds.yaml": cloudsYAML(w.octa.KeystoneURL(), w.neutron.URL)}})).To(Succeed())
+	w.g.Expect(k8sClient.Create(w.ctx, testenv.IdentitySecret(w.ns, testenv.CloudsYAML(w.octa.KeystoneURL(), w.neutron.URL)))).To(Succeed())
 	osc := &infrav1.OpenStackCluster{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: "test"},
-		Spec: infrav1.OpenStackClusterSpec{IdentityRef: infrav1.OpenStackIdentityReference{Name: "cloud-config", CloudName: "openstack"}}}
+		Spec: infrav1.OpenStackClusterSpec{IdentityRef: infrav1.OpenStackIdentityReference{Name: testenv.IdentitySecretName, CloudName: testenv.CloudName}}}
 	w.g.Expect(k8sClient.Create(w.ctx, osc)).To(Succeed())
 	osc.Status.APIServerLoadBalancer = &infrav1.LoadBalancer{Name: lbName, ID: w.lbID, IP: "192.0.2.10", InternalIP: "10.0.0.2"}
 	osc.Status.Network = &infrav1.NetworkStatusWithSubnets{NetworkStatus: infrav1.NetworkStatus{ID: w.network, Name: "nodes"}}
@@ -314,20 +314,3 @@ func portRange(r rules.SecGroupRule) string {
 }
 
 func clientKey(o client.Object) client.ObjectKey { return client.ObjectKeyFromObject(o) }
-
-// cloudsYAML is an identity Secret's clouds.yaml: the emulated Keystone
-// (user capo), and Neutron at neutronURL.
-func cloudsYAML(keystoneURL, neutronURL string) []byte {
-	return []byte(fmt.Sprintf(`clouds:
-  openstack:
-    auth:
-      auth_url: %s
-      username: capo
-      password: s3cret
-      project_name: capo
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-    network_endpoint_override: %s
-`, keystoneURL, neutronURL))
-}

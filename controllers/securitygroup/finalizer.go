@@ -16,7 +16,6 @@ import (
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/internal/cloud/scope"
 	"github.com/membergate/membergate/internal/statuspatch"
-	"github.com/membergate/membergate/internal/statustext"
 	"github.com/membergate/membergate/pkg/secgroup"
 )
 
@@ -40,7 +39,7 @@ func (r *Reconciler) cleanupWithoutCluster(ctx context.Context, key types.Namesp
 	if mg.Status.SecurityGroups != nil {
 		st = mg.Status.SecurityGroups.DeepCopy()
 	}
-	out := &outcome{status: st, cleanup: true}
+	out := &outcome{status: st, cleanup: true, now: r.Clock.Now()}
 	// key is the gone Cluster's, the name the MemberGate was read by.
 	r.cleanup(ctx, out, mg, key, identityOf(mg.Namespace, st), "the cluster is gone")
 	out.writeStatus(mg)
@@ -63,6 +62,7 @@ func (r *Reconciler) cleanup(ctx context.Context, out *outcome, mg *v1alpha1.Mem
 	prevProblems := st.Problems
 	st.Problems = nil
 	defer func() {
+		r.holdAfter(cluster, out)
 		out.cond = readyCondition(st)
 		out.cond.Message += " (" + why + ")"
 		r.reportProblems(mg, prevProblems, st.Problems)
@@ -73,10 +73,15 @@ func (r *Reconciler) cleanup(ctx context.Context, out *outcome, mg *v1alpha1.Mem
 		out.dropFinalizer = true
 		return
 	}
+	if out.retryAfter = r.caches.held(cluster.String(), out.now); out.retryAfter > 0 {
+		// What the refused pass found stands until OpenStack may be asked.
+		st.Problems = prevProblems
+		return
+	}
 	giveUp := func(err error) {
 		// The credentials are gone for good (the Secret was deleted, say
 		// with the namespace): waiting would keep the MemberGate forever.
-		st.Problems = []string{problemOpenStack + statustext.Error(err)}
+		st.Problems = []string{out.problem(err)}
 		out.dropFinalizer = true
 		r.Recorder.Eventf(mg, nil, corev1.EventTypeWarning, "SecurityGroupRulesLeft", "SecurityGroups",
 			"cannot remove membergate's rules (%v); remove them by hand: %s", err, describeOwned(st.OwnedRules))
@@ -91,18 +96,18 @@ func (r *Reconciler) cleanup(ctx context.Context, out *outcome, mg *v1alpha1.Mem
 			giveUp(err)
 			return
 		}
-		st.Problems = []string{problemOpenStack + statustext.Error(err)}
+		st.Problems = []string{out.problem(err)}
 		return
 	}
-	v := r.caches.view(nc, cluster.String(), "", r.Clock.Now())
+	v := r.caches.view(nc, cluster.String(), "", out.now)
 	if err := v.ListRules(ctx, groups); err != nil {
-		st.Problems = []string{problemOpenStack + statustext.Error(err)}
+		st.Problems = []string{out.problem(err)}
 		return
 	}
 	acts := secgroup.Diff(owner, secgroup.Disabled, nil, v.Rules(groups...))
 	for _, d := range acts.Delete {
 		if err := v.DeleteRule(ctx, d); err != nil {
-			st.Problems = append(st.Problems, problemOpenStack+statustext.Error(err))
+			st.Problems = append(st.Problems, out.problem(err))
 			continue
 		}
 		r.Recorder.Eventf(mg, nil, corev1.EventTypeNormal, "SecurityGroupRuleRemoved", "SecurityGroups",

@@ -49,7 +49,7 @@ func (r *Reconciler) reconcileGroups(ctx context.Context, in input) *outcome {
 	}
 	pol := policyOf(in.mg)
 	pol.MinPrefixV4, pol.MinPrefixV6 = r.MinSourcePrefixV4, r.MinSourcePrefixV6
-	out := &outcome{status: st}
+	out := &outcome{status: st, now: in.now}
 	owner := ruleOwner(r.ManagementCluster, in.key())
 
 	why := ""
@@ -80,12 +80,29 @@ func (r *Reconciler) reconcileGroups(ctx context.Context, in input) *outcome {
 		due, diagnose = false, nil
 	}
 	if due || len(diagnose) > 0 {
+		// OpenStack asked to be left alone (Retry-After) and is, even when
+		// a change brings the cluster back sooner: what the refused pass
+		// found stands until then.
+		if out.retryAfter = r.caches.held(in.key().String(), in.now); out.retryAfter > 0 {
+			due, diagnose = false, nil
+		}
+	}
+	if due || len(diagnose) > 0 {
 		r.pass(ctx, out, in, pol, owner, due, failing, diagnose)
+		r.holdAfter(in.key(), out)
 	}
 	out.cond = readyCondition(st)
 	out.dropFinalizer = len(st.OwnedRules) == 0
 	recordDiagnosisMetric(in.cluster, st)
 	return out
+}
+
+// holdAfter keeps the cluster's passes off OpenStack for as long as its
+// answers asked (see outcome.problem).
+func (r *Reconciler) holdAfter(cluster types.NamespacedName, out *outcome) {
+	if out.retryAfter > 0 {
+		r.caches.hold(cluster.String(), out.now.Add(out.retryAfter))
+	}
 }
 
 // passDue reports whether the groups must be read in this reconcile: the

@@ -18,6 +18,8 @@ import (
 	"github.com/membergate/membergate/internal/cloud/services/networking"
 	"github.com/membergate/membergate/internal/diagnose"
 	"github.com/membergate/membergate/internal/metrics"
+	"github.com/membergate/membergate/internal/statustext"
+	"github.com/membergate/membergate/pkg/memberwait"
 	"github.com/membergate/membergate/pkg/secgroup"
 )
 
@@ -32,19 +34,42 @@ type outcome struct {
 	dropFinalizer bool
 	// cleanup is set when the pass removed rules instead of planning them.
 	cleanup bool
+	// now is when the pass runs.
+	now time.Time
+	// retryAfter is the longest Retry-After OpenStack answered the pass
+	// with (429, 503), at most memberwait.MaxRetryAfter; or, while an
+	// earlier one holds, what is left of it.
+	retryAfter time.Duration
+}
+
+// problem is an OpenStack error as a status problem. An error that asks
+// to be retried later (Retry-After) holds the cluster's next pass until
+// then, and says so first, where no trimming reaches.
+func (o *outcome) problem(err error) string {
+	after := memberwait.ServerRetryAfter(err)
+	if after <= 0 {
+		return problemOpenStack + statustext.Error(err)
+	}
+	o.retryAfter = max(o.retryAfter, after)
+	return fmt.Sprintf("%sasked to be left alone for %s (Retry-After), next pass at %s: %s", problemOpenStack, after,
+		o.now.Add(after).UTC().Format(time.RFC3339), statustext.Error(err))
 }
 
 // requeueAfter is when to look at the cluster again if nothing it watches
 // changes first: a cleanup that left rules is retried, one that is done
 // waits for a change; a pass is checked for being due every Resync.
+// An OpenStack that asked to be left alone for longer is: sooner would
+// only be refused again, and spend the budget of every cluster on the
+// cloud.
 func (o *outcome) requeueAfter() time.Duration {
+	var after time.Duration
 	switch {
 	case !o.cleanup:
-		return Resync
+		after = Resync
 	case !o.dropFinalizer:
-		return cleanupRetry
+		after = cleanupRetry
 	}
-	return 0
+	return max(after, o.retryAfter)
 }
 
 // writeStatus puts the pass's results into the MemberGate's status.

@@ -13,6 +13,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/internal/testenv"
 	"github.com/membergate/membergate/pkg/neutrontest"
 )
 
@@ -24,10 +25,9 @@ import (
 // through the world's reconcilers, as one manager serves every tenant.
 func (w *world) addTenant(ns, neutronURL string) types.NamespacedName {
 	w.g.Expect(k8sClient.Create(w.ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
-	w.g.Expect(k8sClient.Create(w.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cloud-config"},
-		Data: map[string][]byte{"clouds.yaml": cloudsYAML(w.octa.KeystoneURL(), neutronURL)}})).To(Succeed())
+	w.g.Expect(k8sClient.Create(w.ctx, testenv.IdentitySecret(ns, testenv.CloudsYAML(w.octa.KeystoneURL(), neutronURL)))).To(Succeed())
 	osc := &infrav1.OpenStackCluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "test"},
-		Spec: infrav1.OpenStackClusterSpec{IdentityRef: infrav1.OpenStackIdentityReference{Name: "cloud-config", CloudName: "openstack"}}}
+		Spec: infrav1.OpenStackClusterSpec{IdentityRef: infrav1.OpenStackIdentityReference{Name: testenv.IdentitySecretName, CloudName: testenv.CloudName}}}
 	w.g.Expect(k8sClient.Create(w.ctx, osc)).To(Succeed())
 	osc.Status.APIServerLoadBalancer = &infrav1.LoadBalancer{Name: lbName, ID: w.lbID}
 	w.g.Expect(k8sClient.Status().Update(w.ctx, osc)).To(Succeed())

@@ -24,7 +24,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests[r.Method+" /v2.0/"+collection]++
+	key := r.Method + " /v2.0/" + collection
+	s.requests[key]++
+	if s.overloadedLocked(w, key) {
+		return
+	}
 	switch collection {
 	case "networks":
 		simple(w, r, id, "Network", s.networks)

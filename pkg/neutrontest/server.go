@@ -35,6 +35,8 @@ type Server struct {
 	rules    map[string]*Rule
 	requests map[string]int
 	onRule   func(Rule)
+	// overloads are the scripted refusals still to come.
+	overloads []*overload
 }
 
 // Network, Subnet, Port, Group and Rule are the stored objects, with

@@ -2,11 +2,13 @@ package neutrontest
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/groups"
@@ -71,4 +73,31 @@ func TestSecurityGroupsThroughGophercloud(t *testing.T) {
 	err = rules.Delete(ctx, c, rule.ID).ExtractErr()
 	g.Expect(gophercloud.ResponseCodeIs(err, http.StatusNotFound)).To(BeTrue())
 	g.Expect(strings.Join(slices.Collect(maps.Keys(s.Requests())), ",")).To(ContainSubstring("POST /v2.0/security-group-rules"))
+}
+
+// An overload refuses the requests it matches, with Retry-After, and
+// changes nothing; the others, and the matched ones after it is spent, go
+// through.
+func TestOverloadRefusesWithRetryAfter(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	s := NewServer()
+	defer s.Close()
+	c := s.ServiceClient()
+	s.Overload("POST /v2.0/security-groups", 1, http.StatusTooManyRequests, 90*time.Second)
+
+	_, err := groups.Create(ctx, c, groups.CreateOpts{Name: "refused"}).Extract()
+	var code gophercloud.ErrUnexpectedResponseCode
+	g.Expect(errors.As(err, &code)).To(BeTrue(), "got %v", err)
+	g.Expect(code.Actual).To(Equal(http.StatusTooManyRequests))
+	g.Expect(code.ResponseHeader.Get("Retry-After")).To(Equal("90"))
+	pages, err := groups.List(c, groups.ListOpts{Name: "refused"}).AllPages(ctx)
+	g.Expect(err).NotTo(HaveOccurred(), "a GET is not matched")
+	got, err := groups.ExtractGroups(pages)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(got).To(BeEmpty(), "the refused request created nothing")
+
+	_, err = groups.Create(ctx, c, groups.CreateOpts{Name: "accepted"}).Extract()
+	g.Expect(err).NotTo(HaveOccurred(), "the overload is spent")
+	g.Expect(s.Requests()["POST /v2.0/security-groups"]).To(Equal(2))
 }

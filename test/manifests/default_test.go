@@ -126,6 +126,9 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 	g.Expect(idRole.Rules).To(ConsistOf(HaveField("ResourceNames", []string{"kube-system"})), "one namespace, by name")
 	g.Expect(sortedStrings(rules["cluster.x-k8s.io/machines"])).To(Equal([]string{"get", "list", "patch", "watch"}))
 	g.Expect(rules).To(HaveKeyWithValue("cluster.x-k8s.io/machines/status", []string{"patch"}))
+	// The controllers create and patch their MemberGates; nothing updates them.
+	g.Expect(sortedStrings(rules["membergate.io/membergates"])).To(Equal([]string{"create", "get", "list", "patch", "watch"}))
+	g.Expect(rules).To(HaveKeyWithValue("membergate.io/membergates/status", []string{"patch"}))
 	for res, verbs := range rules {
 		if strings.HasPrefix(res, "cluster.x-k8s.io/") || strings.HasPrefix(res, "infrastructure.cluster.x-k8s.io/") ||
 			strings.HasPrefix(res, "controlplane.cluster.x-k8s.io/") {

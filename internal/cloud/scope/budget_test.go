@@ -3,7 +3,6 @@ package scope
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -12,11 +11,11 @@ import (
 	. "github.com/onsi/gomega"
 	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
+	"github.com/membergate/membergate/internal/testenv"
 	"github.com/membergate/membergate/pkg/memberwait"
 	"github.com/membergate/membergate/pkg/memberwait/octaviatest"
 	"github.com/membergate/membergate/pkg/neutrontest"
@@ -27,7 +26,7 @@ import (
 func TestNetworkClientsShareTheIdentitysBudget(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	octa := octaviatest.NewServer(octaviatest.Options{Users: map[string]string{"capo": "s3cret"}})
+	octa := octaviatest.NewServer(octaviatest.Options{Users: testenv.Users()})
 	t.Cleanup(octa.Close)
 	neutron := neutrontest.NewServer()
 	t.Cleanup(neutron.Close)
@@ -35,20 +34,7 @@ func TestNetworkClientsShareTheIdentitysBudget(t *testing.T) {
 	lb := octa.Seed(octaviatest.LoadBalancerSpec{Name: "lb", Listeners: []octaviatest.ListenerSpec{{Port: 6443, Pool: &octaviatest.PoolSpec{Name: "pool"}}}})
 	// CAPO's identity Secret: the emulated Keystone, whose catalog has
 	// Octavia only, and Neutron's endpoint as an override.
-	clouds := fmt.Sprintf(`clouds:
-  openstack:
-    auth:
-      auth_url: %s
-      username: capo
-      password: s3cret
-      project_name: capo
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-    network_endpoint_override: %s
-`, octa.KeystoneURL(), neutron.URL)
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "cloud-config", ResourceVersion: "1"},
-		Data: map[string][]byte{"clouds.yaml": []byte(clouds)}}
+	secret := testenv.IdentitySecret("ns", testenv.CloudsYAML(octa.KeystoneURL(), neutron.URL))
 	s := &SecretSources{Client: fake.NewClientBuilder().WithObjects(secret).Build(), Budget: rate.Inf, IdentityBudget: rate.Limit(1e-9), IdentityBurst: 2}
 	id := Identity{Namespace: "ns", SecretName: "cloud-config", CloudName: "openstack"}
 
@@ -73,7 +59,7 @@ func TestNetworkClientsShareTheIdentitysBudget(t *testing.T) {
 // Octavia, each with a Neutron of its own (network_endpoint_override, a
 // tenant's choice), and a load balancer ID to observe.
 func twoTenants(t *testing.T) (objs []client.Object, neutrons map[string]*neutrontest.Server, a, b Identity, lbID string) {
-	octa := octaviatest.NewServer(octaviatest.Options{Users: map[string]string{"capo": "s3cret"}})
+	octa := octaviatest.NewServer(octaviatest.Options{Users: testenv.Users()})
 	t.Cleanup(octa.Close)
 	lb := octa.Seed(octaviatest.LoadBalancerSpec{Name: "lb", Listeners: []octaviatest.ListenerSpec{{Port: 6443, Pool: &octaviatest.PoolSpec{Name: "pool"}}}})
 	neutrons = map[string]*neutrontest.Server{}
@@ -82,13 +68,7 @@ func twoTenants(t *testing.T) (objs []client.Object, neutrons map[string]*neutro
 		t.Cleanup(n.Close)
 		n.AddNetwork("nodes", "10.6.0.0/24")
 		neutrons[ns] = n
-		objs = append(objs, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cloud-config", ResourceVersion: "1"},
-			Data: map[string][]byte{"clouds.yaml": []byte(fmt.Sprintf(`clouds:
-  openstack:
-    auth: {auth_url: %s, username: capo, password: s3cret, project_name: capo, user_domain_name: Default, project_domain_name: Default}
-    region_name: RegionOne
-    network_endpoint_override: %s
-`, octa.KeystoneURL(), n.URL))}})
+		objs = append(objs, testenv.IdentitySecret(ns, testenv.CloudsYAML(octa.KeystoneURL(), n.URL)))
 	}
 	return objs, neutrons, Identity{Namespace: "a", SecretName: "cloud-config", CloudName: "openstack"},
 		Identity{Namespace: "b", SecretName: "cloud-config", CloudName: "openstack"}, lb.LoadBalancerID
@@ -158,11 +138,10 @@ func TestOneTenantCannotSpendAnothersBudget(t *testing.T) {
 func TestIdentityClientsDoNotOutliveTheirSecret(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	octa := octaviatest.NewServer(octaviatest.Options{Users: map[string]string{"capo": "s3cret"}})
+	octa := octaviatest.NewServer(octaviatest.Options{Users: testenv.Users()})
 	t.Cleanup(octa.Close)
-	clouds := fmt.Sprintf("clouds:\n  openstack:\n    auth: {auth_url: %s, username: capo, password: s3cret, project_name: capo, user_domain_name: Default, project_domain_name: Default}\n    region_name: RegionOne\n", octa.KeystoneURL())
 	secret := func(ns string) *corev1.Secret {
-		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cloud-config"}, Data: map[string][]byte{"clouds.yaml": []byte(clouds)}}
+		return testenv.IdentitySecret(ns, testenv.CloudsYAML(octa.KeystoneURL(), ""))
 	}
 	c := fake.NewClientBuilder().WithObjects(secret("a"), secret("b")).Build()
 	clk := clocktesting.NewFakeClock(time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC))
@@ -192,34 +171,32 @@ func TestIdentityClientsDoNotOutliveTheirSecret(t *testing.T) {
 // and verify: false only when the manager allows it.
 func TestIdentitySecretsReadNothingOfTheManagers(t *testing.T) {
 	ctx := context.Background()
-	octa := octaviatest.NewServer(octaviatest.Options{Users: map[string]string{"capo": "s3cret"}})
+	octa := octaviatest.NewServer(octaviatest.Options{Users: testenv.Users()})
 	t.Cleanup(octa.Close)
-	auth := func(extra string) []byte {
-		return []byte(fmt.Sprintf("clouds:\n  openstack:\n    auth: {auth_url: %s, username: capo, project_name: capo, user_domain_name: Default, project_domain_name: Default%s}\n    region_name: RegionOne\n", octa.KeystoneURL(), extra))
-	}
-	withPassword := func(yaml string) []byte {
-		return []byte(strings.Replace(yaml, "username: capo,", "username: capo, password: s3cret,", 1))
-	}
+	// The fixture's clouds.yaml, with more lines, and without its password.
+	fixture := string(testenv.CloudsYAML(octa.KeystoneURL(), ""))
+	with := func(extra string) []byte { return []byte(fixture + extra) }
+	noPassword := []byte(strings.Replace(fixture, "      password: "+testenv.Password+"\n", "", 1))
 	cases := []struct {
 		name    string
 		clouds  []byte
 		allow   bool
 		wantErr string // "" succeeds
 	}{
-		{"the manager's OS_PASSWORD never fills a missing password", auth(""), false, "You must provide a password"},
-		{"a cacert path", append(withPassword(string(auth(""))), []byte("    cacert: /var/run/secrets/kubernetes.io/serviceaccount/token\n")...), false, "cacert must be inline PEM"},
-		{"a key path", append(withPassword(string(auth(""))), []byte("    cert: /etc/hostname\n    key: /etc/hostname\n")...), false, "must be inline PEM"},
-		{"verify false refused", append(withPassword(string(auth(""))), []byte("    verify: false\n")...), false, "--allow-insecure-openstack-tls"},
-		{"verify false allowed", append(withPassword(string(auth(""))), []byte("    verify: false\n")...), true, ""},
-		{"inline credentials", withPassword(string(auth(""))), false, ""},
+		{"the manager's OS_PASSWORD never fills a missing password", noPassword, false, "You must provide a password"},
+		{"a cacert path", with("    cacert: /var/run/secrets/kubernetes.io/serviceaccount/token\n"), false, "cacert must be inline PEM"},
+		{"a key path", with("    cert: /etc/hostname\n    key: /etc/hostname\n"), false, "must be inline PEM"},
+		{"verify false refused", with("    verify: false\n"), false, "--allow-insecure-openstack-tls"},
+		{"verify false allowed", with("    verify: false\n"), true, ""},
+		{"inline credentials", with(""), false, ""},
 	}
 	// The manager's own environment holds credentials that would work.
-	t.Setenv("OS_PASSWORD", "s3cret")
+	t.Setenv("OS_PASSWORD", testenv.Password)
 	t.Setenv("OS_CACERT", "/etc/hostname")
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			g := NewWithT(t)
-			secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "cloud-config"}, Data: map[string][]byte{"clouds.yaml": c.clouds}}
+			secret := testenv.IdentitySecret("ns", c.clouds)
 			s := &SecretSources{Client: fake.NewClientBuilder().WithObjects(secret).Build(), Budget: rate.Inf, AllowInsecureTLS: c.allow}
 			_, err := s.Source(ctx, Identity{Namespace: "ns", SecretName: "cloud-config", CloudName: "openstack"})
 			if c.wantErr == "" {
@@ -227,7 +204,7 @@ func TestIdentitySecretsReadNothingOfTheManagers(t *testing.T) {
 				return
 			}
 			g.Expect(err).To(MatchError(ContainSubstring(c.wantErr)))
-			g.Expect(err.Error()).NotTo(ContainSubstring("s3cret"))
+			g.Expect(err.Error()).NotTo(ContainSubstring(testenv.Password))
 		})
 	}
 }
