@@ -31,7 +31,7 @@ import (
 // CAPI's, CAPO's and membergate's CRDs; the other tests of the package do
 // not use it.
 var (
-	kubeCfg    *rest.Config
+	kubeCfg   *rest.Config
 	envClient client.Client
 )
 
