@@ -22,8 +22,8 @@ find_promtool() {
   if [ -x "$cached" ]; then echo "$cached"; return; fi
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "promtool: installing Debian's prometheus package (once)" >&2
-    if apt-get install -y -q --no-install-recommends prometheus >&2 ||
-      { apt-get update -q >&2 && apt-get install -y -q --no-install-recommends prometheus >&2; }; then
+    if apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends prometheus >&2 ||
+      { apt-get -o DPkg::Lock::Timeout=300 update -q >&2 && apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends prometheus >&2; }; then
       command -v promtool && return
     fi
   fi
