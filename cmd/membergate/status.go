@@ -11,12 +11,13 @@ import (
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/tools/clientcmd"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/membergate/membergate/api/v1alpha1"
-	"github.com/membergate/membergate/internal/scheme"
 	"github.com/membergate/membergate/internal/statusview"
 	"github.com/membergate/membergate/internal/waitreport"
 )
@@ -103,11 +104,21 @@ func kubeClient(o statusOptions) (client.Client, string, error) {
 		return nil, "", usagef("status: the kubeconfig's namespace: %v", err)
 	}
 	cfg.UserAgent = userAgent()
-	c, err := client.New(cfg, client.Options{Scheme: scheme.New()})
+	c, err := client.New(cfg, client.Options{Scheme: statusScheme()})
 	if err != nil {
 		return nil, "", fmt.Errorf("creating the Kubernetes client: %w", err)
 	}
 	return c, ns, nil
+}
+
+// statusScheme has only the types status reads (Clusters, Machines,
+// MemberGates): the manager's, with every Kubernetes API, would make the
+// binary several times larger.
+func statusScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clusterv1.AddToScheme(s))
+	utilruntime.Must(v1alpha1.AddToScheme(s))
+	return s
 }
 
 // notFound ends the command with exitNotFound, the message said once.
