@@ -29,6 +29,7 @@ test: envtest ## Vet and test every module, with the race detector; envtest suit
 	@set -e; export KUBEBUILDER_ASSETS=$$(hack/envtest/build.sh); for m in $(MODULES); do \
 		echo "== $$m"; (cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 20m ./...); \
 	done
+	@hack/promtool.sh test
 
 CONTROLLER_GEN ?= $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.22.0
 KUSTOMIZE_VERSION ?= v5.8.1

@@ -8,7 +8,8 @@ import (
 	"github.com/membergate/membergate/pkg/gate"
 )
 
-// recordMetrics sets the cluster's gauges from a decision.
+// recordMetrics sets the cluster's gauges from a decision and the input it
+// was made on.
 func recordMetrics(cluster *clusterv1.Cluster, in gate.Input, d gate.Decision) {
 	metrics.MachinesByReason.DeletePartialMatch(prometheus.Labels{"namespace": cluster.Namespace, "cluster": cluster.Name})
 	counts := map[string]int{}
@@ -29,4 +30,10 @@ func recordMetrics(cluster *clusterv1.Cluster, in gate.Input, d gate.Decision) {
 	}
 	metrics.HeldSeconds.WithLabelValues(cluster.Namespace, cluster.Name).Set(held)
 	metrics.HoldAlert.WithLabelValues(cluster.Namespace, cluster.Name).Set(alert)
+	unavailable := 0.0
+	if lb := in.LoadBalancer; lb.Err != nil && !lb.UnavailableSince.IsZero() {
+		unavailable = in.Now.Sub(lb.UnavailableSince).Seconds()
+	}
+	metrics.OctaviaUnavailableSeconds.WithLabelValues(cluster.Namespace, cluster.Name).Set(unavailable)
+	metrics.OrphanMembers.WithLabelValues(cluster.Namespace, cluster.Name).Set(float64(len(in.Orphans)))
 }

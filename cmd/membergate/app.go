@@ -31,13 +31,15 @@ type cli struct {
 	// terminal reports whether stdout is a terminal, where live progress
 	// goes; elsewhere it goes to stderr so stdout stays the result.
 	terminal bool
+	// argv0 is the name the binary was run by (see pluginName).
+	argv0 string
 }
 
 func newCLI(stdout, stderr io.Writer, env func(string) string) *cli {
 	if env == nil {
 		env = func(string) string { return "" }
 	}
-	return &cli{stdout: stdout, stderr: stderr, env: env, clock: clock.RealClock{}, terminal: isTerminal(stdout)}
+	return &cli{stdout: stdout, stderr: stderr, env: env, clock: clock.RealClock{}, terminal: isTerminal(stdout), argv0: os.Args[0]}
 }
 
 // exitStatus ends a command that has already said all there is to say
@@ -120,14 +122,14 @@ diagnose" traces why members fail their health checks.`,
 		Version:       versionLine(),
 		SilenceErrors: true, // run prints them
 		SilenceUsage:  true, // an error is not a reason to print a screenful of flags
-		Annotations:   map[string]string{annotationExitCodes: exitCodesHelp},
+		Annotations:   map[string]string{annotationExitCodes: exitCodesHelp, cobra.CommandDisplayNameAnnotation: pluginName(c.argv0)},
 	}
 	root.SetOut(c.stdout)
 	root.SetErr(c.stderr)
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetUsageTemplate(strings.TrimSuffix(root.UsageTemplate(), "\n") + exitCodesTemplate)
 	root.SetFlagErrorFunc(flagError)
-	root.AddCommand(c.newWaitCmd(), c.newDiagnoseCmd(), c.newVersionCmd())
+	root.AddCommand(c.newWaitCmd(), c.newDiagnoseCmd(), c.newStatusCmd(), c.newVersionCmd())
 	return root
 }
 

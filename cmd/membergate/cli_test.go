@@ -214,13 +214,13 @@ func TestInterruptedWaitReports(t *testing.T) {
 	contains(t, "stderr", stderr, "context canceled")
 }
 
-// docs/cli.md shows the help of wait and diagnose as they print it.
+// docs/cli.md shows the help of wait, diagnose and status as they print it.
 func TestDocsShowTheHelp(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/cli.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, cmd := range []string{"wait", "diagnose"} {
+	for _, cmd := range []string{"wait", "diagnose", "status"} {
 		_, help, _ := runPlain(t, cmd, "--help")
 		if !strings.Contains(string(doc), "```\n"+help+"```\n") {
 			t.Errorf("docs/cli.md does not show what \"membergate %s --help\" prints:\n%s", cmd, help)

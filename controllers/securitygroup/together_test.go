@@ -97,30 +97,7 @@ func TestReconcilersKeepEachOthersStatus(t *testing.T) {
 // keep reacting to each other's writes.
 func TestReconcilersRunTogether(t *testing.T) {
 	w := newWorld(t, options{machines: 2, cpGroups: []string{"cp"}, sg: enforce()})
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:     managerscheme.New(),
-		Metrics:    metricsserver.Options{BindAddress: "0"},
-		Cache:      cache.Options{DefaultNamespaces: map[string]cache.Config{w.ns: {}}},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-	})
-	w.g.Expect(err).NotTo(HaveOccurred())
-	sources := &scope.SecretSources{Client: mgr.GetAPIReader(), Budget: rate.Inf}
-	w.g.Expect((&controllers.GateReconciler{Client: mgr.GetClient(), Recorder: w.recorder, Sources: sources}).SetupWithManager(mgr)).To(Succeed())
-	w.g.Expect((&Reconciler{Client: mgr.GetClient(), Recorder: w.recorder, Networks: sources}).SetupWithManager(mgr)).To(Succeed())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("manager: %v", err)
-		}
-	})
-	go func() {
-		// Nobody reads the events here; the recorder must not block.
-		for range w.recorder.Events {
-		}
-	}()
+	w.startManager()
 
 	both := func(g Gomega) {
 		mg := w.memberGate()
@@ -142,4 +119,34 @@ func TestReconcilersRunTogether(t *testing.T) {
 		g.Expect(w.memberGate().Status.SecurityGroups.Groups).To(ContainElement(HaveField("Machines", ContainElement("cp-2"))))
 	}, time.Minute, 200*time.Millisecond).Should(Succeed())
 	w.g.Consistently(both, 3*time.Second, 200*time.Millisecond).Should(Succeed())
+}
+
+// startManager runs both reconcilers in one manager, as cmd/manager runs
+// them, on the world's namespace, until the test ends.
+func (w *world) startManager() {
+	w.t.Helper()
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:     managerscheme.New(),
+		Metrics:    metricsserver.Options{BindAddress: "0"},
+		Cache:      cache.Options{DefaultNamespaces: map[string]cache.Config{w.ns: {}}},
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	w.g.Expect(err).NotTo(HaveOccurred())
+	sources := &scope.SecretSources{Client: mgr.GetAPIReader(), Budget: rate.Inf}
+	w.g.Expect((&controllers.GateReconciler{Client: mgr.GetClient(), Recorder: w.recorder, Sources: sources}).SetupWithManager(mgr)).To(Succeed())
+	w.g.Expect((&Reconciler{Client: mgr.GetClient(), Recorder: w.recorder, Networks: sources}).SetupWithManager(mgr)).To(Succeed())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	w.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			w.t.Errorf("manager: %v", err)
+		}
+	})
+	go func() {
+		// Nobody reads the events here; the recorder must not block.
+		for range w.recorder.Events {
+		}
+	}()
 }

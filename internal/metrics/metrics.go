@@ -42,6 +42,27 @@ var (
 		Name: "membergate_member_diagnosis",
 		Help: "Members ACTIVE but ERROR/OFFLINE past their settle window, by the verdict on their security groups (admitted, missing rule, port security disabled, no port found, error).",
 	}, []string{"namespace", "cluster", "verdict"})
+	// OctaviaUnavailableSeconds is how long Octavia has been unreadable
+	// for a cluster: an alert on it names the cluster, which the request
+	// counters, shared by every cluster of a cloud, cannot.
+	OctaviaUnavailableSeconds = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "membergate_octavia_unavailable_seconds",
+		Help: "How long Octavia has been unreadable for the cluster's load balancer (0 when the last observation read it).",
+	}, []string{"namespace", "cluster"})
+	// OrphanMembers counts the API load balancer's members that belong to
+	// no control-plane Machine.
+	OrphanMembers = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "membergate_orphan_members",
+		Help: "Members of the cluster's API load balancer that belong to no control-plane Machine.",
+	}, []string{"namespace", "cluster"})
+	// BudgetExhausted counts the requests to OpenStack refused because a
+	// request budget was spent, by which: "identity" (one identity's
+	// share) or "endpoint" (the cap of a cloud endpoint all identities
+	// share). Never by identity or endpoint name: tenants choose those.
+	BudgetExhausted = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "membergate_request_budget_exhausted_total",
+		Help: "Requests to OpenStack refused because a request budget was spent, by budget (identity or endpoint).",
+	}, []string{"budget"})
 	// MemberRemediations counts what member remediation did, by action:
 	// deleted, delete_failed, capo_asked, recreated, exhausted, suspended.
 	MemberRemediations = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -50,8 +71,19 @@ var (
 	}, []string{"namespace", "cluster", "action"})
 )
 
+// The budgets BudgetExhausted counts by.
+const (
+	BudgetIdentity = "identity"
+	BudgetEndpoint = "endpoint"
+)
+
 func init() {
-	metrics.Registry.MustRegister(MachinesByReason, HeldSeconds, HoldAlert, OctaviaRequests, NeutronRequests, MemberDiagnosis, MemberRemediations)
+	metrics.Registry.MustRegister(MachinesByReason, HeldSeconds, HoldAlert, OctaviaRequests, NeutronRequests, MemberDiagnosis,
+		OctaviaUnavailableSeconds, OrphanMembers, BudgetExhausted, MemberRemediations)
+	// Both series exist from the start, at 0: a rate over a counter that
+	// appears with its first refusal misses that refusal.
+	BudgetExhausted.WithLabelValues(BudgetIdentity)
+	BudgetExhausted.WithLabelValues(BudgetEndpoint)
 }
 
 // ForgetCluster removes every series of a cluster that is gone or no
@@ -59,7 +91,7 @@ func init() {
 // would otherwise export the series of every cluster it ever had.
 func ForgetCluster(namespace, name string) {
 	l := prometheus.Labels{"namespace": namespace, "cluster": name}
-	for _, v := range []*prometheus.GaugeVec{MachinesByReason, HeldSeconds, HoldAlert, MemberDiagnosis} {
+	for _, v := range []*prometheus.GaugeVec{MachinesByReason, HeldSeconds, HoldAlert, MemberDiagnosis, OctaviaUnavailableSeconds, OrphanMembers} {
 		v.DeletePartialMatch(l)
 	}
 	MemberRemediations.DeletePartialMatch(l)

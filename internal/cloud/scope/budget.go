@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/membergate/membergate/internal/metrics"
 	"github.com/membergate/membergate/pkg/memberwait"
 )
 
@@ -27,7 +28,7 @@ type Budget struct {
 func (b Budget) Allow() bool {
 	now := time.Now()
 	var taken []*rate.Reservation
-	for _, lim := range []*rate.Limiter{b.Identity, b.Endpoint} {
+	for i, lim := range []*rate.Limiter{b.Identity, b.Endpoint} {
 		if lim == nil {
 			continue
 		}
@@ -37,6 +38,7 @@ func (b Budget) Allow() bool {
 			for _, t := range taken {
 				t.CancelAt(now)
 			}
+			metrics.BudgetExhausted.WithLabelValues([]string{metrics.BudgetIdentity, metrics.BudgetEndpoint}[i]).Inc()
 			return false
 		}
 		taken = append(taken, r)

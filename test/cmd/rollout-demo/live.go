@@ -6,9 +6,9 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
+	"github.com/membergate/membergate/internal/statusview"
 	"github.com/membergate/membergate/test/e2e/inprocess/harness"
 )
 
@@ -60,50 +60,36 @@ func (l *live) sample(s harness.Snapshot) {
 	fmt.Fprintf(l.out, "%s\n%s\n", head, body)
 }
 
-// table renders the Machines, their members and the gate's view; it holds
-// no clock, so that an unchanged cluster renders the same.
+// table renders the Machines, their members and the gate's view with the
+// table of "membergate status"; it holds no clock, so that an unchanged
+// cluster renders the same.
 func (l *live) table(s harness.Snapshot) string {
 	var b strings.Builder
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MACHINE\tSTATE\tHOOK\tMEMBER (prov/op)\tSERVING\tGATE")
+	var machines []statusview.Machine
 	for _, m := range s.Machines {
-		state := "provisioning"
-		switch {
-		case m.Deleting:
-			state = "deleting"
-		case m.Ready:
-			state = "ready"
+		vm := statusview.Machine{Name: m.Name, Phase: "provisioning", Deleting: m.Deleting, Hooked: m.Hooked, Held: m.Held, Observed: true}
+		if m.Ready {
+			vm.Phase = "ready"
 		}
-		hook := "-"
-		switch {
-		case m.Held:
-			hook = "HELD"
-		case m.Hooked:
-			hook = "hook"
-		}
-		member := "none yet"
-		if m.Deleting {
-			member = "removed"
+		if m.GateReason != "" {
+			vm.Condition = &statusview.Condition{Reason: m.GateReason}
 		}
 		if m.Member != nil {
-			member = m.Member.Provisioning + "/" + m.Member.Operating
+			vm.Members = []statusview.Member{member(*m.Member)}
 		}
-		serving := "no"
-		if m.Member.Serving() {
-			serving = "yes"
-		}
-		gate := m.GateReason
-		if gate == "" {
-			gate = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, state, hook, member, serving, gate)
+		machines = append(machines, vm)
 	}
+	var orphans []statusview.Member
 	for _, o := range s.Orphans {
-		fmt.Fprintf(tw, "(no machine)\t-\t-\t%s/%s\t-\torphan %s\n", o.Provisioning, o.Operating, o.Name)
+		orphans = append(orphans, member(o))
 	}
-	_ = tw.Flush()
+	_ = statusview.WriteMachines(&b, machines, orphans, time.Time{})
 	if s.Blocking || s.Reason != "" {
 		fmt.Fprintf(&b, "gate: %s\n", s.Reason)
 	}
 	return b.String()
+}
+
+func member(m harness.MemberView) statusview.Member {
+	return statusview.Member{ID: m.ID, Name: m.Name, ProvisioningStatus: m.Provisioning, OperatingStatus: m.Operating, Serving: m.Serving()}
 }
