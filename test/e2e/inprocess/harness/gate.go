@@ -103,6 +103,7 @@ func (h *Harness) startGates(name string, gs []*Gate) ([]*Gate, error) {
 // remembered observation, no memberwait progress but what the MemberGate
 // status holds). It returns once the manager's cache runs; the controller
 // reconciles as soon as its own watches have synced, a moment later.
+// A replica's controller reconciles only once it leads (Elected).
 func (g *Gate) Start() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -169,9 +170,9 @@ func (g *Gate) Elected() <-chan struct{} {
 // for that reconcile to return and flushing the event recorder's queue.)
 // A leading replica keeps its Lease unless its LeaderElection says
 // ReleaseOnCancel: controller-runtime goes on renewing it until the
-// reconciler has returned (the ends of a real crash and of this kill
-// differ by that moment), then stops without releasing it, and the other
-// replicas wait for it to expire.
+// manager's runnables, the reconciler first, have returned (the ends of a
+// real crash and of this kill differ by that moment), then stops without
+// releasing it, and the other replicas wait for it to expire.
 // Killing a gate that does not run does nothing.
 func (g *Gate) Kill() error {
 	g.mu.Lock()
