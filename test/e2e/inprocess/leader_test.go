@@ -80,9 +80,10 @@ func TestLeaderKilledMidHoldFollowerTakesOver(t *testing.T) {
 	// once the Lease has expired: it tries every RetryPeriod, jittered by
 	// up to JitterFactor, so it sees the last renewal up to one such period
 	// late and acquires up to one period after expiry; apiSlack allows for
-	// its requests on a loaded machine.
+	// those two requests (a Get, then an Update) on a loaded machine, where
+	// the takeover was measured up to 22.8 s after the last renewal.
 	retry := time.Duration(float64(le.RetryPeriod) * (1 + leaderelection.JitterFactor))
-	const apiSlack = 2 * time.Second
+	const apiSlack = 4 * time.Second
 	deadline := atKill.Renewed.Add(le.LeaseDuration + 2*retry + apiSlack)
 	g.Eventually(func() (bool, error) {
 		err := m.down()
