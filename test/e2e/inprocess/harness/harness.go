@@ -58,7 +58,7 @@ type Harness struct {
 	closeClusterCache func()
 
 	gatesMu sync.Mutex
-	gates   map[string]*Gate
+	gates   map[gateKey]*Gate
 }
 
 // Start starts everything, the default gate included, and returns once the
