@@ -269,4 +269,3 @@ func restoreMachineStatus(ctx context.Context, c client.Client, was []clusterv1.
 	}
 	return nil
 }
-
