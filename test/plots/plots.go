@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 	"slices"
 	"time"
 
@@ -25,7 +26,7 @@ const (
 	LabelRequired = "required minimum"
 	LabelHeld     = "Machines held by the gate"
 	LabelOffline  = "API offline (no serving member)"
-	LabelBelow    = "below the required minimum"
+	LabelBelow    = "fewer serving members than required (outage risk)"
 	LabelPending  = "member PENDING_CREATE"
 	LabelActive   = "member ACTIVE, not ONLINE yet"
 	LabelServes   = "member serves"
@@ -101,7 +102,7 @@ func WriteRollout(w io.Writer, r Rollout) error {
 	}
 	heldLine.StepStyle = plotter.PostStep
 	heldLine.Color = orange
-	heldLine.FillColor = color.RGBA{R: 0xef, G: 0x6c, B: 0x00, A: 0x40}
+	heldLine.FillColor = color.NRGBA{R: 0xef, G: 0x6c, B: 0x00, A: 0x50}
 	servingLine, err := plotter.NewLine(serving)
 	if err != nil {
 		return err
@@ -133,18 +134,40 @@ func WriteRollout(w io.Writer, r Rollout) error {
 		p.Legend.Add(fmt.Sprintf("%s at %.1f s", label, at.Seconds()), mark)
 	}
 	p.X.Min, p.X.Max = 0, end
-	p.Y.Min, p.Y.Max = 0, float64(most)+1.5
-	p.Y.Tick.Marker = integerTicks{}
+	// Headroom above the data for the legend.
+	p.Y.Min, p.Y.Max = 0, float64(most)+3
+	p.Y.Tick.Marker = integerTicks{max: most}
+	p.X.Tick.Marker = secondTicks{}
 	return writeSVG(w, p, 8*vg.Inch, 4*vg.Inch)
 }
 
-// integerTicks marks every whole number: the counts are small.
-type integerTicks struct{}
+// integerTicks marks every whole number up to max: the counts are small,
+// and the headroom above them is the legend's.
+type integerTicks struct{ max int }
 
-func (integerTicks) Ticks(lo, hi float64) []plot.Tick {
+func (t integerTicks) Ticks(lo, hi float64) []plot.Tick {
 	var out []plot.Tick
-	for v := float64(int(lo)); v <= hi; v++ {
+	for v := float64(int(lo)); v <= min(hi, float64(t.max)); v++ {
 		out = append(out, plot.Tick{Value: v, Label: fmt.Sprintf("%d", int(v))})
+	}
+	return out
+}
+
+// secondTicks labels whole seconds at a round step giving about ten
+// labels, and marks the steps between them.
+type secondTicks struct{}
+
+func (secondTicks) Ticks(lo, hi float64) []plot.Tick {
+	step := 1.0
+	for _, s := range []float64{1, 2, 5, 10, 15, 30, 60, 120, 300, 600} {
+		step = s
+		if (hi-lo)/s <= 12 {
+			break
+		}
+	}
+	var out []plot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+		out = append(out, plot.Tick{Value: v, Label: fmt.Sprintf("%g", v)})
 	}
 	return out
 }
@@ -182,6 +205,9 @@ func WriteStrategies(w io.Writer, title string, m Member, strategies []Strategy)
 	p.X.Label.Text = "virtual seconds since the member's create"
 	p.Legend.Top = true
 	top := float64(len(strategies)) - 0.5
+	// The first strategy on top: the y axis counts upwards.
+	strategies = slices.Clone(strategies)
+	slices.Reverse(strategies)
 	end := m.ServesAt.Seconds()
 	names := make([]string, len(strategies))
 	for _, s := range strategies {
@@ -218,12 +244,15 @@ func WriteStrategies(w io.Writer, title string, m Member, strategies []Strategy)
 		{LabelFailure, grey, draw.SquareGlyph{}, func(d Decision) bool { return !d.OK }},
 	}
 	for _, k := range kinds {
+		// Seeds often decide at the same moment: one mark for each.
 		var pts plotter.XYs
+		seen := map[plotter.XY]bool{}
 		for i, s := range strategies {
 			names[i] = s.Name
 			for _, d := range s.Decisions {
-				if k.match(d) {
-					pts = append(pts, plotter.XY{X: d.At.Seconds(), Y: float64(i)})
+				if pt := (plotter.XY{X: d.At.Seconds(), Y: float64(i)}); k.match(d) && !seen[pt] {
+					seen[pt] = true
+					pts = append(pts, pt)
 				}
 			}
 		}
@@ -240,8 +269,10 @@ func WriteStrategies(w io.Writer, title string, m Member, strategies []Strategy)
 	}
 	p.NominalY(names...)
 	p.X.Min, p.X.Max = 0, end
-	p.Y.Min, p.Y.Max = -0.5, top
-	return writeSVG(w, p, 9*vg.Inch, vg.Length(1.5+0.45*float64(len(strategies)))*vg.Inch)
+	p.X.Tick.Marker = secondTicks{}
+	// Headroom above the rows for the legend.
+	p.Y.Min, p.Y.Max = -0.5, top+3
+	return writeSVG(w, p, 9*vg.Inch, vg.Length(2.6+0.45*float64(len(strategies)))*vg.Inch)
 }
 
 func writeSVG(w io.Writer, p *plot.Plot, width, height vg.Length) error {
