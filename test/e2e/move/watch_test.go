@@ -42,7 +42,6 @@ type gateWrites struct {
 // the API server's is etcd's revision, one sequence for every kind.
 type gateWatch struct {
 	watches  []watch.Interface
-	events   []chan watch.Event
 	stopOnce sync.Once
 	wg       sync.WaitGroup
 	// recorded are each watch's events, in order.
