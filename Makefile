@@ -16,6 +16,12 @@ help: ## List the targets.
 demo: envtest ## The main job on the embedded default: a CAPI control-plane rollout behind an emulated amphorav2 load balancer, gated by membergate, watched live.
 	@export KUBEBUILDER_ASSETS=$$(hack/envtest/build.sh) && cd test && $(GO) run ./cmd/rollout-demo $(DEMO_ARGS)
 
+.PHONY: demo-plots
+demo-plots: envtest ## Run the demo gated, then ungated, and draw each timeline: docs/img/rollout-gated.svg and rollout-ungated.svg.
+	@export KUBEBUILDER_ASSETS=$$(hack/envtest/build.sh) && cd test && \
+		$(GO) run ./cmd/rollout-demo -plot ../docs/img/rollout-gated.svg && \
+		$(GO) run ./cmd/rollout-demo -gate=false -plot ../docs/img/rollout-ungated.svg
+
 .PHONY: demo-wait
 demo-wait: ## memberwait alone on an emulated amphorav2 load balancer (seconds).
 	cd test && $(GO) run ./cmd/memberwait-demo $(DEMO_ARGS)

@@ -18,4 +18,5 @@ echo "== go test -bench ./pkg/memberwait/..."
 (cd pkg/memberwait && go test -run '^$' -bench . -benchmem ./...) | tee -a "$out"
 echo "== benchreport"
 go run ./internal/bench/cmd/benchreport -gobench "$out" -write docs/benchmarks.md
+(cd test && go run ./cmd/bench-plot -out "$root/docs/img/s1-strategies.svg")
 echo "make bench: done in ${SECONDS}s"

@@ -54,6 +54,10 @@ func (r *Report) Markdown(command string) string {
 	w("comes from different code: the document holds the figures of the code it was generated with, and must be\n")
 	w("generated again after any change to memberwait or to a strategy. Only the last section (per-waiter memory and\n")
 	w("CPU) depends on the machine.\n\n")
+	w("![S1: each strategy's decisions against the member's timeline](img/s1-strategies.svg)\n\n")
+	w("The picture is S1 below: each row is one strategy, each mark one seed's decision, over the member's true timeline\n")
+	w("(`PENDING_CREATE`, then `ACTIVE` but not `ONLINE`, then serving from 55 s). A red cross is a success reported before\n")
+	w("the member serves. `make bench` draws it (`test/cmd/bench-plot`) from the same seeded runs as the tables.\n\n")
 
 	w("## Method\n\n")
 	for _, p := range methodNotes {

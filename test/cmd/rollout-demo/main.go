@@ -27,6 +27,8 @@ type config struct {
 	pending, online        time.Duration
 	settle, alert, timeout time.Duration
 	log                    string
+	// plot is where the timeline picture goes; "-" for nowhere.
+	plot string
 }
 
 func main() {
@@ -40,10 +42,19 @@ func main() {
 	flag.DurationVar(&cfg.alert, "alert-after", time.Minute, "the MemberGate's alert threshold")
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "give up after this long")
 	flag.StringVar(&cfg.log, "log", "", "write the controllers' logs to this file")
+	flag.StringVar(&cfg.plot, "plot", "", `write the timeline as SVG here (default: the repository's docs/img/rollout-gated.svg, or rollout-ungated.svg with -gate=false; "-": none)`)
 	flag.Parse()
 	if cfg.maxSurge != 0 && cfg.maxSurge != 1 {
 		fmt.Fprintln(os.Stderr, "rollout-demo: -max-surge must be 0 or 1")
 		os.Exit(2)
+	}
+	if cfg.plot == "" {
+		path, err := defaultPlot(cfg.gate)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "rollout-demo: -plot:", err)
+			os.Exit(2)
+		}
+		cfg.plot = path
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -87,13 +98,21 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	fmt.Fprintf(out, "\nRolling out the control plane (maxSurge=%d, gate %s). New members: PENDING_CREATE for %s, ONLINE %s after ACTIVE; settle window %s.\n",
 		cfg.maxSurge, onOff(cfg.gate), cfg.pending, cfg.online, cfg.settle)
 	fmt.Fprintf(out, "Members are named %s-%d-<machine>, as CAPO names them.\n\n", c.Cloud.LoadBalancerName, harness.APIServerPort)
-	live := newLive(out, harness.Required(int32(cfg.replicas), int32(cfg.maxSurge)))
+	required := harness.Required(int32(cfg.replicas), int32(cfg.maxSurge))
+	live, tl := newLive(out, required), &timeline{}
 	r, err := c.Rollout(ctx, harness.RolloutSpec{MaxSurge: int32(cfg.maxSurge),
-		Script: harness.Amphorav2(cfg.pending, cfg.online), Tick: 250 * time.Millisecond, OnSample: live.sample})
+		Script: harness.Amphorav2(cfg.pending, cfg.online), Tick: 250 * time.Millisecond,
+		OnSample: func(s harness.Snapshot) { live.sample(s); tl.sample(s) }})
 	if err != nil {
 		return err
 	}
 	summarize(out, r, cfg)
+	if cfg.plot != "-" {
+		if err := tl.writePlot(cfg.plot, cfg, required); err != nil {
+			return fmt.Errorf("writing the timeline: %w", err)
+		}
+		fmt.Fprintln(out, "  timeline:                ", cfg.plot)
+	}
 	return nil
 }
 

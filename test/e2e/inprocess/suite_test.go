@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/membergate/membergate/test/e2e/inprocess/harness"
+	"github.com/membergate/membergate/test/e2e/norace"
 )
 
 // h is the management cluster all tests share: one kube-apiserver, one
@@ -31,8 +32,8 @@ func run(m *testing.M) int {
 	if !parallelSet {
 		_ = flag.Set("test.parallel", scenarios)
 	}
-	if raceDetector && os.Getenv(childEnv) == "" {
-		return runWithoutRace()
+	if norace.Needed() {
+		return norace.Rerun()
 	}
 	opts := harness.Options{}
 	// E2E_LOG names a file for the controllers' logs, for debugging.

@@ -16,6 +16,7 @@ import (
 	capiv1beta1 "sigs.k8s.io/cluster-api/api/core/v1beta1" //nolint:staticcheck // CAPO v0.13's OpenStackCluster holds its APIEndpoint
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	devv1 "sigs.k8s.io/cluster-api/test/infrastructure/docker/api/v1beta2"
+	"sigs.k8s.io/cluster-api/util/annotations"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -100,6 +101,16 @@ func (r *capoStandIn) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 	key := types.NamespacedName{Namespace: dm.Namespace, Name: dm.Labels[clusterv1.ClusterNameLabel]}
 	cloud := r.clouds.get(key)
 	if cloud == nil {
+		return ctrl.Result{}, nil
+	}
+	// As CAPO: nothing while the Cluster is paused. clusterctl move pauses
+	// it, then deletes the moved objects from the source; acting on that
+	// deletion would remove the members the target still serves from.
+	var cluster clusterv1.Cluster
+	if err := r.client.Get(ctx, key, &cluster); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if annotations.IsPaused(&cluster, &dm) {
 		return ctrl.Result{}, nil
 	}
 	if !dm.DeletionTimestamp.IsZero() {

@@ -1,4 +1,13 @@
-package inprocess
+// Package norace runs an e2e package's tests again without the race
+// detector. CAPI v1.14.2's KubeadmControlPlane shares one SPDY round
+// tripper between concurrent etcd port-forward dials
+// (controlplane/kubeadm/pkg/proxy, kubernetes-sigs/cluster-api#12778, not
+// fixed in any v1.14 release), and every rollout triggers it, so a test
+// binary built with -race fails on CAPI's bug, not ours. make test runs
+// everything with -race; rather than fail or skip, such a binary runs its
+// package's tests again in a child go test without -race and reports its
+// outcome. The gate and memberwait are race-tested in their own packages.
+package norace
 
 import (
 	"errors"
@@ -9,19 +18,17 @@ import (
 	"strings"
 )
 
-// CAPI v1.14.2's KubeadmControlPlane shares one SPDY round tripper between
-// concurrent etcd port-forward dials (controlplane/kubeadm/pkg/proxy,
-// kubernetes-sigs/cluster-api#12778, not fixed in any v1.14 release), and
-// every rollout here triggers it, so a binary built with -race fails on
-// CAPI's bug, not ours. make test runs everything with -race; rather than
-// fail or skip, such a binary runs this package's tests again in a child
-// go test without -race and reports its outcome. The gate and memberwait
-// are race-tested in their own packages.
+// childEnv marks the child go test.
 const childEnv = "MEMBERGATE_E2E_CHILD"
 
-// runWithoutRace runs the tests in a child go test without -race, passing
-// on -run, -v and -parallel, and returns its exit code.
-func runWithoutRace() int {
+// Needed reports whether the tests must run again without -race: the
+// binary was built with it and is not already the child Rerun starts.
+func Needed() bool { return raceDetector && os.Getenv(childEnv) == "" }
+
+// Rerun runs the package's tests (in the working directory) in a child go
+// test without -race, passing on -run, -v and -parallel, and returns its
+// exit code.
+func Rerun() int {
 	args := []string{"test", "-count=1", "-timeout=15m"}
 	for _, name := range []string{"run", "v", "parallel"} {
 		if f := flag.Lookup("test." + name); f != nil && f.Value.String() != f.DefValue {
@@ -32,7 +39,7 @@ func runWithoutRace() int {
 	cmd := exec.Command("go", args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.Env = append(withoutRaceFlag(os.Environ()), childEnv+"=1")
-	fmt.Printf("built with -race: running the e2e tests in go %s (see norace_test.go)\n", strings.Join(args, " "))
+	fmt.Printf("built with -race: running the e2e tests in go %s (see test/e2e/norace)\n", strings.Join(args, " "))
 	if err := cmd.Run(); err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
