@@ -163,7 +163,7 @@ func FromLbClient(c LbClient) Source {
 		clock:        clock.RealClock{},
 		cache:        newMonitorCache(),
 		listMonitors: list,
-		getLB: func(_ context.Context, id string) (*loadbalancers.LoadBalancer, error) { return c.GetLoadBalancer(id) },
+		getLB:        func(_ context.Context, id string) (*loadbalancers.LoadBalancer, error) { return c.GetLoadBalancer(id) },
 		list: func(_ context.Context, pool string) ([]pools.Member, error) {
 			return c.ListPoolMember(pool, pools.ListMembersOpts{})
 		},
