@@ -141,8 +141,10 @@ func (o Options) settleWindow(s *Snapshot, pool *PoolStatus) (time.Duration, str
 		fmt.Sprintf("settle window (monitor %s/%s/%d)", hm.Delay, hm.Timeout, hm.MaxRetriesDown)
 }
 
-// wantsMonitors reports whether the waits need the pools' monitor
-// parameters.
-func (o Options) wantsMonitors() bool {
-	return o.Target == Serving && o.SettleWindow == 0 && o.Settle == SettleAuto
+// WantsHealthMonitors reports whether waits with these options need the
+// pools' monitor parameters ([Request.HealthMonitors]): Serving waits with
+// SettleAuto and no explicit window. Callers that observe through their own
+// [Source] calls set the request's field from it.
+func (o Options) WantsHealthMonitors() bool {
+	return (o.Target == Serving || o.Target == 0) && o.SettleWindow == 0 && o.Settle == SettleAuto
 }
