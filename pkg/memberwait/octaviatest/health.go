@@ -55,6 +55,6 @@ func (h HealthCheck) nextBeat(t, hb time.Duration) time.Duration {
 	if t <= phase {
 		return phase
 	}
-	k := (t - phase + hb - 1) / hb
-	return phase + k*hb
+	beats := int64((t - phase + hb - 1) / hb)
+	return phase + time.Duration(beats)*hb
 }
