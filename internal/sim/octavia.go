@@ -199,25 +199,38 @@ func (o *octavia) check(t int, mb *member) {
 	// second, and the next check must not cancel the failure.
 	if t == mb.failDue {
 		mb.failDue = -1
-		if !mb.up {
+		switch {
+		case o.w.backendHealthy(mb.m, t):
+			// The kernel retransmits the check's SYN within its timeout:
+			// a backend that came back before the timeout answers it.
+			checkPassed(mb)
+		case !mb.up:
 			mb.rises = 0
-		} else if mb.fails++; mb.fails >= o.w.sc.Monitor.down() {
-			mb.up, mb.fails = false, 0
+		default:
+			if mb.fails++; mb.fails >= o.w.sc.Monitor.down() {
+				mb.up, mb.fails = false, 0
+			}
 		}
 	}
 	if t == mb.nextCheck {
 		mb.nextCheck += o.w.sc.Monitor.delay()
 		if o.w.backendHealthy(mb.m, t) {
 			mb.failDue = -1
-			if mb.up {
-				mb.fails = 0
-			} else if mb.rises++; mb.rises >= rise {
-				mb.up, mb.rises = true, 0
-			}
+			checkPassed(mb)
 		} else {
 			// A failing check lands when it times out: the slowest fall.
 			mb.failDue = t + o.w.sc.Monitor.timeout()
 		}
+	}
+}
+
+// checkPassed counts a successful check: an UP server's failures start
+// again, a DOWN one rises.
+func checkPassed(mb *member) {
+	if mb.up {
+		mb.fails = 0
+	} else if mb.rises++; mb.rises >= rise {
+		mb.up, mb.rises = true, 0
 	}
 }
 
