@@ -61,23 +61,28 @@ func checkClaims(res Results) []Claim {
 // onePerPoll checks that a shared Poller sent exactly one request per load
 // balancer per poll: as many requests as polls, and never two requests to
 // one load balancer at the same instant.
+// pollsOnly is a copy of r with only its status-tree requests, the polls:
+// the Auto settle window also reads each monitor and each load balancer's
+// provider once per wait, with the first poll, and those are not polls.
+func pollsOnly(r *Run) *Run {
+	trees := *r
+	trees.Requests = nil
+	for _, q := range r.Requests {
+		if strings.HasSuffix(q.Path, "/status") {
+			trees.Requests = append(trees.Requests, q)
+		}
+	}
+	return &trees
+}
+
 func onePerPoll(id string, rs []*Run) Claim {
 	requests, polls, same, once := 0, 0, 0, 0
 	for _, r := range rs {
-		// The Auto settle window reads each monitor and each load
-		// balancer's provider once per wait, with the first poll: those
-		// reads are not polls.
-		trees := *r
-		trees.Requests = nil
-		for _, q := range r.Requests {
-			if strings.HasSuffix(q.Path, "/status") {
-				trees.Requests = append(trees.Requests, q)
-			}
-		}
+		trees := pollsOnly(r)
 		requests += len(trees.Requests)
 		once += len(r.Requests) - len(trees.Requests)
 		polls += r.Polls
-		for _, l := range lbLoad(&trees) {
+		for _, l := range lbLoad(trees) {
 			same = max(same, l.sameTime)
 		}
 	}
