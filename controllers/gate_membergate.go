@@ -93,11 +93,16 @@ func unavailableSince(mg *v1alpha1.MemberGate) time.Time {
 // waitOptions turns the MemberGate policy into memberwait options.
 func waitOptions(mg *v1alpha1.MemberGate) memberwait.Options {
 	o := memberwait.Options{Target: memberwait.Serving}
+	// An unset settle window is Auto: memberwait derives it from each
+	// pool's monitor.
 	if d := mg.Spec.SettleWindow; d != nil {
 		o.SettleWindow = d.Duration
 		if d.Duration == 0 {
 			o.SettleWindow = -1
 		}
+	}
+	if h := mg.Spec.HeartbeatInterval; h != nil {
+		o.Heartbeat = h.Duration
 	}
 	switch mg.Spec.NoMonitorPolicy {
 	case v1alpha1.NoMonitorFail:

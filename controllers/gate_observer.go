@@ -50,6 +50,9 @@ type octaviaObserver struct {
 	cluster  types.NamespacedName
 	target   scope.APIServerLoadBalancer
 	machines []clusterv1.Machine
+	// monitors asks for the pools' monitor parameters, which the Auto
+	// settle window is derived from.
+	monitors bool
 }
 
 // ObserveOrReuse implements cycle.Observer.
@@ -68,7 +71,7 @@ func (o *octaviaObserver) ObserveOrReuse(ctx context.Context, now time.Time) (sn
 // ObserveFresh implements cycle.Observer: it reads Octavia and remembers a
 // good answer.
 func (o *octaviaObserver) ObserveFresh(ctx context.Context) (*memberwait.Snapshot, time.Time, error) {
-	snap, err := o.r.observe(ctx, o.target)
+	snap, err := o.r.observe(ctx, o.target, o.monitors)
 	// What Octavia answered goes into conditions and events: without its
 	// raw body or a URL's credentials, and short.
 	err = statustext.Wrap(err)
@@ -122,11 +125,16 @@ func boolString(b bool) string {
 	return "live"
 }
 
-// observe reads the load balancer's status tree once.
-func (r *GateReconciler) observe(ctx context.Context, target scope.APIServerLoadBalancer) (*memberwait.Snapshot, error) {
+// observe reads the load balancer's status tree once, and the pools'
+// monitors if asked (the source keeps them, so they cost a request only
+// when one is new or changing).
+func (r *GateReconciler) observe(ctx context.Context, target scope.APIServerLoadBalancer, monitors bool) (*memberwait.Snapshot, error) {
 	src, err := r.Sources.Source(ctx, target.Identity)
 	if err != nil {
 		return nil, err
+	}
+	if monitors {
+		src = withHealthMonitors{src}
 	}
 	return loadbalancer.NewService(loadbalancer.Clients{StatusTree: src}, nil).ObserveStatusTree(ctx, target.LoadBalancerID)
 }
@@ -137,4 +145,13 @@ func (c *snapshotCache) forget(cluster types.NamespacedName) {
 	c.mu.Lock()
 	delete(c.entries, cluster.String())
 	c.mu.Unlock()
+}
+
+// withHealthMonitors asks its source for the pools' monitor parameters on
+// every observation.
+type withHealthMonitors struct{ memberwait.Source }
+
+func (w withHealthMonitors) Observe(ctx context.Context, req memberwait.Request) (*memberwait.Snapshot, error) {
+	req.HealthMonitors = true
+	return w.Source.Observe(ctx, req)
 }

@@ -47,7 +47,7 @@ func TestWebhooksOnARealAPIServer(t *testing.T) {
 	mg := &v1alpha1.MemberGate{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "prod"}, Spec: v1alpha1.MemberGateSpec{ClusterName: "prod"}}
 	g.Eventually(func() error { return c.Create(ctx, mg) }).WithTimeout(30 * time.Second).Should(Succeed())
 	g.Expect(mg.Spec.Mode).To(Equal(v1alpha1.ModeEnforce), "not defaulted by the mutating webhook")
-	g.Expect(mg.Spec.SettleWindow.Duration).To(Equal(DefaultSettleWindow))
+	g.Expect(mg.Spec.SettleWindow).To(BeNil(), "an unset settle window means Auto and stays unset")
 	g.Expect(mg.Spec.SecurityGroups.Mode).To(Equal(v1alpha1.SecurityGroupsAudit), "security groups not defaulted to Audit")
 
 	anywhere := &v1alpha1.MemberGate{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "anywhere"},

@@ -26,9 +26,9 @@ const (
 	MaxSettleWindow = 10 * time.Minute
 	MinAlertAfter   = time.Minute
 	MaxAlertAfter   = 7 * 24 * time.Hour
-	// DefaultSettleWindow and DefaultAlertAfter are what an unset field
-	// means; the defaulter writes them so that users see them. An unset
-	// settle window is memberwait's default.
+	// DefaultSettleWindow is the window of a pool whose monitor cannot be
+	// read; DefaultAlertAfter is what an unset alertAfter means, which the
+	// defaulter writes so that users see it.
 	DefaultSettleWindow = memberwait.DefaultSettleWindow
 	DefaultAlertAfter   = v1alpha1.DefaultAlertAfter
 )
@@ -63,9 +63,8 @@ func (MemberGate) Default(_ context.Context, mg *v1alpha1.MemberGate) error {
 	if s.NoMonitorPolicy == "" {
 		s.NoMonitorPolicy = v1alpha1.DefaultNoMonitorPolicy
 	}
-	if s.SettleWindow == nil {
-		s.SettleWindow = &metav1.Duration{Duration: DefaultSettleWindow}
-	}
+	// An unset settle window stays unset: it means Auto, a window per pool
+	// from its health monitor, which no single duration could show.
 	if s.AlertAfter == nil {
 		s.AlertAfter = &metav1.Duration{Duration: DefaultAlertAfter}
 	}
@@ -143,6 +142,10 @@ func (w MemberGate) check(mg, old *v1alpha1.MemberGate) (admission.Warnings, err
 		case d.Duration < 10*time.Second:
 			warnings = append(warnings, fmt.Sprintf("spec.settleWindow %s is shorter than one amphora heartbeat (10s): a member that reads ONLINE before its first health check may be released and then fail", d.Duration))
 		}
+	}
+	if d := s.HeartbeatInterval; d != nil && (d.Duration < time.Second || d.Duration > 5*time.Minute) {
+		errs = append(errs, field.Invalid(spec.Child("heartbeatInterval"), d.Duration.String(),
+			"must be between 1s and 5m0s: Octavia's [health_manager] heartbeat_interval, 10s by default"))
 	}
 	if d := s.AlertAfter; d != nil && (d.Duration < MinAlertAfter || d.Duration > MaxAlertAfter) {
 		errs = append(errs, field.Invalid(spec.Child("alertAfter"), d.Duration.String(),

@@ -48,6 +48,8 @@ func TestValidate(t *testing.T) {
 		{name: "unknown mode", mg: gateWith(func(s *v1alpha1.MemberGateSpec) { s.Mode = "Enforcing" }), errs: []string{"spec.mode", `"Enforce"`}},
 		{name: "unknown NO_MONITOR policy", mg: gateWith(func(s *v1alpha1.MemberGateSpec) { s.NoMonitorPolicy = "Ignore" }), errs: []string{"spec.noMonitorPolicy"}},
 		{name: "negative settle window", mg: gateWith(func(s *v1alpha1.MemberGateSpec) { s.SettleWindow = dur(-time.Second) }), errs: []string{"spec.settleWindow", "between 0s and 10m0s"}},
+		{name: "zero heartbeat", mg: gateWith(func(s *v1alpha1.MemberGateSpec) { s.HeartbeatInterval = dur(0) }), errs: []string{"spec.heartbeatInterval", "between 1s and 5m0s"}},
+		{name: "hour-long heartbeat", mg: gateWith(func(s *v1alpha1.MemberGateSpec) { s.HeartbeatInterval = dur(time.Hour) }), errs: []string{"spec.heartbeatInterval"}},
 		{name: "hour-long settle window", mg: gateWith(func(s *v1alpha1.MemberGateSpec) { s.SettleWindow = dur(time.Hour) }), errs: []string{"spec.settleWindow"}},
 		{name: "short settle window warns", mg: gateWith(func(s *v1alpha1.MemberGateSpec) { s.SettleWindow = dur(5 * time.Second) }), warning: "heartbeat"},
 		{name: "alert too soon", mg: gateWith(func(s *v1alpha1.MemberGateSpec) { s.AlertAfter = dur(10 * time.Second) }), errs: []string{"spec.alertAfter", "between 1m0s"}},
@@ -94,7 +96,7 @@ func TestDefault(t *testing.T) {
 	g.Expect(MemberGate{}.Default(context.Background(), mg)).To(Succeed())
 	g.Expect(mg.Spec.Mode).To(Equal(v1alpha1.ModeEnforce))
 	g.Expect(mg.Spec.NoMonitorPolicy).To(BeEquivalentTo("Provisioned"))
-	g.Expect(mg.Spec.SettleWindow.Duration).To(Equal(45 * time.Second))
+	g.Expect(mg.Spec.SettleWindow).To(BeNil(), "unset means Auto, from the health monitor, and must stay unset")
 	g.Expect(mg.Spec.AlertAfter.Duration).To(Equal(15 * time.Minute))
 	g.Expect(mg.Spec.MinServingMembers).To(BeNil(), "unset means all, and must stay unset")
 

@@ -96,10 +96,20 @@ type MemberGateSpec struct {
 	Mode GateMode `json:"mode,omitempty"`
 
 	// SettleWindow is how long a member must stay ACTIVE and ONLINE before
-	// it counts as serving. Default 45s: CAPO's health monitor needs up to
-	// 35 s to fail a bad member and a heartbeat to report it.
+	// it counts as serving. Unset means Auto: derived per pool from its
+	// health monitor, delay×max_retries_down + timeout + heartbeatInterval
+	// + 5s (50s for CAPO's monitor), which is how long HAProxy takes to
+	// fail a member it added UP and the amphora to report it; 45s for a
+	// pool whose monitor cannot be read or that has none. A duration fixes
+	// the window for every pool; 0s means none.
 	// +optional
 	SettleWindow *metav1.Duration `json:"settleWindow,omitempty"`
+
+	// HeartbeatInterval is the amphorae's heartbeat interval (Octavia's
+	// [health_manager] heartbeat_interval), which the Auto settle window
+	// adds. Default 10s.
+	// +optional
+	HeartbeatInterval *metav1.Duration `json:"heartbeatInterval,omitempty"`
 
 	// NoMonitorPolicy: what a member's NO_MONITOR (its pool has no health
 	// monitor) means. Provisioned (the default: ACTIVE counts, with a

@@ -226,6 +226,11 @@ func (in *MemberGateSpec) DeepCopyInto(out *MemberGateSpec) {
 		*out = new(v1.Duration)
 		**out = **in
 	}
+	if in.HeartbeatInterval != nil {
+		in, out := &in.HeartbeatInterval, &out.HeartbeatInterval
+		*out = new(v1.Duration)
+		**out = **in
+	}
 	if in.MinServingMembers != nil {
 		in, out := &in.MinServingMembers, &out.MinServingMembers
 		*out = new(int32)

@@ -17,7 +17,7 @@ import (
 func TestHelp(t *testing.T) {
 	waitHelp := []string{"Usage:\n  membergate wait --loadbalancer ID|NAME (--member SELECTOR... | --all) [flags]",
 		"--loadbalancer ID|NAME", "--member SELECTOR", "--pool ID|NAME", "--all", "--for provisioned|serving|gone", "(default serving)",
-		"--timeout duration", "(default 10m0s)", "--settle duration", "(default 45s)", "--no-monitor fail|serving|wait", "(default fail)",
+		"--timeout duration", "(default 10m0s)", "--settle auto|duration", "(default auto)", "--heartbeat duration", "--no-monitor fail|serving|wait", "(default fail)",
 		"--not-found-grace duration", "(default 10s)", "--source status-tree|pool-members", "(default status-tree)",
 		"--os-cloud CLOUD", "(default $OS_CLOUD)", "--os-config-file FILE", "--endpoint URL", "--output text|json", "(default text)",
 		"-h, --help", "Examples:", "Exit codes:", "3  member ERROR", "4  timeout", "5  not found"}
@@ -120,7 +120,7 @@ func parseWait(t *testing.T, args ...string) (*waitConfig, error) {
 // used to parse with, write for the same command line means the same.
 func TestFlagSpellings(t *testing.T) {
 	want := &waitConfig{loadBalancer: "kubeapi", members: []memberwait.Selector{{Address: "10.0.0.5", ProtocolPort: 6443}, {Name: "cp-1"}},
-		target: memberwait.Gone, timeout: time.Minute, settle: memberwait.DefaultSettleWindow, notFoundGrace: memberwait.DefaultNotFoundGrace,
+		target: memberwait.Gone, timeout: time.Minute, settleAuto: true, heartbeat: memberwait.DefaultHeartbeat, notFoundGrace: memberwait.DefaultNotFoundGrace,
 		noMonitor: memberwait.NoMonitorWait, source: "status-tree", output: "json", json: true}
 	for _, args := range [][]string{
 		{"--loadbalancer", "kubeapi", "--member", "10.0.0.5:6443", "--member", "cp-1", "--for", "gone", "--timeout", "1m", "--no-monitor", "wait", "--output", "json"},
@@ -157,7 +157,8 @@ func TestFlagErrorsNameTheFlag(t *testing.T) {
 		{[]string{"wait", "--loadbalancer", "x", "--all", "--no-monitor", "maybe"}, `"--no-monitor" flag`},
 		{[]string{"wait", "--loadbalancer", "x", "--all", "--source", "nova"}, `"--source" flag: want status-tree or pool-members`},
 		{[]string{"wait", "--loadbalancer", "x", "--all", "--timeout", "-1s"}, `"--timeout" flag: must not be negative`},
-		{[]string{"wait", "--loadbalancer", "x", "--all", "--settle", "soon"}, `"--settle" flag`},
+		{[]string{"wait", "--loadbalancer", "x", "--all", "--settle", "soon"}, `"--settle" flag: want auto or a duration`},
+		{[]string{"wait", "--loadbalancer", "x", "--all", "--settle", "-5s"}, `"--settle" flag: want auto or a duration: must not be negative`},
 		{[]string{"wait", "--loadbalancer", "x", "--member", "10.0.0.1:99999"}, `"--member" flag: port "99999": want 1-65535`},
 		{[]string{"wait", "--loadbalancer"}, "--loadbalancer"},
 		{[]string{"wait", "--bogus"}, "--bogus"},
@@ -224,6 +225,31 @@ func TestDocsShowTheHelp(t *testing.T) {
 		_, help, _ := runPlain(t, cmd, "--help")
 		if !strings.Contains(string(doc), "```\n"+help+"```\n") {
 			t.Errorf("docs/cli.md does not show what \"membergate %s --help\" prints:\n%s", cmd, help)
+		}
+	}
+}
+
+// --settle takes auto (the default) or a duration, which fixes the window;
+// 0 means none.
+func TestSettleFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want memberwait.Options
+	}{
+		{nil, memberwait.Options{Settle: memberwait.SettleAuto, Heartbeat: memberwait.DefaultHeartbeat}},
+		{[]string{"--settle", "AUTO", "--heartbeat", "5s"}, memberwait.Options{Settle: memberwait.SettleAuto, Heartbeat: 5 * time.Second}},
+		{[]string{"--settle=90s"}, memberwait.Options{SettleWindow: 90 * time.Second, Heartbeat: memberwait.DefaultHeartbeat}},
+		{[]string{"--settle", "0"}, memberwait.Options{SettleWindow: -1, Heartbeat: memberwait.DefaultHeartbeat}},
+		{[]string{"--settle", "1m", "--settle", "auto"}, memberwait.Options{Settle: memberwait.SettleAuto, Heartbeat: memberwait.DefaultHeartbeat}},
+	} {
+		cfg, err := parseWait(t, append([]string{"--loadbalancer", "x", "--all"}, c.args...)...)
+		if err != nil {
+			t.Fatalf("%q: %v", c.args, err)
+		}
+		o := cfg.memberwaitOptions()
+		if o.Settle != c.want.Settle || o.SettleWindow != c.want.SettleWindow || o.Heartbeat != c.want.Heartbeat {
+			t.Errorf("%q: settle %s, window %s, heartbeat %s; want %s, %s, %s", c.args, o.Settle, o.SettleWindow, o.Heartbeat,
+				c.want.Settle, c.want.SettleWindow, c.want.Heartbeat)
 		}
 	}
 }

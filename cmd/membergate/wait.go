@@ -90,7 +90,7 @@ func (c *cli) runWait(ctx context.Context, cfg *waitConfig, wr *waitRun) error {
 	opts.Clock = c.clock
 	if !cfg.json {
 		w := c.progressWriter()
-		fmt.Fprintln(w, waitreport.Starting(len(t.Members), *wr.lb, cfg.target, cfg.settle, cfg.timeout))
+		fmt.Fprintln(w, waitreport.Starting(len(t.Members), *wr.lb, cfg.target, cfg.startingSettle(), cfg.timeout))
 		opts.OnUpdate = waitreport.NewProgress(c.clock, c.clock.Now(), waitreport.Lines(w)).Update
 	}
 	// One Poller for all the members: one request per poll for all of them.

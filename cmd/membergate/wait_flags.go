@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/membergate/membergate/pkg/memberwait"
@@ -16,6 +18,8 @@ type waitConfig struct {
 	target        memberwait.Target
 	timeout       time.Duration
 	settle        time.Duration
+	settleAuto    bool // --settle auto: settle is unused
+	heartbeat     time.Duration
 	noMonitor     memberwait.NoMonitorPolicy
 	notFoundGrace time.Duration
 	source        string
@@ -60,7 +64,10 @@ func (c *cli) addWaitFlags(cmd *cobra.Command, cfg *waitConfig) {
 	cfg.target = memberwait.Serving
 	enumFlag(cmd, targetValue{&cfg.target}, "for", "the target: ACTIVE; ACTIVE and ONLINE for --settle; or deleted")
 	durationFlag(cmd, &cfg.timeout, "timeout", 10*time.Minute, "give up after this long (exit 4); 0 waits until interrupted")
-	durationFlag(cmd, &cfg.settle, "settle", memberwait.DefaultSettleWindow, "how long a member must stay ACTIVE and ONLINE to count as serving; 0 for no settle window")
+	cfg.settleAuto = true
+	fs.Var(settleValue{&cfg.settleAuto, &cfg.settle}, "settle", "how long a member must stay ACTIVE and ONLINE to count as serving: auto derives it\nfrom each pool's health monitor (delay×max_retries_down+timeout+heartbeat+5s);\na duration fixes it; 0 for no settle window")
+	_ = cmd.RegisterFlagCompletionFunc("settle", cobra.FixedCompletions([]string{"auto"}, cobra.ShellCompDirectiveNoFileComp))
+	durationFlag(cmd, &cfg.heartbeat, "heartbeat", memberwait.DefaultHeartbeat, "the amphorae's heartbeat interval (Octavia's [health_manager] heartbeat_interval),\nfor --settle auto")
 	cfg.noMonitor = memberwait.NoMonitorFail
 	enumFlag(cmd, noMonitorValue{&cfg.noMonitor}, "no-monitor", "what NO_MONITOR (the pool has no health monitor) means for --for serving:\nfail at once (exit 1), count it as serving, or wait for a monitor to be added")
 	durationFlag(cmd, &cfg.notFoundGrace, "not-found-grace", memberwait.DefaultNotFoundGrace, "how long a missing member, pool or load balancer may stay missing before exit 5")
@@ -111,15 +118,56 @@ func (cfg *waitConfig) memberwaitOptions() memberwait.Options {
 	o := memberwait.Options{
 		Target:        cfg.target,
 		SettleWindow:  cfg.settle,
+		Heartbeat:     cfg.heartbeat,
 		NoMonitor:     cfg.noMonitor,
 		NotFoundGrace: cfg.notFoundGrace,
 		Timeout:       cfg.timeout,
 	}
-	if o.SettleWindow == 0 {
+	switch {
+	case cfg.settleAuto:
+		o.SettleWindow, o.Settle = 0, memberwait.SettleAuto
+	case o.SettleWindow == 0:
 		o.SettleWindow = -1
 	}
 	if o.NotFoundGrace == 0 {
 		o.NotFoundGrace = -1
 	}
 	return o
+}
+
+// startingSettle is the settle window for the starting line: negative for
+// auto.
+func (cfg *waitConfig) startingSettle() time.Duration {
+	if cfg.settleAuto {
+		return -1
+	}
+	return cfg.settle
+}
+
+// settleValue is --settle: "auto", or a non-negative duration.
+type settleValue struct {
+	auto *bool
+	d    *time.Duration
+}
+
+func (v settleValue) String() string {
+	if v.auto == nil || *v.auto {
+		return "auto"
+	}
+	return v.d.String()
+}
+
+func (v settleValue) Type() string { return "auto|duration" }
+
+func (v settleValue) Set(s string) error {
+	if strings.EqualFold(s, "auto") {
+		*v.auto, *v.d = true, 0
+		return nil
+	}
+	var d time.Duration
+	if err := (durationValue{&d}).Set(s); err != nil {
+		return fmt.Errorf("want auto or a duration: %w", err)
+	}
+	*v.auto, *v.d = false, d
+	return nil
 }

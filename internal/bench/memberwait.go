@@ -28,7 +28,7 @@ func memberwaitEach() Strategy {
 		Schedule: "first poll after 50 ms, then from 1 s growing ≈×1.5 a poll while nothing changes, −0–20 % jitter, capped at 10 s; " +
 			"2 s gaps for 20 s after the member turns ACTIVE; back to 1 s on any status change",
 		Errors: "409, 429, 5xx and transport errors retried (Retry-After honoured); 404 after a 10 s grace",
-		Judges: "member ACTIVE and ONLINE held for the 45 s settle window, load balancer not PENDING_*; member ERROR fails at once (Gone: 404/DELETED)",
+		Judges: "member ACTIVE and ONLINE held for the settle window (Auto: from the pool's monitor, 50 s for CAPO's), load balancer not PENDING_*; member ERROR fails at once (Gone: 404/DELETED)",
 		Source: memberwaitSource,
 		New:    func(c *Cloud) Runner { return &memberwaitRunner{c: c} },
 	}

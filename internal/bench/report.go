@@ -84,6 +84,7 @@ func (r *Report) assemble() {
 		}
 		r.Sections = append(r.Sections, s)
 	}
+	r.Sections = append(r.Sections, settleSection())
 	r.Claims = checkClaims(r.Results)
 	r.Headline = headline(r.Strategies, r.Results)
 	for _, t := range r.Claims {

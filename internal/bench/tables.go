@@ -92,10 +92,16 @@ func lagAfterReady(s sample) (time.Duration, bool) {
 }
 
 // lagAfterSettled is lagAfterReady measured from the earliest moment a
-// waiter with memberwait's settle window can answer correctly.
+// waiter with memberwait's settle window can answer correctly: the Auto
+// window of the scenarios' monitor, CAPO's.
 func lagAfterSettled(s sample) (time.Duration, bool) {
-	return s.o.At - s.c.ReadyAt - memberwait.DefaultSettleWindow, s.o.OK && s.c.ReadyAt >= 0
+	return s.o.At - s.c.ReadyAt - scenarioSettleWindow, s.o.OK && s.c.ReadyAt >= 0
 }
+
+// scenarioSettleWindow is memberwait's Auto window for the monitor every
+// scenario's pool has (scenarios.go: TCP, delay 10 s, timeout 5 s,
+// max_retries_down 3) on amphorae.
+var scenarioSettleWindow = memberwait.AutoSettleWindow(memberwait.HealthMonitor{Delay: 10 * time.Second, Timeout: 5 * time.Second, MaxRetriesDown: 3}, "amphora", 0)
 
 // noticeActive is how long after the member turned ACTIVE the strategy
 // first saw it so.
@@ -137,8 +143,9 @@ func createTable(strategies []Strategy, runs map[string][]*Run) (Table, []string
 	}
 	return t, []string{
 		"Lag is measured from the moment the member truly serves (it reads `ONLINE`) to the waiter's decision; negative means " +
-			"it returned that long before. memberwait answers Serving only after the member has stayed `ONLINE` for its 45 s " +
-			"settle window, so its first correct answer can come no earlier than 45 s after the member serves; the column " +
+			"it returned that long before. memberwait answers Serving only after the member has stayed `ONLINE` for its settle " +
+			"window, Auto by default: 50 s for the scenarios' monitor (CAPO's 10/5/3; S9 shows other monitors), so its first " +
+			"correct answer can come no earlier than 50 s after the member serves; the column " +
 			"\"lag after earliest settled answer\" measures from that moment. The window is the price of not trusting one `ONLINE` " +
 			"sample (S7 shows what it buys); a caller who accepts that risk sets `Options.SettleWindow`.",
 		"\"saw member ACTIVE after\" is the time from the member's provisioning `ACTIVE` to the first poll that saw it: the cost of the " +

@@ -46,12 +46,12 @@ type controller struct {
 
 func newController(w *world) *controller {
 	c := &controller{w: w, mem: cycle.Memory{Rows: map[string]cycle.Row{}, ReportedOrphans: map[string]string{}}, next: 0, downTo: -1, alerts: map[*machine]bool{}}
-	// waitOptions(mg) for a defaulted MemberGate: Serving, the default
-	// settle window, noMonitorPolicy Provisioned (ACTIVE/NO_MONITOR serves
+	// waitOptions(mg) for a defaulted MemberGate: Serving, the settle
+	// window from the pool's monitor (Auto) unless the run fixes it, noMonitorPolicy Provisioned (ACTIVE/NO_MONITOR serves
 	// after the settle window), and no grace for missing members (a missing
 	// member is the gate's business, not a failure).
 	c.opts = memberwait.Options{Target: memberwait.Serving, NoMonitor: memberwait.NoMonitorServing, NotFoundGrace: 365 * 24 * time.Hour,
-		Rand: w.rng.Float64}
+		SettleWindow: w.settle, Rand: w.rng.Float64}
 	return c
 }
 

@@ -1,23 +1,23 @@
 package sim
 
 import (
+	"cmp"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 
 	"github.com/membergate/membergate/pkg/memberwait"
 )
 
-// HAProxy's and the amphora's timing with CAPO's default monitor (TCP, delay
-// 10 s, timeout 5 s, max_retries 5, max_retries_down 3).
+// HAProxy's timing the monitor does not set: rise (CAPO's max_retries 5),
+// and the amphora's heartbeat ([health_manager] heartbeat_interval).
 const (
-	checkEvery   = 10 // HAProxy's inter
-	checkTimeout = 5  // a failing check lands when it times out: the slowest fall
-	fall         = 3
-	rise         = 5
-	heartbeat    = 10
+	rise      = 5
+	heartbeat = 10
 )
 
 // octavia is the load balancer: its provisioning status, the members with
@@ -187,33 +187,50 @@ func (o *octavia) finishCreate(t int, mb *member) {
 	// HAProxy adds the server UP, before any check (and, in a pool without
 	// a monitor, never checks it).
 	mb.configured, mb.up, mb.fails, mb.rises = true, true, 0, 0
-	mb.nextCheck = t + 1 + mb.plan.Check
+	mb.nextCheck = t + 1 + o.w.sc.Monitor.firstCheck(mb.plan.Check)
 	mb.m.configured(t)
 	o.w.tracef(t, "octavia", "member %s of %s ACTIVE, HAProxy UP before its first check (backend healthy: %v)", mb.id, mb.m.name, o.w.backendHealthy(mb.m, t))
 }
 
 // check runs HAProxy's health check of one server.
 func (o *octavia) check(t int, mb *member) {
-	if t == mb.nextCheck {
-		mb.nextCheck += checkEvery
-		if o.w.backendHealthy(mb.m, t) {
-			mb.failDue = -1
-			if mb.up {
-				mb.fails = 0
-			} else if mb.rises++; mb.rises >= rise {
-				mb.up, mb.rises = true, 0
-			}
-		} else {
-			mb.failDue = t + checkTimeout
-		}
-	}
+	// A check that times out lands before the next one starts: with a
+	// timeout equal to the delay (Octavia allows it) both fall on the same
+	// second, and the next check must not cancel the failure.
 	if t == mb.failDue {
 		mb.failDue = -1
-		if !mb.up {
+		switch {
+		case o.w.backendHealthy(mb.m, t):
+			// The kernel retransmits the check's SYN within its timeout:
+			// a backend that came back before the timeout answers it.
+			checkPassed(mb)
+		case !mb.up:
 			mb.rises = 0
-		} else if mb.fails++; mb.fails >= fall {
-			mb.up, mb.fails = false, 0
+		default:
+			if mb.fails++; mb.fails >= o.w.sc.Monitor.down() {
+				mb.up, mb.fails = false, 0
+			}
 		}
+	}
+	if t == mb.nextCheck {
+		mb.nextCheck += o.w.sc.Monitor.delay()
+		if o.w.backendHealthy(mb.m, t) {
+			mb.failDue = -1
+			checkPassed(mb)
+		} else {
+			// A failing check lands when it times out: the slowest fall.
+			mb.failDue = t + o.w.sc.Monitor.timeout()
+		}
+	}
+}
+
+// checkPassed counts a successful check: an UP server's failures start
+// again, a DOWN one rises.
+func checkPassed(mb *member) {
+	if mb.up {
+		mb.fails = 0
+	} else if mb.rises++; mb.rises >= rise {
+		mb.up, mb.rises = true, 0
 	}
 }
 
@@ -240,7 +257,7 @@ func (o *octavia) stepFailover(t int) {
 			for _, mb := range o.members {
 				if mb.configured && !mb.removed {
 					mb.up, mb.fails, mb.rises, mb.failDue = true, 0, 0, -1
-					mb.nextCheck = t + 1 + mb.plan.Check
+					mb.nextCheck = t + 1 + o.w.sc.Monitor.firstCheck(mb.plan.Check)
 				}
 			}
 			o.w.tracef(t, "octavia", "failover done: new amphora, every server UP before its first check")
@@ -252,12 +269,12 @@ func (o *octavia) stepFailover(t int) {
 // decodes it.
 func (o *octavia) snapshot(t int) *memberwait.Snapshot {
 	s := &memberwait.Snapshot{LoadBalancerID: "lb-api", Found: true, ProvisioningStatus: o.status(t), OperatingStatus: memberwait.StatusOnline,
-		Complete: true, Requests: 1}
+		Provider: "amphora", Complete: true, Requests: 1}
 	for p := 0; p < o.w.sc.Pools; p++ {
 		ps := memberwait.PoolStatus{ID: poolID(p), ProvisioningStatus: memberwait.StatusActive, OperatingStatus: memberwait.StatusOnline,
-			Monitor: memberwait.MonitorPresent}
+			Monitor: memberwait.MonitorPresent, HealthMonitor: o.w.sc.Monitor.healthMonitor()}
 		if o.w.sc.NoMonitor {
-			ps.Monitor = memberwait.MonitorAbsent
+			ps.Monitor, ps.HealthMonitor = memberwait.MonitorAbsent, nil
 		}
 		for _, mb := range o.members {
 			if mb.pool == p && !mb.removed {
@@ -275,4 +292,37 @@ func when(t int) string {
 		return "forever"
 	}
 	return strconv.Itoa(t)
+}
+
+// Monitor is the pools' health monitor, in seconds; zero fields are CAPO's
+// defaults (delay 10, timeout 5, max_retries_down 3).
+type Monitor struct {
+	Delay, Timeout, Down int
+}
+
+func (m Monitor) delay() int   { return cmp.Or(m.Delay, 10) }
+func (m Monitor) timeout() int { return cmp.Or(m.Timeout, 5) }
+func (m Monitor) down() int    { return cmp.Or(m.Down, 3) }
+
+// firstCheck spreads a server's first check over the monitor's delay, as
+// HAProxy does: draw is a member's draw in [0, 10).
+func (m Monitor) firstCheck(draw int) int { return draw * m.delay() / 10 }
+
+// healthMonitor is the monitor as the gate's source reads it.
+func (m Monitor) healthMonitor() *memberwait.HealthMonitor {
+	return &memberwait.HealthMonitor{ID: "hm", Type: "TCP", Delay: time.Duration(m.delay()) * time.Second,
+		Timeout: time.Duration(m.timeout()) * time.Second, MaxRetriesDown: m.down()}
+}
+
+// String is delay/timeout/max_retries_down.
+func (m Monitor) String() string { return fmt.Sprintf("%d/%d/%d", m.delay(), m.timeout(), m.down()) }
+
+// drawMonitor draws a monitor from a range that includes fast ones and slow
+// ones (delay 30 s: a fixed 45 s window is too short for them), from its own
+// stream so that the rest of a seed's scenario is what it always was.
+func drawMonitor(seed uint64) Monitor {
+	r := rand.New(rand.NewPCG(seed, 0x6d6f6e))
+	m := Monitor{Delay: []int{5, 10, 10, 10, 15, 20, 30}[r.IntN(7)], Down: []int{2, 3, 3, 4}[r.IntN(4)]}
+	m.Timeout = min([]int{3, 5, 10}[r.IntN(3)], m.Delay)
+	return m
 }

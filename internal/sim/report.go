@@ -7,14 +7,21 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
-// Pair is one seed played with and without the gate.
+// Pair is one seed played with and without the gate, and with the gate
+// on a fixed 45 s settle window instead of Auto.
 type Pair struct {
 	Scenario Scenario
 	Gated    Result
 	Ungated  Result
+	Fixed    Result
 }
+
+// FixedSettleWindow is the window of the gate the Fixed runs play: the
+// 45 s default before Auto.
+const FixedSettleWindow = 45 * time.Second
 
 // RunSeeds plays seeds first..first+n-1 on workers goroutines (0: one per
 // CPU). The
@@ -32,7 +39,8 @@ func RunSeeds(first uint64, n, workers int) []Pair {
 			defer wg.Done()
 			for i := range next {
 				sc := Generate(first + uint64(i))
-				out[i] = Pair{Scenario: sc, Gated: Run(sc, Options{Gate: true}), Ungated: Run(sc, Options{})}
+				out[i] = Pair{Scenario: sc, Gated: Run(sc, Options{Gate: true}), Ungated: Run(sc, Options{}),
+					Fixed: Run(sc, Options{Gate: true, SettleWindow: FixedSettleWindow})}
 			}
 		}()
 	}
@@ -56,8 +64,13 @@ type Row struct {
 	HeldForever, Alerted int
 	HeldButReady         int // held forever although the truth allowed release
 	EarlyReleases        int
-	Holds                []int // per release: seconds beyond true readiness
-	Rollouts             []int // per completed rollout: the sum
+	// With a fixed 45 s settle window: runs that released a Machine early
+	// (FixedEarlyRuns), releases made early (FixedEarly), and invariant
+	// violations (FixedViolations); and the same runs' early releases with
+	// Auto (AutoEarlyRuns), which must be 0.
+	FixedEarlyRuns, FixedEarly, FixedViolations, AutoEarlyRuns int
+	Holds                                                      []int // per release: seconds beyond true readiness
+	Rollouts                                                   []int // per completed rollout: the sum
 }
 
 // Summarize builds the per-kind rows and the total.
@@ -90,6 +103,10 @@ func (r *Row) add(p Pair) {
 	r.Alerted += b2i(g.HeldForever && g.Alerted)
 	r.HeldButReady += b2i(g.HeldButReady)
 	r.EarlyReleases += g.EarlyReleases
+	r.FixedEarly += p.Fixed.EarlyReleases
+	r.FixedEarlyRuns += b2i(p.Fixed.EarlyReleases > 0)
+	r.FixedViolations += b2i(p.Fixed.Violation)
+	r.AutoEarlyRuns += b2i(g.EarlyReleases > 0)
 	r.Holds = append(r.Holds, g.Excess...)
 	if g.RolledOut && len(g.Excess) > 0 {
 		r.Rollouts = append(r.Rollouts, g.RolloutExcess)
@@ -165,4 +182,40 @@ func Failures(pairs []Pair) []string {
 		}
 	}
 	return out
+}
+
+// WriteSettleTable writes what a fixed 45 s settle window does against
+// Auto, by how long the scenarios' monitors take to report a member that
+// does not serve (delay×max_retries_down+timeout, plus the heartbeat): the
+// runs that released a Machine while another member did not truly serve,
+// and those that broke the invariant.
+func WriteSettleTable(out io.Writer, pairs []Pair) {
+	type row struct {
+		name                                                                    string
+		runs, fixedEarlyRuns, fixedEarly, fixedViolations, autoEarly, autoViols int
+	}
+	rows := []*row{{name: "≤ 45 s (CAPO's 10/5/3 and faster)"}, {name: "46–80 s"}, {name: "> 80 s (e.g. 30/10/3: 110 s)"}, {name: "**all**"}}
+	for _, p := range pairs {
+		m := p.Scenario.Monitor
+		b := 2
+		switch d := m.delay()*m.down() + m.timeout() + heartbeat; {
+		case d <= 45:
+			b = 0
+		case d <= 80:
+			b = 1
+		}
+		for _, r := range []*row{rows[b], rows[3]} {
+			r.runs++
+			r.fixedEarlyRuns += b2i(p.Fixed.EarlyReleases > 0)
+			r.fixedEarly += p.Fixed.EarlyReleases
+			r.fixedViolations += b2i(p.Fixed.Violation)
+			r.autoEarly += b2i(p.Gated.EarlyReleases > 0)
+			r.autoViols += b2i(p.Gated.Violation)
+		}
+	}
+	fmt.Fprintln(out, "| monitor reports a dead member after | runs | fixed 45 s: runs released early (releases) | fixed 45 s: violations | Auto: runs released early | Auto: violations |")
+	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|")
+	for _, r := range rows {
+		fmt.Fprintf(out, "| %s | %d | %d (%d) | %d | %d | %d |\n", r.name, r.runs, r.fixedEarlyRuns, r.fixedEarly, r.fixedViolations, r.autoEarly, r.autoViols)
+	}
 }

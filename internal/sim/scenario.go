@@ -108,6 +108,9 @@ type Scenario struct {
 	// NoMonitor: the pools have no health monitor. HAProxy checks nothing
 	// and routes to every server it has; Octavia reports NO_MONITOR.
 	NoMonitor bool
+	// Monitor is the pools' health monitor: HAProxy's checks, and what the
+	// gate's Auto settle window is derived from.
+	Monitor Monitor
 	// IPv6: the Machines' addresses are IPv6. Respell: the members'
 	// addresses are spelled otherwise than the Machines' (leading zeros,
 	// zero groups written out), as Octavia keeps an address as submitted.
@@ -266,6 +269,7 @@ func Generate(seed uint64) Scenario {
 	s.Kind = kind
 	f := faults{r: r, s: &s}
 	f.apply(s.Kind)
+	s.Monitor = drawMonitor(seed)
 	return s
 }
 

@@ -25,7 +25,8 @@ const tail = 300
 // run is gated.
 type world struct {
 	sc       Scenario
-	rng      *rand.Rand // run-time randomness: memberwait's jitter
+	rng      *rand.Rand    // run-time randomness: memberwait's jitter
+	settle   time.Duration // Options.SettleWindow
 	lb       *octavia
 	machines []*machine
 	nextPlan int
@@ -139,12 +140,15 @@ type Options struct {
 	Gate bool
 	// Trace, when set, receives a line per event.
 	Trace io.Writer
+	// SettleWindow, when set, fixes the gate's settle window (a
+	// MemberGate's settleWindow); zero is Auto, the default.
+	SettleWindow time.Duration
 }
 
 func newWorld(sc Scenario, o Options) *world {
 	// The scenario's slices are extended by anchored faults: copy them.
 	sc.Crashes, sc.Failovers, sc.APIFaults = slices.Clone(sc.Crashes), slices.Clone(sc.Failovers), slices.Clone(sc.APIFaults)
-	w := &world{sc: sc, rng: rand.New(rand.NewPCG(sc.Seed, 0x72756e)), trace: o.Trace, readySince: map[*machine]int{}, manualAt: -1, lastMin: -1,
+	w := &world{sc: sc, rng: rand.New(rand.NewPCG(sc.Seed, 0x72756e)), trace: o.Trace, settle: o.SettleWindow, readySince: map[*machine]int{}, manualAt: -1, lastMin: -1,
 		anchorCrash: -1, anchorOutage: -1, recreated: make([]bool, len(sc.Recreates))}
 	gated := o.Gate
 	w.lb = &octavia{w: w, hbPhase: sc.HeartbeatPhase, addrSeen: map[string]bool{}}

@@ -197,10 +197,15 @@ func (r *Report) WriteText(w io.Writer) {
 
 // Starting is the line a wait prints as it starts: how many members of
 // which load balancer, the target, and the settle window (for serving) and
-// timeout, where 0 means none.
+// timeout, where 0 means none and a negative settle window means Auto (from
+// each pool's health monitor).
 func Starting(members int, lb LoadBalancer, target memberwait.Target, settle, timeout time.Duration) string {
 	var parts []string
-	if target == memberwait.Serving {
+	switch {
+	case target != memberwait.Serving:
+	case settle < 0:
+		parts = append(parts, "settle window from the health monitor")
+	default:
 		parts = append(parts, "settle window "+settle.String())
 	}
 	if timeout > 0 {

@@ -63,6 +63,10 @@ func TestStarting(t *testing.T) {
 		"waiting for 2 members of load balancer kubeapi (lb-id) to be serving (settle window 45s, no timeout)"; got != want {
 		t.Errorf("Starting = %q, want %q", got, want)
 	}
+	if got, want := Starting(1, LoadBalancer{ID: "lb-id"}, memberwait.Serving, -1, time.Minute),
+		"waiting for 1 member of load balancer lb-id to be serving (settle window from the health monitor, timeout 1m0s)"; got != want {
+		t.Errorf("auto settle:\n got %q\nwant %q", got, want)
+	}
 	if got, want := Starting(1, LoadBalancer{ID: "lb-id"}, memberwait.Gone, 0, time.Minute),
 		"waiting for 1 member of load balancer lb-id to be gone (timeout 1m0s)"; got != want {
 		t.Errorf("Starting = %q, want %q", got, want)

@@ -95,7 +95,7 @@ func (e *evaluation) judge(obs Observation) Verdict {
 		}
 	}
 	e.p.MemberID, e.p.PoolID = ms.ID, pool.ID
-	if ms.ProvisioningStatus != e.p.ProvisioningStatus || ms.OperatingStatus != e.p.OperatingStatus || e.p.Since.IsZero() || e.stale(s, ms) {
+	if ms.ProvisioningStatus != e.p.ProvisioningStatus || ms.OperatingStatus != e.p.OperatingStatus || e.p.Since.IsZero() || e.stale(s, pool, ms) {
 		e.p.ProvisioningStatus, e.p.OperatingStatus = ms.ProvisioningStatus, ms.OperatingStatus
 		e.p.Since = e.now
 	}
@@ -149,9 +149,9 @@ func (e *evaluation) judgeMember(s *Snapshot, pool *PoolStatus, ms MemberStatus)
 	// this observation: nothing has been held yet, and a negative time is
 	// neither shown nor credited.
 	held := max(e.now.Sub(e.p.Since), 0)
-	if held < e.opts.SettleWindow {
-		v := e.pending(fmt.Sprintf("member %s for %s of the %s settle window", ms.Statuses(), held.Round(time.Second), e.opts.SettleWindow))
-		if left := e.opts.SettleWindow - held; left < v.RetryAfter {
+	if window, what := e.opts.settleWindow(s, pool); held < window {
+		v := e.pending(fmt.Sprintf("member %s for %s of the %s %s", ms.Statuses(), held.Round(time.Second), window, what))
+		if left := window - held; left < v.RetryAfter {
 			v.RetryAfter = left
 		}
 		return v
@@ -235,10 +235,13 @@ func (e *evaluation) pending(reason string) Verdict {
 // heartbeats, so Octavia keeps the last statuses, and the new amphora's
 // HAProxy adds every server UP before its first check). ONLINE before and
 // ONLINE after is not ONLINE throughout, so the window starts again.
-func (e *evaluation) stale(s *Snapshot, ms MemberStatus) bool {
+func (e *evaluation) stale(s *Snapshot, pool *PoolStatus, ms MemberStatus) bool {
 	settling := e.opts.Target == Serving && ms.ProvisioningStatus == StatusActive &&
 		(ms.OperatingStatus == StatusOnline || ms.OperatingStatus == StatusNoMonitor)
-	if !settling || e.p.Since.IsZero() || e.p.LastSeen.IsZero() || e.p.LastSeen.Sub(e.p.Since) >= e.opts.SettleWindow {
+	if !settling || e.p.Since.IsZero() || e.p.LastSeen.IsZero() {
+		return false
+	}
+	if window, _ := e.opts.settleWindow(s, pool); e.p.LastSeen.Sub(e.p.Since) >= window {
 		return false
 	}
 	return e.now.Sub(e.p.LastSeen) > e.opts.maxObservationGap() || IsPending(s.ProvisioningStatus) || e.p.LoadBalancerPending

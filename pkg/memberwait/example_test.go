@@ -117,3 +117,21 @@ func ExamplePoller() {
 	// Output:
 	// 3 <nil> true
 }
+
+// The settle window Auto derives from a pool's health monitor: fast,
+// CAPO's default and slow monitors on amphorae (10 s heartbeat), and the
+// slow one on OVN, which has no heartbeat.
+func ExampleAutoSettleWindow() {
+	for _, m := range []struct {
+		provider                string
+		delay, timeout, retries int
+	}{{"amphora", 5, 3, 2}, {"amphora", 10, 5, 3}, {"amphora", 30, 10, 3}, {"ovn", 30, 10, 3}} {
+		hm := memberwait.HealthMonitor{Delay: time.Duration(m.delay) * time.Second, Timeout: time.Duration(m.timeout) * time.Second, MaxRetriesDown: m.retries}
+		fmt.Printf("%s %d/%d/%d: %s\n", m.provider, m.delay, m.timeout, m.retries, memberwait.AutoSettleWindow(hm, m.provider, memberwait.DefaultHeartbeat))
+	}
+	// Output:
+	// amphora 5/3/2: 28s
+	// amphora 10/5/3: 50s
+	// amphora 30/10/3: 1m55s
+	// ovn 30/10/3: 2m5s
+}

@@ -13,8 +13,17 @@ type Options struct {
 	// Target defaults to Serving.
 	Target Target
 	// SettleWindow is how long a Serving member must stay ACTIVE and ONLINE
-	// before it counts. Zero means DefaultSettleWindow; negative means none.
+	// before it counts. An explicit duration wins over Settle; zero means
+	// Settle decides; negative means none.
 	SettleWindow time.Duration
+	// Settle says where the window comes from when SettleWindow is zero:
+	// SettleAuto (the zero value) derives it per pool from the pool's health
+	// monitor, SettleFixed takes DefaultSettleWindow.
+	Settle SettleMode
+	// Heartbeat is how often amphorae report to Octavia's health manager
+	// ([health_manager] heartbeat_interval), for SettleAuto; zero means
+	// DefaultHeartbeat.
+	Heartbeat time.Duration
 	// NoMonitor says what NO_MONITOR means for a Serving wait.
 	NoMonitor NoMonitorPolicy
 	// NotFoundGrace is how long a missing member (or pool, or load balancer)
@@ -55,11 +64,10 @@ func (o Options) withDefaults() Options {
 	if o.Target == 0 {
 		o.Target = Serving
 	}
-	switch {
-	case o.SettleWindow == 0:
-		o.SettleWindow = DefaultSettleWindow
-	case o.SettleWindow < 0:
-		o.SettleWindow = 0
+	// SettleWindow keeps its sign: withDefaults runs again on options it
+	// returned, and the window is resolved per pool (settleWindow).
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = DefaultHeartbeat
 	}
 	switch {
 	case o.NotFoundGrace == 0:

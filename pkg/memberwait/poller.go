@@ -404,6 +404,7 @@ func (lb *lbPoll) requestLocked() Request {
 		if c.finished {
 			continue
 		}
+		req.HealthMonitors = req.HealthMonitors || c.opts.WantsHealthMonitors()
 		for _, w := range c.waiters {
 			// A member that is done is judged again at every poll of its
 			// call, and its Done stands on the load balancer's status.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/loadbalancers"
+	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/monitors"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/pools"
 	"k8s.io/utils/clock"
 )
@@ -29,6 +30,12 @@ type Request struct {
 	// that read the status tree always include it; pool-list sources read
 	// it only when asked, or when they must list the pools.
 	LoadBalancerStatus bool
+	// HealthMonitors asks for the pools' monitor parameters
+	// (PoolStatus.HealthMonitor) and the load balancer's provider, which
+	// [SettleAuto] derives the settle window from. The sources of this
+	// package read each monitor and provider once and keep them (see
+	// docs/memberwait.md for the cost); other sources may ignore it.
+	HealthMonitors bool
 }
 
 // StatusTree observes through GET /v2/lbaas/loadbalancers/{id}/status: the
@@ -37,12 +44,13 @@ type Request struct {
 // that hang under no listener do not appear in the tree; use [PoolMembers]
 // for them.
 func StatusTree(client *gophercloud.ServiceClient) Source {
-	return statusTree{client: client, clock: clock.RealClock{}}
+	return statusTree{client: client, clock: clock.RealClock{}, cache: newMonitorCache()}
 }
 
 type statusTree struct {
 	client *gophercloud.ServiceClient
 	clock  clock.PassiveClock
+	cache  *monitorCache
 }
 
 // The status tree, decoded by hand: gophercloud's StatusTree reuses the
@@ -61,7 +69,8 @@ type treeBody struct {
 					ProvisioningStatus string `json:"provisioning_status"`
 					OperatingStatus    string `json:"operating_status"`
 					HealthMonitor      *struct {
-						ID string `json:"id"`
+						ID                 string `json:"id"`
+						ProvisioningStatus string `json:"provisioning_status"`
 					} `json:"health_monitor"`
 					Members []struct {
 						ID                 string `json:"id"`
@@ -98,6 +107,7 @@ func (t statusTree) Observe(ctx context.Context, req Request) (*Snapshot, error)
 	s.Found = true
 	s.ProvisioningStatus, s.OperatingStatus = lb.ProvisioningStatus, lb.OperatingStatus
 	seen := map[string]bool{}
+	monitorOf, pending := map[string]string{}, map[string]bool{}
 	for _, l := range lb.Listeners {
 		for _, p := range l.Pools {
 			if seen[p.ID] {
@@ -107,12 +117,20 @@ func (t statusTree) Observe(ctx context.Context, req Request) (*Snapshot, error)
 			ps := PoolStatus{ID: p.ID, Name: p.Name, ProvisioningStatus: p.ProvisioningStatus, OperatingStatus: p.OperatingStatus, Monitor: MonitorAbsent}
 			if p.HealthMonitor != nil {
 				ps.Monitor = MonitorPresent
+				monitorOf[p.ID] = p.HealthMonitor.ID
+				pending[p.HealthMonitor.ID] = IsPending(p.HealthMonitor.ProvisioningStatus)
 			}
 			for _, m := range p.Members {
 				ps.Members = append(ps.Members, MemberStatus(m))
 			}
 			s.Pools = append(s.Pools, ps)
 		}
+	}
+	if req.HealthMonitors {
+		if err := t.treeMonitors(ctx, s, monitorOf, pending); err != nil {
+			return nil, err
+		}
+		s.ReceivedAt = t.clock.Now()
 	}
 	return s, nil
 }
@@ -129,10 +147,23 @@ type LbClient interface {
 // pool of interest, plus the load balancer itself only when a member is
 // otherwise done or the pools must be discovered. CAPO's methods take no
 // context, so cancellation takes effect between requests.
+//
+// For [Request.HealthMonitors], a client that also has CAPO's ListMonitors
+// method is asked for each pool's monitor; without it the monitors stay
+// unknown and [SettleAuto] falls back to DefaultSettleWindow.
 func FromLbClient(c LbClient) Source {
+	var list func(context.Context, string) ([]HealthMonitor, error)
+	if ml, ok := c.(monitorLister); ok {
+		list = func(_ context.Context, pool string) ([]HealthMonitor, error) {
+			ms, err := ml.ListMonitors(monitors.ListOpts{PoolID: pool})
+			return fromGophercloud(ms), err
+		}
+	}
 	return poolMembers{
-		clock: clock.RealClock{},
-		getLB: func(_ context.Context, id string) (*loadbalancers.LoadBalancer, error) { return c.GetLoadBalancer(id) },
+		clock:        clock.RealClock{},
+		cache:        newMonitorCache(),
+		listMonitors: list,
+		getLB:        func(_ context.Context, id string) (*loadbalancers.LoadBalancer, error) { return c.GetLoadBalancer(id) },
 		list: func(_ context.Context, pool string) ([]pools.Member, error) {
 			return c.ListPoolMember(pool, pools.ListMembersOpts{})
 		},
@@ -146,6 +177,15 @@ func FromLbClient(c LbClient) Source {
 func PoolMembers(client *gophercloud.ServiceClient) Source {
 	return poolMembers{
 		clock: clock.RealClock{},
+		cache: newMonitorCache(),
+		listMonitors: func(ctx context.Context, pool string) ([]HealthMonitor, error) {
+			pages, err := monitors.List(client, monitors.ListOpts{PoolID: pool}).AllPages(ctx)
+			if err != nil {
+				return nil, err
+			}
+			ms, err := monitors.ExtractMonitors(pages)
+			return fromGophercloud(ms), err
+		},
 		getLB: func(ctx context.Context, id string) (*loadbalancers.LoadBalancer, error) {
 			return loadbalancers.Get(ctx, client, id).Extract()
 		},
@@ -173,16 +213,25 @@ func WithClock(src Source, clk clock.PassiveClock) Source {
 	return src
 }
 
+// monitorLister is the method of CAPO's clients.LbClient that lists
+// health monitors.
+type monitorLister interface {
+	ListMonitors(opts monitors.ListOptsBuilder) ([]monitors.Monitor, error)
+}
+
 type poolMembers struct {
-	clock clock.PassiveClock
-	getLB func(ctx context.Context, id string) (*loadbalancers.LoadBalancer, error)
-	list  func(ctx context.Context, pool string) ([]pools.Member, error)
+	clock        clock.PassiveClock
+	cache        *monitorCache
+	getLB        func(ctx context.Context, id string) (*loadbalancers.LoadBalancer, error)
+	list         func(ctx context.Context, pool string) ([]pools.Member, error)
+	listMonitors func(ctx context.Context, pool string) ([]HealthMonitor, error)
 }
 
 func (p poolMembers) Observe(ctx context.Context, req Request) (*Snapshot, error) {
 	s := &Snapshot{LoadBalancerID: req.LoadBalancerID, SentAt: p.clock.Now(), Found: true}
 	poolIDs := req.PoolIDs
-	if req.LoadBalancerStatus || len(poolIDs) == 0 {
+	provider, known := p.cache.provider(req.LoadBalancerID)
+	if req.LoadBalancerStatus || len(poolIDs) == 0 || (req.HealthMonitors && !known) {
 		s.Requests++
 		lb, err := p.getLB(ctx, req.LoadBalancerID)
 		if err != nil {
@@ -199,6 +248,8 @@ func (p poolMembers) Observe(ctx context.Context, req Request) (*Snapshot, error
 			return nil, fmt.Errorf("reading load balancer %s: the answer holds no load balancer", req.LoadBalancerID)
 		}
 		s.ProvisioningStatus, s.OperatingStatus = lb.ProvisioningStatus, lb.OperatingStatus
+		provider = lb.Provider
+		p.cache.setProvider(req.LoadBalancerID, provider)
 		if len(poolIDs) == 0 {
 			for _, pl := range lb.Pools {
 				poolIDs = append(poolIDs, pl.ID)
@@ -224,6 +275,12 @@ func (p poolMembers) Observe(ctx context.Context, req Request) (*Snapshot, error
 				ProvisioningStatus: m.ProvisioningStatus, OperatingStatus: m.OperatingStatus})
 		}
 		s.Pools = append(s.Pools, ps)
+	}
+	if req.HealthMonitors {
+		s.Provider = provider
+		if err := p.poolMonitors(ctx, s); err != nil {
+			return nil, err
+		}
 	}
 	s.ReceivedAt = p.clock.Now()
 	return s, nil

@@ -173,7 +173,10 @@ type Snapshot struct {
 	// when the source did not read them (see [Request.LoadBalancerStatus]).
 	ProvisioningStatus string
 	OperatingStatus    string
-	Pools              []PoolStatus
+	// Provider is the load balancer's provider (amphora, ovn, ...); empty
+	// when the source did not read it.
+	Provider string
+	Pools    []PoolStatus
 	// Complete is true when Pools holds every pool of the load balancer that
 	// the status tree shows, so a member absent from all of them is absent.
 	Complete bool
@@ -201,7 +204,10 @@ type PoolStatus struct {
 	OperatingStatus    string
 	// Monitor says whether the pool has a health monitor, when known.
 	Monitor MonitorPresence
-	Members []MemberStatus
+	// HealthMonitor holds the monitor's parameters when the source read them
+	// ([Request.HealthMonitors]); nil otherwise.
+	HealthMonitor *HealthMonitor
+	Members       []MemberStatus
 }
 
 // MonitorPresence is a tri-state for facts a source may not know.

@@ -49,6 +49,7 @@ func Check(ctx context.Context, src Source, lbID string, members []Selector, opt
 	// asking every time costs a pool-list source one request, which a
 	// one-shot check cannot save by asking again later.
 	req.LoadBalancerStatus = true
+	req.HealthMonitors = opts.WantsHealthMonitors()
 	if all {
 		req.PoolIDs = nil
 	}
