@@ -50,6 +50,8 @@ type options struct {
 	maxObservationAge time.Duration
 	parsedHooks       []gate.Hook
 	zap               zap.Options
+	// skipNameValidation lets tests run several managers in one process.
+	skipNameValidation bool
 }
 
 // parse reads the command line into options and checks it.

@@ -15,9 +15,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -52,7 +54,18 @@ func main() {
 
 // run builds the manager from options and runs it until ctx ends.
 func run(ctx context.Context, cfg *rest.Config, o *options) error {
-	setup := ctrl.Log.WithName("setup")
+	mgr, err := newManager(ctx, cfg, o)
+	if err != nil {
+		return err
+	}
+	ctrl.Log.WithName("setup").Info("starting the manager", "webhooks", o.enableWebhooks, "extension", o.enableExtension, "hooks", o.parsedHooks)
+	return mgr.Start(ctx)
+}
+
+// newManager builds the manager from options: its cache, the controllers,
+// the webhooks and the extension, not yet started. The scale benchmark runs
+// the same wiring.
+func newManager(ctx context.Context, cfg *rest.Config, o *options) (manager.Manager, error) {
 	metrics := metricsserver.Options{BindAddress: o.metricsAddr, SecureServing: true}
 	if o.metricsAddr != "0" {
 		// Metrics name clusters and their members: only callers allowed to
@@ -67,11 +80,12 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 		LeaderElectionID:        "membergate.membergate.io",
 		LeaderElectionNamespace: o.leaderElectNamespace,
 		Cache:                   cache.Options{SyncPeriod: &o.syncPeriod},
+		Controller:              config.Controller{SkipNameValidation: ptr.To(o.skipNameValidation)},
 		WebhookServer: webhook.NewServer(webhook.Options{Host: o.webhookHost, Port: o.webhookPort, CertDir: o.webhookCertDir,
 			TLSOpts: tlsserving.Options(o.http2)}),
 	})
 	if err != nil {
-		return fmt.Errorf("creating the manager: %w", err)
+		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
 	// One SecretSources for the gate's Octavia observations and the
 	// security-group reconciler's Octavia and Neutron requests: the same
@@ -85,11 +99,11 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 		Concurrency: o.concurrency,
 	}
 	if err := gate.SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("setting up the gate controller: %w", err)
+		return nil, fmt.Errorf("setting up the gate controller: %w", err)
 	}
 	mgmtID, err := managementClusterID(ctx, mgr.GetAPIReader(), o.managementClusterID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	groups := &securitygroup.Reconciler{
 		ManagementCluster: mgmtID,
@@ -101,31 +115,30 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 		MinSourcePrefixV6: o.minSourcePrefixV6,
 	}
 	if err := groups.SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("setting up the security-group controller: %w", err)
+		return nil, fmt.Errorf("setting up the security-group controller: %w", err)
 	}
 	if o.enableWebhooks {
 		if err := (webhooks.MemberGate{MinSourcePrefixV4: o.minSourcePrefixV4, MinSourcePrefixV6: o.minSourcePrefixV6}).SetupWithManager(mgr); err != nil {
-			return fmt.Errorf("setting up the MemberGate webhooks: %w", err)
+			return nil, fmt.Errorf("setting up the MemberGate webhooks: %w", err)
 		}
 		if err := mgr.AddReadyzCheck("webhooks", mgr.GetWebhookServer().StartedChecker()); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if o.enableExtension {
 		if err := addExtension(mgr, o); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	// Live while no reconcile is stuck past its deadline; a plain ping
 	// would stay green with every worker hung.
 	if err := mgr.AddHealthzCheck("reconcile", gate.Healthz); err != nil {
-		return err
+		return nil, err
 	}
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
-		return err
+		return nil, err
 	}
-	setup.Info("starting the manager", "webhooks", o.enableWebhooks, "extension", o.enableExtension, "hooks", o.parsedHooks)
-	return mgr.Start(ctx)
+	return mgr, nil
 }
 
 // addExtension adds the Runtime Extension server, on its own port and
