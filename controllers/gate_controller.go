@@ -26,7 +26,8 @@ import (
 	"github.com/membergate/membergate/pkg/gate"
 )
 
-// Resync is how often a cluster is looked at when nothing asks for sooner.
+// Resync is how often a cluster that is not idle is looked at when nothing
+// asks for sooner.
 const Resync = gate.Resync
 
 // GateReconciler gates the control-plane rollouts of CAPO clusters.
@@ -54,6 +55,10 @@ type GateReconciler struct {
 	// Concurrency is how many clusters are reconciled at once (the
 	// manager's --concurrency); zero means one.
 	Concurrency int
+	// IdleResync is how often an idle cluster (gate.Idle) is looked at,
+	// jittered per cluster (the manager's --idle-resync); zero means
+	// gate.DefaultIdleResync.
+	IdleResync time.Duration
 
 	snapshots      snapshotCache
 	inflight       inflight
@@ -194,6 +199,13 @@ func (r *GateReconciler) Healthz(_ *http.Request) error {
 		}
 	}
 	return nil
+}
+
+func (r *GateReconciler) idleResync() time.Duration {
+	if r.IdleResync > 0 {
+		return r.IdleResync
+	}
+	return gate.DefaultIdleResync
 }
 
 func (r *GateReconciler) clock() clock.PassiveClock {

@@ -38,7 +38,8 @@ func (r *GateReconciler) reconcileDecision(ctx context.Context, s *gateScope) er
 	in.LoadBalancer.NotCreated = target.LoadBalancerID == "" && target.NoLoadBalancer == ""
 	s.memory = memoryOf(mg)
 	s.outcome = cycle.Run(ctx, cycle.Cycle{Input: in, Machines: candidates(s.machines, target.LoadBalancerName), Options: opts, Memory: s.memory,
-		Observer: &octaviaObserver{r: r, cluster: client.ObjectKeyFromObject(s.cluster), target: target, machines: s.machines}, Clock: r.Clock.Now})
+		Observer: &octaviaObserver{r: r, cluster: client.ObjectKeyFromObject(s.cluster), target: target, machines: s.machines}, Clock: r.Clock.Now,
+		IdleResync: gate.IdleAfter(client.ObjectKeyFromObject(s.cluster).String(), r.idleResync())})
 	r.warnInsecure(s)
 	return nil
 }

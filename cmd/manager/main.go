@@ -97,6 +97,7 @@ func newManager(ctx context.Context, cfg *rest.Config, o *options) (manager.Mana
 		Recorder:    mgr.GetEventRecorder("membergate"),
 		Sources:     sources,
 		Concurrency: o.concurrency,
+		IdleResync:  o.idleResync,
 	}
 	if err := gate.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the gate controller: %w", err)
