@@ -14,8 +14,10 @@ import (
 	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -79,7 +81,7 @@ func newManager(ctx context.Context, cfg *rest.Config, o *options) (manager.Mana
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "membergate.membergate.io",
 		LeaderElectionNamespace: o.leaderElectNamespace,
-		Cache:                   cache.Options{SyncPeriod: &o.syncPeriod},
+		Cache:                   cacheOptions(o),
 		Controller:              config.Controller{SkipNameValidation: ptr.To(o.skipNameValidation)},
 		WebhookServer: webhook.NewServer(webhook.Options{Host: o.webhookHost, Port: o.webhookPort, CertDir: o.webhookCertDir,
 			TLSOpts: tlsserving.Options(o.http2)}),
@@ -99,6 +101,10 @@ func newManager(ctx context.Context, cfg *rest.Config, o *options) (manager.Mana
 		Concurrency: o.concurrency,
 		IdleResync:  o.idleResync,
 	}
+	if o.clusterSelector != "" {
+		// parse checked it.
+		gate.ClusterSelector, _ = labels.Parse(o.clusterSelector)
+	}
 	if err := gate.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the gate controller: %w", err)
 	}
@@ -114,6 +120,7 @@ func newManager(ctx context.Context, cfg *rest.Config, o *options) (manager.Mana
 		Networks:          sources,
 		MinSourcePrefixV4: o.minSourcePrefixV4,
 		MinSourcePrefixV6: o.minSourcePrefixV6,
+		ClusterSelector:   gate.ClusterSelector,
 	}
 	if err := groups.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the security-group controller: %w", err)
@@ -140,6 +147,29 @@ func newManager(ctx context.Context, cfg *rest.Config, o *options) (manager.Mana
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// cacheOptions keep in memory only what the controllers read: no object's
+// managedFields, and of a worker Machine (which only the security-group
+// reconciler reads, for its addresses, when a MemberGate admits workers)
+// its name, labels, deletion and addresses. At 10 workers per control
+// plane, full worker Machines would be most of the cache.
+func cacheOptions(o *options) cache.Options {
+	strip := cache.TransformStripManagedFields()
+	return cache.Options{SyncPeriod: &o.syncPeriod, DefaultTransform: strip,
+		ByObject: map[client.Object]cache.ByObject{&clusterv1.Machine{}: {Transform: func(obj any) (any, error) {
+			obj, err := strip(obj)
+			m, ok := obj.(*clusterv1.Machine)
+			if err != nil || !ok {
+				return obj, err
+			}
+			if _, cp := m.Labels[clusterv1.MachineControlPlaneLabel]; cp {
+				return m, nil
+			}
+			return &clusterv1.Machine{TypeMeta: m.TypeMeta, ObjectMeta: metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, UID: m.UID,
+				ResourceVersion: m.ResourceVersion, Labels: m.Labels, DeletionTimestamp: m.DeletionTimestamp},
+				Status: clusterv1.MachineStatus{Addresses: m.Status.Addresses}}, nil
+		}}}}
 }
 
 // addExtension adds the Runtime Extension server, on its own port and
