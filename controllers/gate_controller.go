@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -20,8 +22,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/internal/cloud/scope"
@@ -147,6 +149,7 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctr
 		if err == nil {
 			r.snapshots.forget(req.NamespacedName)
 			metrics.ForgetCluster(req.Namespace, req.Name)
+			r.forgetWarnings(req.NamespacedName)
 		}
 		return ctrl.Result{}, err
 	}
@@ -177,6 +180,19 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctr
 		log.FromContext(ctx).Info("holding the control-plane rollout", "cluster", s.cluster.Name, "reason", c.Message)
 	}
 	return ctrl.Result{RequeueAfter: out.RequeueAfter(r.Clock.Now())}, nil
+}
+
+// forgetWarnings drops the insecure-TLS warnings given for a cluster that
+// is gone or no longer gated: at 1,000 clusters created and deleted over a
+// manager's life, they would be all its memory keeps of them.
+func (r *GateReconciler) forgetWarnings(cluster types.NamespacedName) {
+	prefix := cluster.String() + " "
+	r.insecureWarned.Range(func(k, _ any) bool {
+		if strings.HasPrefix(k.(string), prefix) {
+			r.insecureWarned.Delete(k)
+		}
+		return true
+	})
 }
 
 // reader is where the MemberGate is read from: see APIReader.

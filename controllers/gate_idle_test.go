@@ -49,7 +49,7 @@ func TestIdleClusterIsReadOncePerIdleResync(t *testing.T) {
 	w.g.Expect(w.octa.SetMemberStatus(w.memberID(1), "ERROR", "")).To(Succeed())
 	w.clk.Step(res.RequeueAfter - 4*time.Minute)
 	res = w.reconcile()
-	w.g.Expect(w.statusReads()).To(Equal(reads+1))
+	w.g.Expect(w.statusReads()).To(Equal(reads + 1))
 	w.g.Expect(w.condition(1).Reason).To(Equal(gate.ReasonMemberError))
 	w.g.Expect(res.RequeueAfter).To(BeNumerically("<=", gate.Resync), "a cluster with a failed member is watched at the fast resync")
 }
@@ -78,4 +78,23 @@ func (w *world) memberID(i int) string {
 	}
 	w.t.Fatalf("no member for cp-%d", i)
 	return ""
+}
+
+func TestDeletedClusterIsForgotten(t *testing.T) {
+	w := servingWorld(t)
+	key := clientKey(w.cluster)
+	w.r.insecureWarned.Store(key.String()+" "+w.ns+"/cloud-config/openstack", true)
+	w.r.insecureWarned.Store(key.String()+"-other "+w.ns+"/cloud-config/openstack", true)
+	g := NewWithT(t)
+	w.g.Expect(k8sClient.Delete(w.ctx, w.cluster)).To(Succeed())
+	w.g.Expect(k8sClient.Get(w.ctx, key, w.cluster)).To(Succeed())
+	w.cluster.Finalizers = nil
+	w.g.Expect(k8sClient.Update(w.ctx, w.cluster)).To(Succeed())
+	g.Eventually(func() error { return k8sClient.Get(w.ctx, key, w.cluster) }).Should(MatchError(ContainSubstring("not found")))
+	w.reconcile()
+	var left []string
+	w.r.insecureWarned.Range(func(k, _ any) bool { left = append(left, k.(string)); return true })
+	g.Expect(left).To(ConsistOf(key.String() + "-other " + w.ns + "/cloud-config/openstack"))
+	_, ok := w.r.snapshots.entries[key.String()]
+	g.Expect(ok).To(BeFalse())
 }
