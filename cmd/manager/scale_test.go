@@ -174,7 +174,7 @@ func runScale(tb testing.TB, c scaleConfig) scaleFigures {
 
 	// Gated: every cluster's MemberGate shows what Octavia said and every
 	// control-plane Machine carries the hook.
-	waitFor(tb, 10*time.Minute, "every cluster gated", func() bool { return gated(ctx, tb, clusters) })
+	waitFor(tb, 40*time.Minute, "every cluster gated", func() bool { return gated(ctx, tb, clusters) })
 	f.startup = time.Since(start)
 	// The first reconciles' echoes (the MemberGate's creation, the first
 	// security-group pass) die down.
