@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -183,6 +184,16 @@ func runScale(tb testing.TB, c scaleConfig) scaleFigures {
 	}
 	time.Sleep(c.settle)
 	f.heapRun, f.rssRun = memory()
+	if path := os.Getenv("MEMBERGATE_SCALE_HEAPPROFILE"); path != "" {
+		out, err := os.Create(path)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := pprof.WriteHeapProfile(out); err != nil {
+			tb.Fatal(err)
+		}
+		_ = out.Close()
+	}
 
 	oct0, st0, neu0, api0 := octaviaRequests(clouds), statusRequests(clouds), neutronRequests(clouds), apiRequests.Load()
 	cpu0, rec0 := cpuTime(), reconcileTime(tb)
@@ -338,8 +349,8 @@ func createMachine(ctx context.Context, ns, name, address string, controlPlane b
 	return k8sClient.Status().Update(ctx, m)
 }
 
-// gated reports whether the clusters of the run are all gated: the
-// MemberGate shows what Octavia said.
+// gated reports whether the clusters of the run are all gated and idle:
+// the MemberGate shows what Octavia said and every member serving.
 func gated(ctx context.Context, tb testing.TB, clusters []scaleCluster) bool {
 	var mgs v1alpha1.MemberGateList
 	if err := k8sClient.List(ctx, &mgs); err != nil {
@@ -347,7 +358,9 @@ func gated(ctx context.Context, tb testing.TB, clusters []scaleCluster) bool {
 	}
 	observed := map[string]bool{}
 	for _, mg := range mgs.Items {
-		if mg.Status.LoadBalancer.ProvisioningStatus != "" && mg.DeletionTimestamp.IsZero() {
+		// Every member serves (past its settle window): the cluster is idle.
+		if mg.Status.LoadBalancer.ProvisioningStatus != "" && mg.DeletionTimestamp.IsZero() &&
+			mg.Status.Replicas != nil && mg.Status.MemberReadyReplicas != nil && *mg.Status.MemberReadyReplicas == *mg.Status.Replicas {
 			observed[mg.Namespace] = true
 		}
 	}
