@@ -94,3 +94,38 @@ func TestShardsNeverTouchEachOthersClusters(t *testing.T) {
 		g.Expect(own).To(BeNumerically(">", 0), "manager %s wrote nothing for its own clusters", shard)
 	}
 }
+
+// TestCacheKeepsOnlyWhatIsRead: the manager's cache holds no managedFields,
+// and of a worker Machine only what the security-group reconciler reads.
+func TestCacheKeepsOnlyWhatIsRead(t *testing.T) {
+	g := NewWithT(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cl := &cloud{octavia: octaviatest.NewServer(octaviatest.Options{Users: map[string]string{"capo": "s3cret"}}), neutron: neutrontest.NewServer()}
+	defer cl.octavia.Close()
+	defer cl.neutron.Close()
+	sc := scaleCluster{ns: "cache-slim", cloud: cl}
+	g.Expect(createCluster(ctx, &sc, 1)).To(Succeed())
+	o, err := parse([]string{"--leader-elect=false", "--metrics-bind-address=0", "--health-probe-bind-address=0", "--enable-webhooks=false",
+		"--enable-extension=false", "--management-cluster-id=cache"})
+	g.Expect(err).NotTo(HaveOccurred())
+	o.skipNameValidation = true
+	mgr, err := newManager(ctx, cfg, o)
+	g.Expect(err).NotTo(HaveOccurred())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	defer func() { cancel(); <-done }()
+	g.Expect(mgr.GetCache().WaitForCacheSync(ctx)).To(BeTrue())
+
+	var worker, cp clusterv1.Machine
+	g.Eventually(func() error {
+		return mgr.GetClient().Get(ctx, client.ObjectKey{Namespace: sc.ns, Name: "worker-0"}, &worker)
+	}, time.Minute, 100*time.Millisecond).Should(Succeed())
+	g.Expect(worker.Status.Addresses).NotTo(BeEmpty(), "the security-group reconciler reads workers' addresses")
+	g.Expect(worker.Labels).To(HaveKeyWithValue(clusterv1.ClusterNameLabel, "test"))
+	g.Expect(worker.Spec.InfrastructureRef.Name).To(BeEmpty(), "a worker's spec is cached")
+	g.Expect(worker.ManagedFields).To(BeEmpty())
+	g.Expect(mgr.GetClient().Get(ctx, client.ObjectKey{Namespace: sc.ns, Name: "cp-0"}, &cp)).To(Succeed())
+	g.Expect(cp.Spec.InfrastructureRef.Name).To(Equal("cp-0"), "a control-plane Machine is cached whole")
+	g.Expect(cp.ManagedFields).To(BeEmpty())
+}
