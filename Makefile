@@ -65,6 +65,13 @@ bench: ## Run every waiting strategy through the same emulated scenarios; print 
 bench-hung-cloud: envtest ## 50 clusters on 5 clouds, the real controller: what one hung cloud adds to the others' first decision.
 	KUBEBUILDER_ASSETS=$$(hack/envtest/build.sh) $(GO) test ./controllers -run '^$$' -bench HungCloud -benchtime 1x -count 3
 
+.PHONY: bench-manager
+bench-manager: envtest ## The manager's own wiring with SCALE_N (default 100 and 1000) clusters on 5 emulated clouds: idle and rolling cost, release latency, memory.
+	@set -e; export KUBEBUILDER_ASSETS=$$(hack/envtest/build.sh); for n in $(SCALE_N); do \
+		MEMBERGATE_SCALE_N=$$n $(GO) test ./cmd/manager -run '^$$' -bench ManagerScale -benchtime 1x -timeout 60m; done
+
+SCALE_N ?= 100 1000
+
 .PHONY: openstack-up
 openstack-up: ## Install (apt) and start real Octavia and Neutron on 127.0.0.1, data under test/openstack/.data.
 	test/openstack/up.sh

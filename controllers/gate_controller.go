@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -17,7 +21,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/internal/cloud/scope"
@@ -26,7 +32,8 @@ import (
 	"github.com/membergate/membergate/pkg/gate"
 )
 
-// Resync is how often a cluster is looked at when nothing asks for sooner.
+// Resync is how often a cluster that is not idle is looked at when nothing
+// asks for sooner.
 const Resync = gate.Resync
 
 // GateReconciler gates the control-plane rollouts of CAPO clusters.
@@ -54,6 +61,14 @@ type GateReconciler struct {
 	// Concurrency is how many clusters are reconciled at once (the
 	// manager's --concurrency); zero means one.
 	Concurrency int
+	// ClusterSelector, when set, limits the gate to the Clusters whose
+	// labels it matches (the manager's --cluster-selector, for sharding):
+	// any other is never reconciled, as if not gated.
+	ClusterSelector labels.Selector
+	// IdleResync is how often an idle cluster (gate.Idle) is looked at,
+	// jittered per cluster (the manager's --idle-resync); zero means
+	// gate.DefaultIdleResync.
+	IdleResync time.Duration
 
 	snapshots      snapshotCache
 	inflight       inflight
@@ -89,12 +104,39 @@ func (r *GateReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// hangs holds one worker for at most ReconcileTimeout, never the
 		// decisions of clusters on other clouds.
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.Concurrency), ReconciliationTimeout: ReconcileTimeout}).
-		For(&clusterv1.Cluster{}).
-		Owns(&v1alpha1.MemberGate{}).
-		Watches(&clusterv1.Machine{}, clusterobjects.EnqueueLabelledCluster, builder.WithPredicates(clusterobjects.ControlPlaneOnly)).
-		Watches(&infrav1.OpenStackCluster{}, clusterobjects.EnqueueLabelledCluster).
+		// An idle cluster is looked at on the events below and every idle
+		// resync: each watch lets through what the decision reads and drops
+		// status-only noise (conditions that CAPI, CAPO, the
+		// security-group reconciler and the gate itself write), which
+		// would only wake a reconcile that reuses its observation.
+		For(&clusterv1.Cluster{}, builder.WithPredicates(r.selected(), metadataOrSpecChanged)).
+		Owns(&v1alpha1.MemberGate{}, builder.WithPredicates(metadataOrSpecChanged)).
+		Watches(&clusterv1.Machine{}, clusterobjects.EnqueueLabelledCluster, builder.WithPredicates(clusterobjects.ControlPlaneOnly, machineChanged)).
+		Watches(&infrav1.OpenStackCluster{}, clusterobjects.EnqueueLabelledCluster, builder.WithPredicates(loadBalancerChanged)).
 		Complete(r)
 }
+
+// metadataOrSpecChanged admits creations, deletions and updates of the
+// spec (the generation; a deletion's timestamp raises it too), labels or
+// annotations (pause, skip, manual release).
+var metadataOrSpecChanged = predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{})
+
+// machineChanged admits what a control-plane Machine's decision reads
+// besides its spec and metadata: its addresses (how its member is found)
+// and its Node (whether it must serve).
+var machineChanged = predicate.Or(metadataOrSpecChanged, predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	o, ok1 := e.ObjectOld.(*clusterv1.Machine)
+	n, ok2 := e.ObjectNew.(*clusterv1.Machine)
+	return !ok1 || !ok2 || !equality.Semantic.DeepEqual(o.Status.Addresses, n.Status.Addresses) || o.Status.NodeRef != n.Status.NodeRef
+}})
+
+// loadBalancerChanged admits, besides spec and metadata, a change of the
+// API server load balancer CAPO records in the OpenStackCluster's status.
+var loadBalancerChanged = predicate.Or(metadataOrSpecChanged, predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	o, ok1 := e.ObjectOld.(*infrav1.OpenStackCluster)
+	n, ok2 := e.ObjectNew.(*infrav1.OpenStackCluster)
+	return !ok1 || !ok2 || !equality.Semantic.DeepEqual(o.Status.APIServerLoadBalancer, n.Status.APIServerLoadBalancer)
+}})
 
 // Reconcile observes one Cluster once and applies the gate's decision: the
 // phases run in order on one scope, and the MemberGate status they leave is
@@ -107,6 +149,7 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctr
 		if err == nil {
 			r.snapshots.forget(req.NamespacedName)
 			metrics.ForgetCluster(req.Namespace, req.Name)
+			r.forgetWarnings(req.NamespacedName)
 		}
 		return ctrl.Result{}, err
 	}
@@ -142,6 +185,19 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctr
 		after = d
 	}
 	return ctrl.Result{RequeueAfter: after}, nil
+}
+
+// forgetWarnings drops the insecure-TLS warnings given for a cluster that
+// is gone or no longer gated: at 1,000 clusters created and deleted over a
+// manager's life, they would be all its memory keeps of them.
+func (r *GateReconciler) forgetWarnings(cluster types.NamespacedName) {
+	prefix := cluster.String() + " "
+	r.insecureWarned.Range(func(k, _ any) bool {
+		if strings.HasPrefix(k.(string), prefix) {
+			r.insecureWarned.Delete(k)
+		}
+		return true
+	})
 }
 
 // reader is where the MemberGate is read from: see APIReader.
@@ -199,6 +255,23 @@ func (r *GateReconciler) Healthz(_ *http.Request) error {
 		}
 	}
 	return nil
+}
+
+// selected admits the events of the Clusters of this shard.
+func (r *GateReconciler) selected() predicate.Predicate {
+	return predicate.NewPredicateFuncs(func(o client.Object) bool { return r.selects(o) })
+}
+
+// selects reports whether a Cluster belongs to this manager's shard.
+func (r *GateReconciler) selects(o client.Object) bool {
+	return r.ClusterSelector == nil || r.ClusterSelector.Matches(labels.Set(o.GetLabels()))
+}
+
+func (r *GateReconciler) idleResync() time.Duration {
+	if r.IdleResync > 0 {
+		return r.IdleResync
+	}
+	return gate.DefaultIdleResync
 }
 
 func (r *GateReconciler) clock() clock.PassiveClock {

@@ -39,7 +39,8 @@ func (r *GateReconciler) reconcileDecision(ctx context.Context, s *gateScope) er
 	s.memory = memoryOf(mg)
 	s.outcome = cycle.Run(ctx, cycle.Cycle{Input: in, Machines: candidates(s.machines, target.LoadBalancerName), Options: opts, Memory: s.memory,
 		Observer: &octaviaObserver{r: r, cluster: client.ObjectKeyFromObject(s.cluster), target: target, machines: s.machines,
-			monitors: opts.WantsHealthMonitors()}, Clock: r.Clock.Now})
+			monitors: opts.WantsHealthMonitors()}, Clock: r.Clock.Now,
+		IdleResync: gate.IdleAfter(client.ObjectKeyFromObject(s.cluster).String(), r.idleResync())})
 	r.warnInsecure(s)
 	return nil
 }

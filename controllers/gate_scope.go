@@ -56,7 +56,8 @@ type gateScope struct {
 // error, when the Cluster is gone or not gated.
 func (r *GateReconciler) newScope(ctx context.Context, key types.NamespacedName) (*gateScope, error) {
 	var cluster clusterv1.Cluster
-	if err := r.Client.Get(ctx, key, &cluster); err != nil {
+	if err := r.Client.Get(ctx, key, &cluster); err != nil || !r.selects(&cluster) {
+		// Another shard's Cluster is none of this manager's business.
 		return nil, client.IgnoreNotFound(err)
 	}
 	target, gated, err := r.locator().Locate(ctx, r.Client, &cluster)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -52,8 +53,12 @@ type options struct {
 	extensionCertDir  string
 	extensionHooks    string
 	maxObservationAge time.Duration
+	idleResync        time.Duration
+	clusterSelector   string
 	parsedHooks       []gate.Hook
 	zap               zap.Options
+	// skipNameValidation lets tests run several managers in one process.
+	skipNameValidation bool
 }
 
 // parse reads the command line into options and checks it.
@@ -110,8 +115,11 @@ func flagSet(o *options) *flag.FlagSet {
 	fs.BoolVar(&o.http2, "enable-http2", false, "serve HTTP/2 on the webhook and extension servers besides HTTP/1.1 (off: HTTP/2's rapid-reset attacks)")
 	fs.BoolVar(&o.extensionFailClosed, "extension-fail-closed", false,
 		"declare the lifecycle hooks failurePolicy Fail (an upgrade waits while the extension cannot answer) instead of Ignore; the pre-drain hooks hold rollouts either way")
-	fs.DurationVar(&o.maxObservationAge, "extension-max-observation-age", gate.DefaultMaxObservationAge,
-		"how old the gate's last observation of a cluster may be for a hook to rely on it; older blocks the hook. At least 1m")
+	fs.DurationVar(&o.maxObservationAge, "extension-max-observation-age", 0,
+		"how old the gate's last observation of a cluster may be for a hook to rely on it; older blocks the hook. 0 means --idle-resync and its jitter (a fifth) plus 2m; at least --idle-resync and its jitter plus 30s")
+	fs.DurationVar(&o.idleResync, "idle-resync", gate.DefaultIdleResync,
+		"how often a cluster with nothing pending (no Machine deleting, no member waiting, no orphan) is read from Octavia, plus up to a fifth of jitter per cluster; 30s to 1h")
+	fs.StringVar(&o.clusterSelector, "cluster-selector", "", "label selector of the Clusters this manager gates (sharding); empty means every Cluster")
 	o.zap.BindFlags(fs)
 	return fs
 }
@@ -204,6 +212,14 @@ func (o *options) check() error {
 	if o.syncPeriod < minSyncPeriod {
 		bad("sync-period", o.syncPeriod, "must be at least %s", minSyncPeriod)
 	}
+	// Shorter than the fast resync would look at idle clusters more often
+	// than at rolling ones.
+	if o.idleResync < controllers.Resync || o.idleResync > time.Hour {
+		bad("idle-resync", o.idleResync, "must be from %s to 1h", controllers.Resync)
+	}
+	if _, err := labels.Parse(o.clusterSelector); err != nil {
+		bad("cluster-selector", o.clusterSelector, "not a label selector: %v", err)
+	}
 
 	if o.enableWebhooks {
 		if err := port(o.webhookPort); err != nil {
@@ -229,12 +245,15 @@ func (o *options) check() error {
 			bad("extension-hooks", o.extensionHooks, "%v", err)
 		}
 		o.parsedHooks = hooks
-		// The controller observes a cluster every Resync when nothing
-		// changes: an age shorter than two of them blocks the hooks of
-		// healthy clusters between ordinary observations.
-		if o.maxObservationAge < minObservationAge {
-			bad("extension-max-observation-age", o.maxObservationAge, "must be at least %s (the controller observes every cluster at least every %s)",
-				minObservationAge, controllers.Resync)
+		// The controller observes an idle cluster every idle resync (and
+		// its jitter): a shorter age blocks the hooks of healthy clusters
+		// between ordinary observations.
+		if o.maxObservationAge == 0 {
+			o.maxObservationAge = gate.MaxObservationAgeFor(o.idleResync)
+		}
+		if least := gate.LongestIdle(o.idleResync) + controllers.Resync; o.maxObservationAge < least {
+			bad("extension-max-observation-age", o.maxObservationAge, "must be at least %s (the controller observes an idle cluster every %s, --idle-resync and its jitter)",
+				least, gate.LongestIdle(o.idleResync))
 		}
 	}
 	for i, a := range listeners {
@@ -266,11 +285,8 @@ func namespaceList(value string) ([]string, error) {
 	return out, nil
 }
 
-// The lower bounds of the manager's durations.
-const (
-	minSyncPeriod     = time.Second
-	minObservationAge = 2 * controllers.Resync
-)
+// The lower bound of the informers' resync.
+const minSyncPeriod = time.Second
 
 // listener is a server's address, from the flag that sets its port.
 type listener struct {

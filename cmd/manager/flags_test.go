@@ -23,6 +23,9 @@ func TestParseDefaults(t *testing.T) {
 	g.Expect(o.extensionPort).To(Equal(extension.DefaultPort))
 	g.Expect(o.parsedHooks).To(Equal(extension.AllHooks))
 	g.Expect(o.maxObservationAge).To(Equal(gate.DefaultMaxObservationAge))
+	g.Expect(o.idleResync).To(Equal(gate.DefaultIdleResync))
+	// An idle cluster's observation is answered from until its next look.
+	g.Expect(o.maxObservationAge).To(BeNumerically(">", gate.LongestIdle(o.idleResync)))
 	g.Expect(o.syncPeriod).To(Equal(10 * time.Minute))
 }
 
@@ -30,7 +33,9 @@ func TestParseRefusesWhatCannotWork(t *testing.T) {
 	for want, args := range map[string][]string{
 		"unknown hook":                  {"--extension-hooks=BeforeClusterUpgrade,BeforeClusterDelete"},
 		"are both 9443":                 {"--extension-port=9443"},
-		"at least 1m0s":                 {"--extension-max-observation-age=0s"},
+		"at least 6m30s":                {"--extension-max-observation-age=2m"},
+		"from 30s to 1h":                {"--idle-resync=10s"},
+		"not a label selector":          {"--cluster-selector=shard in (a"},
 		"flag provided but not defined": {"--no-such-flag"},
 		"unexpected arguments":          {"stray"},
 	} {
@@ -98,8 +103,9 @@ func TestParseRefusesNonsensicalValues(t *testing.T) {
 		{[]string{"--webhook-cert-dir="}, []string{"--webhook-cert-dir", "must not be empty"}},
 		{[]string{"--extension-cert-dir="}, []string{"--extension-cert-dir", "must not be empty"}},
 		{[]string{"--extension-hooks="}, []string{"--extension-hooks", "no hook listed"}},
-		{[]string{"--extension-max-observation-age=-1m"}, []string{"--extension-max-observation-age", "at least 1m0s"}},
-		{[]string{"--extension-max-observation-age=20s"}, []string{"--extension-max-observation-age", "at least 1m0s"}},
+		{[]string{"--extension-max-observation-age=-1m"}, []string{"--extension-max-observation-age", "at least 6m30s"}},
+		{[]string{"--idle-resync=30s", "--extension-max-observation-age=50s"}, []string{"--extension-max-observation-age", "at least 1m6s"}},
+		{[]string{"--idle-resync=2h"}, []string{"--idle-resync", "30s to 1h"}},
 		// "" would silently serve metrics on controller-runtime's :8080.
 		{[]string{"--metrics-bind-address="}, []string{"--metrics-bind-address", `"0"`, "1 to 65535"}},
 		{[]string{"--metrics-bind-address=:0"}, []string{"--metrics-bind-address", "1 to 65535"}},
@@ -135,7 +141,8 @@ func TestParseAcceptsSensibleValues(t *testing.T) {
 		{"--sync-period=1s"},
 		{"--min-source-prefix-v4=16", "--min-source-prefix-v6=48"},
 		{"--webhook-port=1", "--extension-port=65535"},
-		{"--extension-max-observation-age=1m"},
+		{"--idle-resync=30s", "--extension-max-observation-age=70s"},
+		{"--idle-resync=1h", "--cluster-selector=shard=a,!excluded"},
 		{"--metrics-bind-address=0", "--health-probe-bind-address=0"},
 		{"--health-probe-bind-address="},
 		{"--metrics-bind-address=127.0.0.1:9090", "--health-probe-bind-address=[::1]:8081"},

@@ -16,10 +16,14 @@ import (
 	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -54,7 +58,18 @@ func main() {
 
 // run builds the manager from options and runs it until ctx ends.
 func run(ctx context.Context, cfg *rest.Config, o *options) error {
-	setup := ctrl.Log.WithName("setup")
+	mgr, err := newManager(ctx, cfg, o)
+	if err != nil {
+		return err
+	}
+	ctrl.Log.WithName("setup").Info("starting the manager", "version", version, "namespaces", namespacesLog(o.namespaces), "webhooks", o.enableWebhooks, "extension", o.enableExtension, "hooks", o.parsedHooks)
+	return mgr.Start(ctx)
+}
+
+// newManager builds the manager from options: its cache, the controllers,
+// the webhooks and the extension, not yet started. The scale benchmark runs
+// the same wiring.
+func newManager(ctx context.Context, cfg *rest.Config, o *options) (manager.Manager, error) {
 	metrics := metricsserver.Options{BindAddress: o.metricsAddr, SecureServing: true}
 	if o.metricsAddr != "0" {
 		// Metrics name clusters and their members: only callers allowed to
@@ -69,11 +84,12 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 		LeaderElectionID:        "membergate.membergate.io",
 		LeaderElectionNamespace: o.leaderElectNamespace,
 		Cache:                   cacheOptions(o),
+		Controller:              config.Controller{SkipNameValidation: ptr.To(o.skipNameValidation)},
 		WebhookServer: webhook.NewServer(webhook.Options{Host: o.webhookHost, Port: o.webhookPort, CertDir: o.webhookCertDir,
 			TLSOpts: tlsserving.Options(o.http2)}),
 	})
 	if err != nil {
-		return fmt.Errorf("creating the manager: %w", err)
+		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
 	// One SecretSources for the gate's Octavia observations and the
 	// security-group reconciler's Octavia and Neutron requests: the same
@@ -85,13 +101,18 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 		Recorder:    mgr.GetEventRecorder("membergate"),
 		Sources:     sources,
 		Concurrency: o.concurrency,
+		IdleResync:  o.idleResync,
+	}
+	if o.clusterSelector != "" {
+		// parse checked it.
+		gate.ClusterSelector, _ = labels.Parse(o.clusterSelector)
 	}
 	if err := gate.SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("setting up the gate controller: %w", err)
+		return nil, fmt.Errorf("setting up the gate controller: %w", err)
 	}
 	mgmtID, err := managementClusterID(ctx, mgr.GetAPIReader(), o.managementClusterID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	groups := &securitygroup.Reconciler{
 		ManagementCluster: mgmtID,
@@ -101,41 +122,59 @@ func run(ctx context.Context, cfg *rest.Config, o *options) error {
 		Networks:          sources,
 		MinSourcePrefixV4: o.minSourcePrefixV4,
 		MinSourcePrefixV6: o.minSourcePrefixV6,
+		ClusterSelector:   gate.ClusterSelector,
 	}
 	if err := groups.SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("setting up the security-group controller: %w", err)
+		return nil, fmt.Errorf("setting up the security-group controller: %w", err)
 	}
 	if o.enableWebhooks {
 		if err := (webhooks.MemberGate{MinSourcePrefixV4: o.minSourcePrefixV4, MinSourcePrefixV6: o.minSourcePrefixV6}).SetupWithManager(mgr); err != nil {
-			return fmt.Errorf("setting up the MemberGate webhooks: %w", err)
+			return nil, fmt.Errorf("setting up the MemberGate webhooks: %w", err)
 		}
 		if err := mgr.AddReadyzCheck("webhooks", mgr.GetWebhookServer().StartedChecker()); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if o.enableExtension {
 		if err := addExtension(mgr, o); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	// Live while no reconcile is stuck past its deadline; a plain ping
 	// would stay green with every worker hung.
 	if err := mgr.AddHealthzCheck("reconcile", gate.Healthz); err != nil {
-		return err
+		return nil, err
 	}
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
-		return err
+		return nil, err
 	}
-	setup.Info("starting the manager", "version", version, "namespaces", namespacesLog(o.namespaces), "webhooks", o.enableWebhooks, "extension", o.enableExtension, "hooks", o.parsedHooks)
-	return mgr.Start(ctx)
+	return mgr, nil
 }
 
-// cacheOptions are the manager's cache: with --watch-namespaces, it lists
+// cacheOptions are the manager's cache. With --watch-namespaces it lists
 // and watches namespaced objects in those namespaces only, so the manager
 // neither sees nor acts on a cluster elsewhere and needs no cluster-wide
-// grant for them.
+// grant for them. It keeps in memory only what the controllers read: no
+// object's managedFields, and of a worker Machine (which only the
+// security-group reconciler reads, for its addresses, when a MemberGate
+// admits workers) its name, labels, deletion and addresses. At 10 workers
+// per control plane, full worker Machines would be most of the cache.
 func cacheOptions(o *options) cache.Options {
-	c := cache.Options{SyncPeriod: &o.syncPeriod}
+	strip := cache.TransformStripManagedFields()
+	c := cache.Options{SyncPeriod: &o.syncPeriod, DefaultTransform: strip,
+		ByObject: map[client.Object]cache.ByObject{&clusterv1.Machine{}: {Transform: func(obj any) (any, error) {
+			obj, err := strip(obj)
+			m, ok := obj.(*clusterv1.Machine)
+			if err != nil || !ok {
+				return obj, err
+			}
+			if _, cp := m.Labels[clusterv1.MachineControlPlaneLabel]; cp {
+				return m, nil
+			}
+			return &clusterv1.Machine{TypeMeta: m.TypeMeta, ObjectMeta: metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, UID: m.UID,
+				ResourceVersion: m.ResourceVersion, Labels: m.Labels, DeletionTimestamp: m.DeletionTimestamp},
+				Status: clusterv1.MachineStatus{Addresses: m.Status.Addresses}}, nil
+		}}}}
 	if len(o.namespaces) > 0 {
 		c.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range o.namespaces {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
@@ -81,6 +82,10 @@ type Reconciler struct {
 	// Concurrency is how many MemberGates are reconciled at once (the
 	// manager's --concurrency); zero means one.
 	Concurrency int
+	// ClusterSelector, when set, limits the reconciler to the Clusters
+	// whose labels it matches (the manager's --cluster-selector): another
+	// shard's are never read from OpenStack nor written.
+	ClusterSelector labels.Selector
 
 	caches caches
 }
@@ -128,6 +133,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return r.cleanupWithoutCluster(ctx, req.NamespacedName)
 		}
 		return ctrl.Result{}, err
+	}
+	if r.ClusterSelector != nil && !r.ClusterSelector.Matches(labels.Set(cluster.Labels)) {
+		return ctrl.Result{}, nil
 	}
 	target, gated, err := r.locator().Locate(ctx, r.Client, &cluster)
 	if err != nil || !gated {

@@ -24,14 +24,31 @@ const (
 )
 
 // HookRetry is the retryAfter of a blocking hook answer. The controller
-// re-observes a cluster at least every Resync and usually within seconds of
-// a change, so a short retry costs little and ends a block promptly.
+// re-observes a cluster that is not Idle at least every Resync and usually
+// within seconds of a change, so a short retry costs little and ends a
+// block promptly.
 const HookRetry = 15 * time.Second
 
 // DefaultMaxObservationAge is how old the controller's last observation may
-// be and still answer a hook: four resyncs (one every Resync) missed mean the
-// controller is not keeping up, and an old "serving" proves nothing.
-const DefaultMaxObservationAge = 2 * time.Minute
+// be and still answer a hook, with the default idle resync:
+// MaxObservationAgeFor(DefaultIdleResync).
+const DefaultMaxObservationAge = DefaultIdleResync + DefaultIdleResync/idleJitterDivisor + observationSlack
+
+// observationSlack is what an observation may be late beyond its schedule:
+// four resyncs (one every Resync) missed mean the controller is not keeping
+// up, and an old "serving" proves nothing.
+const observationSlack = 4 * Resync
+
+// MaxObservationAgeFor is how old an observation may be to answer a hook
+// when the controller looks at idle clusters every idle: an idle cluster's
+// observation is up to LongestIdle old by design, and only what is later
+// than that by four resyncs means the controller is not keeping up. A
+// rolling cluster is not idle and is observed at least every Resync, and
+// the pre-drain hook of a Machine is released only on a fresh read of
+// Octavia, whatever the age here.
+func MaxObservationAgeFor(idle time.Duration) time.Duration {
+	return LongestIdle(idle) + observationSlack
+}
 
 // HookInput is what a lifecycle hook decides from: the controller's last
 // observation of a gated cluster (the MemberGate status), plain values only.

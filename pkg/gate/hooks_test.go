@@ -103,13 +103,19 @@ func TestDecideHook(t *testing.T) {
 				return in
 			}(),
 			want: []string{"waiting for a fresh observation: the gate has not observed the load balancer yet"}},
+		{name: "an idle cluster's observation, one idle resync old, still answers",
+			in: func() HookInput {
+				in := hookInput(BeforeClusterUpgrade, readyMachine("cp-0"))
+				in.ObservedAt = now.Add(-5*time.Minute - 50*time.Second)
+				return in
+			}(), allow: true},
 		{name: "stale observation: an old 'serving' proves nothing",
 			in: func() HookInput {
 				in := hookInput(BeforeClusterUpgrade, readyMachine("cp-0"))
-				in.ObservedAt = now.Add(-3 * time.Minute)
+				in.ObservedAt = now.Add(-9 * time.Minute)
 				return in
 			}(),
-			want: []string{"waiting for a fresh observation: the last one is 3m0s old (at 2026-11-21T11:57:00Z), more than 2m0s"}},
+			want: []string{"waiting for a fresh observation: the last one is 9m0s old (at 2026-11-21T11:51:00Z), more than 8m0s"}},
 		{name: "a custom max age",
 			in: func() HookInput {
 				in := hookInput(BeforeClusterUpgrade, readyMachine("cp-0"))

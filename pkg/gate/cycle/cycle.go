@@ -49,6 +49,10 @@ type Cycle struct {
 	Observer Observer
 	// Clock dates a cycle that observes nothing.
 	Clock func() time.Time
+	// IdleResync is when to look again at a cluster the decision leaves
+	// gate.Idle (gate.IdleAfter of the cluster); 0 means gate.Resync, as
+	// for any other.
+	IdleResync time.Duration
 }
 
 // Outcome is one decision and what it was made on.
@@ -65,6 +69,9 @@ type Outcome struct {
 	// ServerRetryAfter is what Octavia's Retry-After asked for when it
 	// refused the observation (429, 503): the next cycle is no sooner.
 	ServerRetryAfter time.Duration
+	// IdleResync is set when the decision left the cluster gate.Idle: the
+	// next cycle is then this long after the observation.
+	IdleResync time.Duration
 }
 
 // Run makes one decision.
@@ -97,6 +104,10 @@ func Run(ctx context.Context, c Cycle) Outcome {
 	if after <= 0 || after > gate.Resync {
 		// Nothing pending: the periodic resync is the next poll.
 		after = gate.Resync
+	}
+	if c.IdleResync > 0 && gate.Idle(o.Input, o.Decision) {
+		// Events between now and then reuse this observation.
+		after, o.IdleResync = c.IdleResync, c.IdleResync
 	}
 	// An Octavia that asked to be left alone for a while is: sooner
 	// would only be refused again, and spend the budget of every cluster
@@ -133,11 +144,14 @@ func (c Cycle) decide(in gate.Input, snap *memberwait.Snapshot, at time.Time) Ou
 // RequeueAfter is when to run the next cycle, counted from now: what the
 // decision asked for, less the age of the observation it was made on (a
 // remembered one may be old), at least a tenth of a second and at most
-// gate.Resync. Zero, for a paused cluster, means only when something
-// changes.
+// gate.Resync, or the idle resync for an idle cluster. Zero, for a paused
+// cluster, means only when something changes.
 func (o Outcome) RequeueAfter(now time.Time) time.Duration {
 	if o.Input.Paused {
 		return 0
+	}
+	if o.IdleResync > 0 {
+		return max(o.IdleResync-now.Sub(o.ObservedAt), time.Second/10)
 	}
 	after := o.Decision.RequeueAfter
 	if after > 0 {
