@@ -20,24 +20,41 @@ OS_AMQP_DIST_PORT=${OS_AMQP_DIST_PORT:-25673}
 OS_OCTAVIA_PORT=${OS_OCTAVIA_PORT:-29876}
 OS_NEUTRON_PORT=${OS_NEUTRON_PORT:-29696}
 OS_HM_PORT=${OS_HM_PORT:-25555}
+OS_KEYSTONE_PORT=${OS_KEYSTONE_PORT:-25000}
 
-# The project every Octavia object is created in (noauth takes X-Project-Id on
-# trust), and the key that signs amphora heartbeats.
-OS_PROJECT_ID=${OS_PROJECT_ID:-8a4f5b0c2d3e4f6a9b7c1d2e3f4a5b6c}
+# The key that signs amphora heartbeats.
 OS_HEARTBEAT_KEY=${OS_HEARTBEAT_KEY:-membergate-conformance}
 OS_DB_PASSWORD=membergate
 OS_RABBIT_NODE=membergate-os@localhost
+
+# Keystone: the region of every endpoint, the admin that keystone-manage
+# bootstrap makes, the service users Octavia's and Neutron's keystonemiddleware
+# validate tokens with, and the member user (and its project) the suite acts
+# as. Throw-away passwords for a loopback-only test stack.
+OS_REGION=RegionOne
+OS_ADMIN_PASSWORD=membergate-admin
+OS_SERVICE_PASSWORD=membergate-service
+OS_MEMBER_USER=membergate
+OS_MEMBER_PASSWORD=membergate-member
+OS_MEMBER_PROJECT=membergate
+OS_APPCRED_NAME=membergate-conformance
+# Token lifetime: short, so that the drills see tokens expire mid-hold
+# within a couple of minutes of real time; keystonemiddleware's token cache
+# (token_cache_time) is held below it so a cached token never outlives its
+# expiry by much.
+OS_TOKEN_EXPIRATION=${OS_TOKEN_EXPIRATION:-60}
 
 # Debian packages. --no-install-recommends keeps the install to the servers
 # and the Python libraries they import.
 OS_PACKAGES=(
 	octavia-api octavia-worker octavia-health-manager octavia-housekeeping octavia-driver-agent
 	neutron-server mariadb-server mariadb-client rabbitmq-server python3-pymysql openssl
-	curl ca-certificates iproute2 procps
+	keystone python3-keystone uwsgi-core uwsgi-plugin-python3
+	curl jq ca-certificates iproute2 procps
 )
 
 # Services ctl.sh knows, in start order.
-OS_SERVICES=(mariadb epmd rabbitmq octavia-api octavia-worker neutron-server octavia-health-manager)
+OS_SERVICES=(mariadb epmd rabbitmq keystone octavia-api octavia-worker neutron-server octavia-health-manager)
 
 log() { printf '[openstack %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() {
@@ -112,7 +129,7 @@ OS_RABBIT_DIR=$OS_DATA/rabbitmq
 
 make_dirs() {
 	mkdir -p "$OS_CONF" "$OS_LOGS" "$OS_PIDS" "$OS_RUN" "$OS_RABBIT_DIR" "$OS_DATA/certs" \
-		"$OS_DATA/lock" "$OS_DATA/octavia"
+		"$OS_DATA/lock" "$OS_DATA/octavia" "$OS_DATA/keystone"
 }
 
 # --- processes ---------------------------------------------------------------
@@ -228,9 +245,11 @@ start_mariadb() {
 	mysql_cli --batch <<-SQL
 		CREATE DATABASE IF NOT EXISTS octavia;
 		CREATE DATABASE IF NOT EXISTS neutron;
+		CREATE DATABASE IF NOT EXISTS keystone;
 		CREATE USER IF NOT EXISTS 'membergate'@'127.0.0.1' IDENTIFIED BY '$OS_DB_PASSWORD';
 		GRANT ALL PRIVILEGES ON octavia.* TO 'membergate'@'127.0.0.1';
 		GRANT ALL PRIVILEGES ON neutron.* TO 'membergate'@'127.0.0.1';
+		GRANT ALL PRIVILEGES ON keystone.* TO 'membergate'@'127.0.0.1';
 	SQL
 }
 
@@ -294,6 +313,199 @@ make_certs() {
 	chmod 600 "$d"/*.key "$d/client.pem"
 }
 
+# --- Keystone ----------------------------------------------------------------
+
+OS_KEYSTONE_URL=http://127.0.0.1:$OS_KEYSTONE_PORT/v3
+OS_KEYSTONE_DIR=$OS_DATA/keystone
+
+write_keystone_conf() {
+	cat >"$OS_CONF/keystone.conf" <<-EOC
+		[DEFAULT]
+		debug = False
+		use_stderr = True
+		log_dir =
+		log_file =
+
+		[database]
+		connection = mysql+pymysql://membergate:$OS_DB_PASSWORD@127.0.0.1:$OS_MYSQL_PORT/keystone
+
+		[token]
+		provider = fernet
+		expiration = $OS_TOKEN_EXPIRATION
+
+		[fernet_tokens]
+		key_repository = $OS_KEYSTONE_DIR/fernet-keys
+
+		[fernet_receipts]
+		key_repository = $OS_KEYSTONE_DIR/fernet-receipts
+
+		[credential]
+		key_repository = $OS_KEYSTONE_DIR/credential-keys
+
+		[cache]
+		enabled = False
+
+		[oslo_policy]
+		policy_dirs = /etc/keystone/policy.d
+
+		[oslo_concurrency]
+		lock_path = $OS_DATA/lock
+	EOC
+}
+
+keystone_manage() { keystone-manage --config-file "$OS_CONF/keystone.conf" "$@"; }
+
+# keystone_db_setup: schema, signing keys and the bootstrap admin (with
+# Keystone's own catalog entry), each once; later runs find their markers.
+keystone_db_setup() {
+	local l=$OS_LOGS/keystone-manage.log
+	if [[ ! -e $OS_KEYSTONE_DIR/db-synced ]]; then
+		keystone_manage db_sync >"$l" 2>&1 || die "keystone-manage db_sync failed (log: $l)"
+		touch "$OS_KEYSTONE_DIR/db-synced"
+	fi
+	if [[ ! -d $OS_KEYSTONE_DIR/fernet-keys ]]; then
+		mkdir -p "$OS_KEYSTONE_DIR"/{fernet-keys,fernet-receipts,credential-keys}
+		keystone_manage fernet_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)" >>"$l" 2>&1 &&
+			keystone_manage receipt_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)" >>"$l" 2>&1 &&
+			keystone_manage credential_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)" >>"$l" 2>&1 ||
+			die "keystone-manage key setup failed (log: $l)"
+	fi
+	if [[ ! -e $OS_KEYSTONE_DIR/bootstrapped ]]; then
+		keystone_manage bootstrap --bootstrap-password "$OS_ADMIN_PASSWORD" --bootstrap-username admin \
+			--bootstrap-project-name admin --bootstrap-role-name admin --bootstrap-region-id "$OS_REGION" \
+			--bootstrap-public-url "$OS_KEYSTONE_URL" --bootstrap-internal-url "$OS_KEYSTONE_URL" >>"$l" 2>&1 ||
+			die "keystone-manage bootstrap failed (log: $l)"
+		touch "$OS_KEYSTONE_DIR/bootstrapped"
+	fi
+}
+
+# Keystone runs under uWSGI (Debian's own way of serving it, without
+# Apache): one process, a few threads, HTTP on loopback. Every request is
+# logged, which is how the drills count token requests.
+start_keystone() {
+	spawn keystone /usr/bin/uwsgi --plugin python3 --http-socket "127.0.0.1:$OS_KEYSTONE_PORT" \
+		--wsgi-file /usr/bin/keystone-wsgi-public --env "OS_KEYSTONE_CONFIG_FILES=$OS_CONF/keystone.conf" \
+		--master --processes 1 --threads 8 --die-on-term --no-orphans --lazy-apps --buffer-size 65535 \
+		--pidfile "$OS_RUN/keystone.pid"
+}
+
+keystone_ready() { http_ok "$OS_KEYSTONE_URL"; }
+
+# ks METHOD PATH [BODY]: one Keystone API call as the admin, the JSON answer
+# on stdout; a token is fetched once per up.sh run.
+ks() {
+	local method=$1 path=$2 body=${3:-}
+	if [[ -z ${KS_TOKEN:-} ]]; then
+		KS_TOKEN=$(curl -fsS -D - -o /dev/null -H 'Content-Type: application/json' "$OS_KEYSTONE_URL/auth/tokens" -d '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":"'"$OS_ADMIN_PASSWORD"'"}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}' |
+			tr -d '\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p') || die "cannot get an admin token from Keystone"
+	fi
+	curl -fsS -X "$method" -H "X-Auth-Token: $KS_TOKEN" -H 'Content-Type: application/json' \
+		"$OS_KEYSTONE_URL$path" ${body:+-d "$body"}
+}
+
+# ks_ensure KIND NAME BODY [QUERY]: the ID of the KIND (projects, users,
+# roles, services) named NAME, created from BODY when there is none.
+ks_ensure() {
+	local kind=$1 name=$2 body=$3 id
+	id=$(ks GET "/$kind?name=$name" | jq -r ".$kind[0].id // empty")
+	if [[ -z $id ]]; then
+		id=$(ks POST "/$kind" "$body" | jq -r ".${kind%s}.id")
+	fi
+	[[ -n $id && $id != null ]] || die "keystone: could not create $kind $name"
+	echo "$id"
+}
+
+ks_grant() { ks PUT "/projects/$1/users/$2/roles/$3" >/dev/null; }
+
+# ks_endpoint SERVICE_ID INTERFACE URL: one catalog entry, made once.
+ks_endpoint() {
+	local n
+	n=$(ks GET "/endpoints?service_id=$1&interface=$2&region_id=$OS_REGION" | jq '.endpoints | length')
+	[[ $n -gt 0 ]] && return
+	ks POST /endpoints '{"endpoint":{"service_id":"'"$1"'","interface":"'"$2"'","region_id":"'"$OS_REGION"'","url":"'"$3"'"}}' >/dev/null
+}
+
+# keystone_seed: the service project and users, the member user with the
+# roles Octavia's and Neutron's default policies want, an application
+# credential of the member's, and the catalog. Done once (keystone/seeded
+# keeps the IDs the env file names); every step also finds what exists, so
+# a seeding cut short is finished by the next up.sh.
+keystone_seed() {
+	local f=$OS_KEYSTONE_DIR/seeded
+	[[ -s $f ]] && return
+	local service admin_role member_role lb_role service_role project other user svc lb net secret ac
+	service=$(ks_ensure projects service '{"project":{"name":"service","domain_id":"default"}}')
+	project=$(ks_ensure projects "$OS_MEMBER_PROJECT" '{"project":{"name":"'"$OS_MEMBER_PROJECT"'","domain_id":"default"}}')
+	# A project the member has no role on: the wrong-project case.
+	other=$(ks_ensure projects membergate-other '{"project":{"name":"membergate-other","domain_id":"default"}}')
+	admin_role=$(ks_ensure roles admin '{"role":{"name":"admin"}}')
+	member_role=$(ks_ensure roles member '{"role":{"name":"member"}}')
+	lb_role=$(ks_ensure roles load-balancer_member '{"role":{"name":"load-balancer_member"}}')
+	service_role=$(ks_ensure roles service '{"role":{"name":"service"}}')
+	for svc in octavia neutron; do
+		user=$(ks_ensure users "$svc" '{"user":{"name":"'"$svc"'","domain_id":"default","password":"'"$OS_SERVICE_PASSWORD"'"}}')
+		ks_grant "$service" "$user" "$admin_role"
+		ks_grant "$service" "$user" "$service_role"
+	done
+	user=$(ks_ensure users "$OS_MEMBER_USER" '{"user":{"name":"'"$OS_MEMBER_USER"'","domain_id":"default","password":"'"$OS_MEMBER_PASSWORD"'","default_project_id":"'"$project"'"}}')
+	ks_grant "$project" "$user" "$member_role"
+	ks_grant "$project" "$user" "$lb_role"
+	lb=$(ks_ensure services octavia '{"service":{"name":"octavia","type":"load-balancer"}}')
+	net=$(ks_ensure services neutron '{"service":{"name":"neutron","type":"network"}}')
+	for i in public internal; do
+		ks_endpoint "$lb" "$i" "http://127.0.0.1:$OS_OCTAVIA_PORT"
+		ks_endpoint "$net" "$i" "http://127.0.0.1:$OS_NEUTRON_PORT"
+	done
+	# The application credential: created by the member itself (Keystone
+	# lets only the owner do it), with roles the member has.
+	secret=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+	ac=$(member_appcred "$user" "$OS_APPCRED_NAME" "$secret") || die "keystone: could not create the application credential"
+	cat >"$f.tmp" <<-EOS
+		OS_PROJECT_ID=$project
+		OS_OTHER_PROJECT_ID=$other
+		OS_MEMBER_USER_ID=$user
+		OS_APPCRED_ID=$ac
+		OS_APPCRED_SECRET=$secret
+	EOS
+	mv "$f.tmp" "$f"
+}
+
+# member_appcred USER_ID NAME SECRET: creates (replacing one of that name)
+# an application credential of the member user and prints its ID.
+member_appcred() {
+	local user=$1 name=$2 secret=$3 token old
+	token=$(curl -fsS -D - -o /dev/null -H 'Content-Type: application/json' "$OS_KEYSTONE_URL/auth/tokens" -d '{"auth":{"identity":{"methods":["password"],"password":{"user":{"id":"'"$user"'","password":"'"$OS_MEMBER_PASSWORD"'"}}},"scope":{"project":{"name":"'"$OS_MEMBER_PROJECT"'","domain":{"id":"default"}}}}}' |
+		tr -d '\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p') || return 1
+	old=$(curl -fsS -H "X-Auth-Token: $token" "$OS_KEYSTONE_URL/users/$user/application_credentials?name=$name" |
+		jq -r '.application_credentials[0].id // empty')
+	if [[ -n $old ]]; then
+		curl -fsS -X DELETE -H "X-Auth-Token: $token" "$OS_KEYSTONE_URL/users/$user/application_credentials/$old" || return 1
+	fi
+	curl -fsS -H "X-Auth-Token: $token" -H 'Content-Type: application/json' "$OS_KEYSTONE_URL/users/$user/application_credentials" \
+		-d '{"application_credential":{"name":"'"$name"'","secret":"'"$secret"'"}}' | jq -re .application_credential.id
+}
+
+# keystone_authtoken SERVICE: the keystonemiddleware section Octavia and
+# Neutron validate tokens with. token_cache_time stays below the token
+# lifetime: the middleware keeps a validated token for that long (in
+# process, no memcached) but also refuses one past its expiry.
+keystone_authtoken() {
+	cat <<-EOC
+		[keystone_authtoken]
+		www_authenticate_uri = $OS_KEYSTONE_URL
+		auth_url = $OS_KEYSTONE_URL
+		auth_type = password
+		username = $1
+		password = $OS_SERVICE_PASSWORD
+		project_name = service
+		user_domain_id = default
+		project_domain_id = default
+		region_name = $OS_REGION
+		token_cache_time = 30
+		service_token_roles_required = true
+	EOC
+}
+
 # --- Octavia -----------------------------------------------------------------
 
 write_octavia_conf() {
@@ -307,7 +519,7 @@ write_octavia_conf() {
 		[api_settings]
 		bind_host = 127.0.0.1
 		bind_port = $OS_OCTAVIA_PORT
-		auth_strategy = noauth
+		auth_strategy = keystone
 		default_provider_driver = amphora
 		enabled_provider_drivers = amphora:The Octavia Amphora driver.,octavia:Deprecated alias of the Octavia Amphora driver.
 
@@ -360,6 +572,8 @@ write_octavia_conf() {
 
 		[oslo_concurrency]
 		lock_path = $OS_DATA/lock
+
+		$(keystone_authtoken octavia)
 	EOC
 }
 
@@ -377,7 +591,7 @@ write_neutron_conf() {
 		[DEFAULT]
 		bind_host = 127.0.0.1
 		bind_port = $OS_NEUTRON_PORT
-		auth_strategy = noauth
+		auth_strategy = keystone
 		core_plugin = ml2
 		service_plugins =
 		transport_url = rabbit://guest:guest@127.0.0.1:$OS_AMQP_PORT/
@@ -400,6 +614,8 @@ write_neutron_conf() {
 
 		[agent]
 		root_helper = true
+
+		$(keystone_authtoken neutron)
 	EOC
 	cat >"$OS_CONF/ml2_conf.ini" <<-EOC
 		[ml2]
@@ -453,6 +669,7 @@ start_service() {
 	case $svc in
 	mariadb) start_mariadb ;;
 	epmd | rabbitmq) start_rabbitmq ;;
+	keystone) start_keystone ;;
 	octavia-api) spawn "$svc" /usr/bin/octavia-api --config-file "$OS_CONF/octavia.conf" ;;
 	octavia-worker) spawn "$svc" /usr/bin/octavia-worker --config-file "$OS_CONF/octavia.conf" ;;
 	octavia-health-manager) spawn "$svc" /usr/bin/octavia-health-manager --config-file "$OS_CONF/octavia.conf" ;;
@@ -467,6 +684,7 @@ start_service() {
 
 wait_service() {
 	case $1 in
+	keystone) wait_until "$1" 60 keystone_ready ;;
 	octavia-api) wait_until "$1" 60 octavia_api_ready ;;
 	octavia-worker) wait_until "$1" 60 worker_consuming ;;
 	octavia-health-manager) wait_until "$1" 60 udp_bound "$OS_HM_PORT" ;;
@@ -478,10 +696,10 @@ wait_service() {
 stack_up_quick() {
 	local svc
 	[[ -s $OS_ENV_FILE ]] || return 1
-	for svc in mariadb epmd rabbitmq octavia-api octavia-worker neutron-server; do
+	for svc in mariadb epmd rabbitmq keystone octavia-api octavia-worker neutron-server; do
 		is_running "$svc" || return 1
 	done
-	octavia_api_ready && neutron_ready
+	keystone_ready && octavia_api_ready && neutron_ready
 }
 
 # rss_mib: resident memory of every process this stack started, children
@@ -504,7 +722,17 @@ write_env_file() {
 		# Written by test/openstack/up.sh; read by test/conformance. KEY=VALUE, no quoting.
 		OS_OCTAVIA_ENDPOINT=http://127.0.0.1:$OS_OCTAVIA_PORT/
 		OS_NEUTRON_ENDPOINT=http://127.0.0.1:$OS_NEUTRON_PORT/
-		OS_PROJECT_ID=$OS_PROJECT_ID
+		OS_AUTH_URL=$OS_KEYSTONE_URL
+		OS_REGION_NAME=$OS_REGION
+		OS_USERNAME=$OS_MEMBER_USER
+		OS_PASSWORD=$OS_MEMBER_PASSWORD
+		OS_PROJECT_NAME=$OS_MEMBER_PROJECT
+		OS_USER_DOMAIN_NAME=Default
+		OS_PROJECT_DOMAIN_NAME=Default
+		OS_ADMIN_PASSWORD=$OS_ADMIN_PASSWORD
+		OS_TOKEN_EXPIRATION=$OS_TOKEN_EXPIRATION
+		OS_KEYSTONE_LOG=$OS_LOGS/keystone.log
+		$(cat "$OS_KEYSTONE_DIR/seeded")
 		OS_DB_SOCKET=$OS_MYSQL_SOCK
 		OS_DB_USER=root
 		OS_DB_PASSWORD=
@@ -518,5 +746,7 @@ write_env_file() {
 		OS_LOG_DIR=$OS_LOGS
 		OS_DATA=$OS_DATA
 	EOE
+	# It names passwords and an application-credential secret.
+	chmod 600 "$tmp"
 	mv "$tmp" "$OS_ENV_FILE"
 }
