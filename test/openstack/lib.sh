@@ -365,10 +365,11 @@ keystone_db_setup() {
 	fi
 	if [[ ! -d $OS_KEYSTONE_DIR/fernet-keys ]]; then
 		mkdir -p "$OS_KEYSTONE_DIR"/{fernet-keys,fernet-receipts,credential-keys}
-		keystone_manage fernet_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)" >>"$l" 2>&1 &&
-			keystone_manage receipt_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)" >>"$l" 2>&1 &&
-			keystone_manage credential_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)" >>"$l" 2>&1 ||
-			die "keystone-manage key setup failed (log: $l)"
+		local keys
+		for keys in fernet_setup receipt_setup credential_setup; do
+			keystone_manage "$keys" --keystone-user "$(id -un)" --keystone-group "$(id -gn)" >>"$l" 2>&1 ||
+				die "keystone-manage $keys failed (log: $l)"
+		done
 	fi
 	if [[ ! -e $OS_KEYSTONE_DIR/bootstrapped ]]; then
 		keystone_manage bootstrap --bootstrap-password "$OS_ADMIN_PASSWORD" --bootstrap-username admin \
@@ -407,7 +408,7 @@ ks() {
 # roles, services) named NAME, created from BODY when there is none.
 ks_ensure() {
 	local kind=$1 name=$2 body=$3 id
-	id=$(ks GET "/$kind?name=$name" | jq -r ".$kind[0].id // empty")
+	id=$(ks GET "/$kind?name=$name" | jq -r ".${kind}[0].id // empty")
 	if [[ -z $id ]]; then
 		id=$(ks POST "/$kind" "$body" | jq -r ".${kind%s}.id")
 	fi
