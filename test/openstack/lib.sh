@@ -227,7 +227,21 @@ tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 mysql_cli() { mariadb --no-defaults --socket="$OS_MYSQL_SOCK" -uroot "$@"; }
 
 start_mariadb() {
-	is_running mariadb && return
+	is_running mariadb || spawn_mariadb
+	# Every run: a data directory made before a service was added (Keystone)
+	# gets that service's database too.
+	mysql_cli --batch <<-SQL
+		CREATE DATABASE IF NOT EXISTS octavia;
+		CREATE DATABASE IF NOT EXISTS neutron;
+		CREATE DATABASE IF NOT EXISTS keystone;
+		CREATE USER IF NOT EXISTS 'membergate'@'127.0.0.1' IDENTIFIED BY '$OS_DB_PASSWORD';
+		GRANT ALL PRIVILEGES ON octavia.* TO 'membergate'@'127.0.0.1';
+		GRANT ALL PRIVILEGES ON neutron.* TO 'membergate'@'127.0.0.1';
+		GRANT ALL PRIVILEGES ON keystone.* TO 'membergate'@'127.0.0.1';
+	SQL
+}
+
+spawn_mariadb() {
 	if [[ ! -d $OS_MYSQL_DIR/mysql ]]; then
 		mkdir -p "$OS_MYSQL_DIR"
 		mariadb-install-db --no-defaults --basedir=/usr --datadir="$OS_MYSQL_DIR" --user=root \
@@ -242,15 +256,6 @@ start_mariadb() {
 		--innodb-doublewrite=0 --max-connections=500 --character-set-server=utf8mb4 \
 		--collation-server=utf8mb4_general_ci --performance-schema=OFF
 	wait_until mariadb 60 mysql_cli -e 'SELECT 1'
-	mysql_cli --batch <<-SQL
-		CREATE DATABASE IF NOT EXISTS octavia;
-		CREATE DATABASE IF NOT EXISTS neutron;
-		CREATE DATABASE IF NOT EXISTS keystone;
-		CREATE USER IF NOT EXISTS 'membergate'@'127.0.0.1' IDENTIFIED BY '$OS_DB_PASSWORD';
-		GRANT ALL PRIVILEGES ON octavia.* TO 'membergate'@'127.0.0.1';
-		GRANT ALL PRIVILEGES ON neutron.* TO 'membergate'@'127.0.0.1';
-		GRANT ALL PRIVILEGES ON keystone.* TO 'membergate'@'127.0.0.1';
-	SQL
 }
 
 # --- RabbitMQ ----------------------------------------------------------------
@@ -329,6 +334,13 @@ write_keystone_conf() {
 		[database]
 		connection = mysql+pymysql://membergate:$OS_DB_PASSWORD@127.0.0.1:$OS_MYSQL_PORT/keystone
 
+		[identity]
+		# bcrypt's cheapest cost: Keystone hashes every password and
+		# application-credential secret it checks, and at the default cost
+		# (12) a login took 2-5 s on this loaded 2-core machine, long
+		# enough for keystonemiddleware to answer 503.
+		password_hash_rounds = 4
+
 		[token]
 		provider = fernet
 		expiration = $OS_TOKEN_EXPIRATION
@@ -365,6 +377,7 @@ keystone_db_setup() {
 	fi
 	if [[ ! -d $OS_KEYSTONE_DIR/fernet-keys ]]; then
 		mkdir -p "$OS_KEYSTONE_DIR"/{fernet-keys,fernet-receipts,credential-keys}
+		chmod 700 "$OS_KEYSTONE_DIR"/{fernet-keys,fernet-receipts,credential-keys}
 		local keys
 		for keys in fernet_setup receipt_setup credential_setup; do
 			keystone_manage "$keys" --keystone-user "$(id -un)" --keystone-group "$(id -gn)" >>"$l" 2>&1 ||
@@ -386,34 +399,42 @@ keystone_db_setup() {
 start_keystone() {
 	spawn keystone /usr/bin/uwsgi --plugin python3 --http-socket "127.0.0.1:$OS_KEYSTONE_PORT" \
 		--wsgi-file /usr/bin/keystone-wsgi-public --env "OS_KEYSTONE_CONFIG_FILES=$OS_CONF/keystone.conf" \
-		--master --processes 1 --threads 8 --die-on-term --no-orphans --lazy-apps --buffer-size 65535 \
+		--master --processes 2 --threads 4 --die-on-term --no-orphans --lazy-apps --buffer-size 65535 \
 		--pidfile "$OS_RUN/keystone.pid"
 }
 
 keystone_ready() { http_ok "$OS_KEYSTONE_URL"; }
 
+# ks_login: an admin token in KS_TOKEN, fetched again once it is half a
+# token lifetime old. Callers run it in the main shell before calls made in
+# command substitutions, so that the subshells inherit a fresh token.
+ks_login() {
+	[[ -n ${KS_TOKEN:-} && $((SECONDS - KS_TOKEN_AT)) -lt $((OS_TOKEN_EXPIRATION / 2)) ]] && return
+	KS_TOKEN=$(curl -fsS -D - -o /dev/null -H 'Content-Type: application/json' "$OS_KEYSTONE_URL/auth/tokens" -d '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":"'"$OS_ADMIN_PASSWORD"'"}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}' |
+		tr -d '\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p') || die "cannot get an admin token from Keystone"
+	KS_TOKEN_AT=$SECONDS
+}
+
 # ks METHOD PATH [BODY]: one Keystone API call as the admin, the JSON answer
-# on stdout; a token is fetched once per up.sh run.
+# on stdout.
 ks() {
 	local method=$1 path=$2 body=${3:-}
-	if [[ -z ${KS_TOKEN:-} ]]; then
-		KS_TOKEN=$(curl -fsS -D - -o /dev/null -H 'Content-Type: application/json' "$OS_KEYSTONE_URL/auth/tokens" -d '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":"'"$OS_ADMIN_PASSWORD"'"}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}' |
-			tr -d '\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p') || die "cannot get an admin token from Keystone"
-	fi
+	ks_login
 	curl -fsS -X "$method" -H "X-Auth-Token: $KS_TOKEN" -H 'Content-Type: application/json' \
 		"$OS_KEYSTONE_URL$path" ${body:+-d "$body"}
 }
 
-# ks_ensure KIND NAME BODY [QUERY]: the ID of the KIND (projects, users,
-# roles, services) named NAME, created from BODY when there is none.
+# ks_ensure VAR KIND NAME BODY: sets VAR to the ID of the KIND (projects,
+# users, roles, services) named NAME, created from BODY when there is none.
 ks_ensure() {
-	local kind=$1 name=$2 body=$3 id
+	local kind=$2 name=$3 body=$4 id
+	ks_login
 	id=$(ks GET "/$kind?name=$name" | jq -r ".${kind}[0].id // empty")
 	if [[ -z $id ]]; then
 		id=$(ks POST "/$kind" "$body" | jq -r ".${kind%s}.id")
 	fi
 	[[ -n $id && $id != null ]] || die "keystone: could not create $kind $name"
-	echo "$id"
+	printf -v "$1" %s "$id"
 }
 
 ks_grant() { ks PUT "/projects/$1/users/$2/roles/$3" >/dev/null; }
@@ -421,6 +442,7 @@ ks_grant() { ks PUT "/projects/$1/users/$2/roles/$3" >/dev/null; }
 # ks_endpoint SERVICE_ID INTERFACE URL: one catalog entry, made once.
 ks_endpoint() {
 	local n
+	ks_login
 	n=$(ks GET "/endpoints?service_id=$1&interface=$2&region_id=$OS_REGION" | jq '.endpoints | length')
 	[[ $n -gt 0 ]] && return
 	ks POST /endpoints '{"endpoint":{"service_id":"'"$1"'","interface":"'"$2"'","region_id":"'"$OS_REGION"'","url":"'"$3"'"}}' >/dev/null
@@ -435,24 +457,24 @@ keystone_seed() {
 	local f=$OS_KEYSTONE_DIR/seeded
 	[[ -s $f ]] && return
 	local service admin_role member_role lb_role service_role project other user svc lb net secret ac
-	service=$(ks_ensure projects service '{"project":{"name":"service","domain_id":"default"}}')
-	project=$(ks_ensure projects "$OS_MEMBER_PROJECT" '{"project":{"name":"'"$OS_MEMBER_PROJECT"'","domain_id":"default"}}')
+	ks_ensure service projects service '{"project":{"name":"service","domain_id":"default"}}'
+	ks_ensure project projects "$OS_MEMBER_PROJECT" '{"project":{"name":"'"$OS_MEMBER_PROJECT"'","domain_id":"default"}}'
 	# A project the member has no role on: the wrong-project case.
-	other=$(ks_ensure projects membergate-other '{"project":{"name":"membergate-other","domain_id":"default"}}')
-	admin_role=$(ks_ensure roles admin '{"role":{"name":"admin"}}')
-	member_role=$(ks_ensure roles member '{"role":{"name":"member"}}')
-	lb_role=$(ks_ensure roles load-balancer_member '{"role":{"name":"load-balancer_member"}}')
-	service_role=$(ks_ensure roles service '{"role":{"name":"service"}}')
+	ks_ensure other projects membergate-other '{"project":{"name":"membergate-other","domain_id":"default"}}'
+	ks_ensure admin_role roles admin '{"role":{"name":"admin"}}'
+	ks_ensure member_role roles member '{"role":{"name":"member"}}'
+	ks_ensure lb_role roles load-balancer_member '{"role":{"name":"load-balancer_member"}}'
+	ks_ensure service_role roles service '{"role":{"name":"service"}}'
 	for svc in octavia neutron; do
-		user=$(ks_ensure users "$svc" '{"user":{"name":"'"$svc"'","domain_id":"default","password":"'"$OS_SERVICE_PASSWORD"'"}}')
+		ks_ensure user users "$svc" '{"user":{"name":"'"$svc"'","domain_id":"default","password":"'"$OS_SERVICE_PASSWORD"'"}}'
 		ks_grant "$service" "$user" "$admin_role"
 		ks_grant "$service" "$user" "$service_role"
 	done
-	user=$(ks_ensure users "$OS_MEMBER_USER" '{"user":{"name":"'"$OS_MEMBER_USER"'","domain_id":"default","password":"'"$OS_MEMBER_PASSWORD"'","default_project_id":"'"$project"'"}}')
+	ks_ensure user users "$OS_MEMBER_USER" '{"user":{"name":"'"$OS_MEMBER_USER"'","domain_id":"default","password":"'"$OS_MEMBER_PASSWORD"'","default_project_id":"'"$project"'"}}'
 	ks_grant "$project" "$user" "$member_role"
 	ks_grant "$project" "$user" "$lb_role"
-	lb=$(ks_ensure services octavia '{"service":{"name":"octavia","type":"load-balancer"}}')
-	net=$(ks_ensure services neutron '{"service":{"name":"neutron","type":"network"}}')
+	ks_ensure lb services octavia '{"service":{"name":"octavia","type":"load-balancer"}}'
+	ks_ensure net services neutron '{"service":{"name":"neutron","type":"network"}}'
 	for i in public internal; do
 		ks_endpoint "$lb" "$i" "http://127.0.0.1:$OS_OCTAVIA_PORT"
 		ks_endpoint "$net" "$i" "http://127.0.0.1:$OS_NEUTRON_PORT"
@@ -696,7 +718,7 @@ wait_service() {
 # stack_up_quick: true when every service up.sh starts runs and answers.
 stack_up_quick() {
 	local svc
-	[[ -s $OS_ENV_FILE ]] || return 1
+	[[ -s $OS_ENV_FILE && -s $OS_KEYSTONE_DIR/seeded ]] || return 1
 	for svc in mariadb epmd rabbitmq keystone octavia-api octavia-worker neutron-server; do
 		is_running "$svc" || return 1
 	done

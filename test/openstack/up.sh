@@ -25,7 +25,7 @@ main() {
 	write_neutron_conf
 	write_keystone_conf
 
-	start_service mariadb
+	start_mariadb
 	log "mariadb up ($(since "$t_up"))"
 	# RabbitMQ boots while the schemas migrate: the four are independent and
 	# each takes seconds.
