@@ -225,7 +225,7 @@ func TestKeystoneWithUnknownRegion(t *testing.T) {
 	t.Setenv("OS_USER_DOMAIN_NAME", "Default")
 	t.Setenv("OS_REGION_NAME", "Mars")
 	_, err := NewLoadBalancerClient(context.Background(), Options{})
-	configError(t, err, "no load-balancer endpoint", `"Mars"`)
+	configError(t, err, `region "Mars" is not in the service catalog`)
 
 	// An endpoint override skips the catalog.
 	sc, err := NewLoadBalancerClient(context.Background(), Options{EndpointOverride: srv.URL + "/v2.0"})
@@ -328,7 +328,7 @@ func TestRegionOverridesTheCloud(t *testing.T) {
 	}
 	mustCreateLB(t, sc)
 	_, err = NewLoadBalancerClient(context.Background(), Options{Cloud: "test", CloudsYAML: []byte(clouds("RegionOne")), Region: "Mars"})
-	configError(t, err, "no load-balancer endpoint", `"Mars"`)
+	configError(t, err, `region "Mars" is not in the service catalog`)
 }
 
 // keystoneGate fronts the emulator: once revoked it refuses every login
@@ -442,8 +442,7 @@ func TestLoginAgainRefusedIsAnAuthError(t *testing.T) {
 	kg.revoked.Store(true)
 	kg.expired.Store(true)
 	_, err = loadbalancers.List(sc, nil).AllPages(context.Background())
-	var ae *AuthError
-	if !errors.As(err, &ae) || ae.StatusCode != http.StatusUnauthorized {
+	if ae, ok := AsAuthError(err); !ok || ae.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("error %v (%T), want an *AuthError with HTTP 401 in its chain", err, err)
 	}
 	for _, want := range []string{"logging in again", `cloud "test"`, "application credential " + testAppCred, "deleted or expired"} {
