@@ -106,6 +106,7 @@ type drill struct {
 	lbID     string
 	poolID   string
 	members  map[int]string // Machine index → member ID
+	events   []string       // drained by everything()
 }
 
 // drillMachines is the control plane before the rollout: cp-0 and cp-1,

@@ -354,8 +354,15 @@ write_keystone_conf() {
 		[credential]
 		key_repository = $OS_KEYSTONE_DIR/credential-keys
 
+		# An in-process cache (one uWSGI process, so one cache): token
+		# validations, roles and the catalog are read from the database
+		# once per 30 s instead of on every request. A revoked token (a
+		# deleted application credential's) may thus pass for up to 30 s
+		# more, as keystonemiddleware's own cache allows anyway.
 		[cache]
-		enabled = False
+		enabled = True
+		backend = dogpile.cache.memory
+		expiration_time = 30
 
 		[oslo_policy]
 		policy_dirs = /etc/keystone/policy.d
@@ -394,12 +401,16 @@ keystone_db_setup() {
 }
 
 # Keystone runs under uWSGI (Debian's own way of serving it, without
-# Apache): one process, a few threads, HTTP on loopback. Every request is
-# logged, which is how the drills count token requests.
+# Apache): one process (one cache), a few threads, HTTP on loopback. Every request is
+# logged. uWSGI's plain HTTP socket closes each connection after the answer
+# without saying so; keystonemiddleware then reused the closed connection
+# and answered 503 (RemoteDisconnected), so every answer says
+# Connection: close.
 start_keystone() {
 	spawn keystone /usr/bin/uwsgi --plugin python3 --http-socket "127.0.0.1:$OS_KEYSTONE_PORT" \
 		--wsgi-file /usr/bin/keystone-wsgi-public --env "OS_KEYSTONE_CONFIG_FILES=$OS_CONF/keystone.conf" \
-		--master --processes 2 --threads 4 --die-on-term --no-orphans --lazy-apps --buffer-size 65535 \
+		--master --processes 1 --threads 8 --die-on-term --no-orphans --lazy-apps --buffer-size 65535 \
+		--add-header 'Connection: close' \
 		--pidfile "$OS_RUN/keystone.pid"
 }
 
