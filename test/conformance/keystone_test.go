@@ -21,6 +21,9 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/regions"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/services"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/pools"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
 
 	"github.com/membergate/membergate/internal/openstackauth"
 )
@@ -240,8 +243,24 @@ func TestCLIThroughKeystone(t *testing.T) {
 	if err := os.WriteFile(clouds, []byte(s.stackClouds()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	lbID, poolID := buildTree(t, b, true)
-	if _, err := pools.CreateMember(ctx, b.client, poolID, pools.CreateMemberOpts{Name: "cli", Address: "10.0.9.9", ProtocolPort: 6443}).Extract(); err != nil {
+	// A real subnet, for diagnose to trace the member to its port.
+	nc := s.neutron(t)
+	net, err := networks.Create(ctx, nc, networks.CreateOpts{Name: "cli-" + filepath.Base(dir)}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = networks.Delete(ctx, nc, net.ID).ExtractErr() })
+	sub, err := subnets.Create(ctx, nc, subnets.CreateOpts{NetworkID: net.ID, CIDR: "10.0.9.0/24", IPVersion: gophercloud.IPv4}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := ports.Create(ctx, nc, ports.CreateOpts{NetworkID: net.ID, FixedIPs: []ports.IP{{SubnetID: sub.ID, IPAddress: "10.0.9.9"}}}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ports.Delete(ctx, nc, port.ID).ExtractErr() })
+	lbID, poolID := buildTreeOn(t, b, sub.ID, true)
+	if _, err := pools.CreateMember(ctx, b.client, poolID, pools.CreateMemberOpts{Name: "cli", Address: "10.0.9.9", ProtocolPort: 6443, SubnetID: sub.ID}).Extract(); err != nil {
 		t.Fatal(err)
 	}
 	run := func(args ...string) (string, error) {
@@ -255,8 +274,11 @@ func TestCLIThroughKeystone(t *testing.T) {
 		t.Fatalf("membergate wait: %v: %s", err, out)
 	}
 	assertNoSecret(t, "wait's output", out, s.secretsOf())
+	// The trace: Octavia's members, Neutron's port and groups, found in
+	// the catalog. Exit 0 (nothing missing) or 6 (a rule missing on the
+	// port's default group) both mean it read both services.
 	out, err = run("diagnose", "--os-config-file", clouds, "--os-cloud", cloudPassword, "--loadbalancer", lbID)
-	if err != nil {
+	if ee, ok := err.(*exec.ExitError); (err != nil && (!ok || ee.ExitCode() != 6)) || !strings.Contains(out, "10.0.9.9") {
 		t.Fatalf("membergate diagnose: %v: %s", err, out)
 	}
 	assertNoSecret(t, "diagnose's output", out, s.secretsOf())
