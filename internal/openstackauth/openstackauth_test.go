@@ -331,8 +331,8 @@ func TestRegionOverridesTheCloud(t *testing.T) {
 	configError(t, err, `region "Mars" is not in the service catalog`)
 }
 
-// keystoneGate fronts the emulator: once revoked it refuses every login
-// (a deleted application credential or user), once expired it refuses every
+// keystoneGate fronts the emulator: once revoked it refuses every login as
+// Keystone does a deleted application credential's (404), once expired it refuses every
 // token Octavia is shown (tokens past their lifetime).
 type keystoneGate struct {
 	srv              *octaviatest.Server
@@ -348,7 +348,10 @@ func (k *keystoneGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	isLogin := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/auth/tokens")
 	switch {
 	case isLogin && k.revoked.Load():
-		unauthorized()
+		// What Keystone 22 answers for a deleted application credential.
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"error": {"code": 404, "title": "Not Found", "message": "Could not find Application Credential: ` + testAppCred + `."}}`))
 		return
 	case isLogin:
 		k.expired.Store(false)
@@ -442,8 +445,8 @@ func TestLoginAgainRefusedIsAnAuthError(t *testing.T) {
 	kg.revoked.Store(true)
 	kg.expired.Store(true)
 	_, err = loadbalancers.List(sc, nil).AllPages(context.Background())
-	if ae, ok := AsAuthError(err); !ok || ae.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("error %v (%T), want an *AuthError with HTTP 401 in its chain", err, err)
+	if ae, ok := AsAuthError(err); !ok || ae.StatusCode != http.StatusNotFound {
+		t.Fatalf("error %v (%T), want an *AuthError with HTTP 404 in its chain", err, err)
 	}
 	for _, want := range []string{"logging in again", `cloud "test"`, "application credential " + testAppCred, "deleted or expired"} {
 		if !strings.Contains(err.Error(), want) {
