@@ -63,10 +63,15 @@ func authError(err error, ao gophercloud.AuthOptions, where string) error {
 		if m := keystoneMessage(code.Body); m != "" {
 			msg += ": " + strings.TrimRight(m, ".")
 		}
-		switch code.Actual {
-		case http.StatusUnauthorized:
+		switch {
+		case code.Actual == http.StatusUnauthorized:
 			msg += "; " + refusedHint(ao)
-		case http.StatusNotFound:
+		case code.Actual == http.StatusNotFound && keystoneMessage(code.Body) != "":
+			// Keystone itself answered: something the credentials name is
+			// gone (it says "Could not find Application Credential" for a
+			// deleted one), not a wrong URL.
+			msg += "; " + refusedHint(ao)
+		case code.Actual == http.StatusNotFound:
 			msg += "; check that auth_url points at Keystone (usually ending in /v3)"
 		}
 		return &AuthError{AuthURL: authURL, StatusCode: code.Actual, Msg: msg, Err: err}
