@@ -59,19 +59,18 @@ func authError(err error, ao gophercloud.AuthOptions, where string) error {
 	authURL := ao.IdentityEndpoint
 	var code gophercloud.ErrUnexpectedResponseCode
 	if errors.As(err, &code) {
-		msg := fmt.Sprintf("authentication at %s failed (%s): HTTP %d %s", authURL, where, code.Actual, http.StatusText(code.Actual))
+		answer := fmt.Sprintf("HTTP %d %s", code.Actual, http.StatusText(code.Actual))
 		if m := keystoneMessage(code.Body); m != "" {
-			msg += ": " + strings.TrimRight(m, ".")
+			answer += ": " + strings.TrimRight(m, ".")
 		}
-		switch {
-		case code.Actual == http.StatusUnauthorized:
-			msg += "; " + refusedHint(ao)
-		case code.Actual == http.StatusNotFound && keystoneMessage(code.Body) != "":
-			// Keystone itself answered: something the credentials name is
-			// gone (it says "Could not find Application Credential" for a
-			// deleted one), not a wrong URL.
-			msg += "; " + refusedHint(ao)
-		case code.Actual == http.StatusNotFound:
+		msg := fmt.Sprintf("authentication at %s failed (%s): %s", authURL, where, answer)
+		// Keystone itself answering 404 means something the credentials
+		// name is gone (it says "Could not find Application Credential"
+		// for a deleted one), not a wrong URL.
+		if code.Actual == http.StatusUnauthorized || (code.Actual == http.StatusNotFound && keystoneMessage(code.Body) != "") {
+			// What to fix first: status text keeps a message's start.
+			msg = fmt.Sprintf("%s: %s; Keystone at %s answered %s", where, refusedHint(ao), authURL, answer)
+		} else if code.Actual == http.StatusNotFound {
 			msg += "; check that auth_url points at Keystone (usually ending in /v3)"
 		}
 		return &AuthError{AuthURL: authURL, StatusCode: code.Actual, Msg: msg, Err: err}
@@ -84,7 +83,7 @@ func authError(err error, ao gophercloud.AuthOptions, where string) error {
 // wrong, so the hint names each as configured.
 func refusedHint(ao gophercloud.AuthOptions) string {
 	if ac := firstSet(ao.ApplicationCredentialID, ao.ApplicationCredentialName); ac != "" {
-		return fmt.Sprintf("the application credential %s was refused: it may have been deleted or expired, or its secret is wrong; "+
+		return fmt.Sprintf("the application credential %s was refused (deleted or expired, or a wrong secret): "+
 			"create a new one and put its ID and secret in the clouds.yaml", ac)
 	}
 	user := firstSet(ao.Username, ao.UserID)
