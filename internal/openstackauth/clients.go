@@ -81,9 +81,8 @@ func (s *settings) networkClient(pc *gophercloud.ProviderClient) (*gophercloud.S
 	eo := s.endpointOpts()
 	network, err := openstack.NewNetworkV2(pc, eo)
 	if err != nil {
-		return nil, s.configError(err,
-			"%s: the service catalog has no network endpoint for region %q and interface %q (%v); set region_name or interface, or give the endpoint with network_endpoint_override or --network-endpoint",
-			s.where, s.region, eo.Availability, err)
+		return nil, s.configError(err, "%s: %s", s.where, catalogMiss(pc, "network", eo,
+			"give the endpoint with network_endpoint_override or --network-endpoint"))
 	}
 	return network, nil
 }

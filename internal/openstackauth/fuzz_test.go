@@ -139,7 +139,8 @@ func FuzzKeystoneError(f *testing.F) {
 	f.Add(403, []byte(`{"error": {"message": 42}}`))
 	f.Add(400, []byte(`{"error": {"message": "`+strings.Repeat("é", 150)+`"}}`))
 	f.Fuzz(func(t *testing.T, code int, body []byte) {
-		err := authError(gophercloud.ErrUnexpectedResponseCode{Actual: code, Body: body}, "https://keystone.example/v3", `cloud "x" in clouds.yaml`)
+		err := authError(gophercloud.ErrUnexpectedResponseCode{Actual: code, Body: body},
+			gophercloud.AuthOptions{IdentityEndpoint: "https://keystone.example/v3", Username: "demo", Password: "s3cret"}, `cloud "x" in clouds.yaml`)
 		var ae *AuthError
 		if !errors.As(err, &ae) || ae.StatusCode != code {
 			t.Fatalf("%T %v is not an AuthError with status %d", err, err, code)

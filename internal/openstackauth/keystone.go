@@ -3,7 +3,9 @@ package openstackauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 
 	"github.com/gophercloud/gophercloud/v2"
@@ -45,7 +47,20 @@ func (s *settings) keystoneProvider(ctx context.Context, hc *http.Client, opts O
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, authError(err, ao.IdentityEndpoint, s.where)
+		return nil, authError(err, *ao, s.where)
+	}
+	// A failed login after the token expired (the application credential
+	// was deleted meanwhile, the password changed) says what to fix, as the
+	// first login's failure does.
+	reauth := pc.ReauthFunc
+	pc.ReauthFunc = func(ctx context.Context) error {
+		if err := reauth(ctx); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			return authError(err, *ao, "logging in again after the token expired, "+s.where)
+		}
+		return nil
 	}
 	return pc, nil
 }
@@ -59,11 +74,57 @@ func (s *settings) loadBalancerFromCatalog(pc *gophercloud.ProviderClient) (*gop
 	eo := s.endpointOpts()
 	sc, err := openstack.NewLoadBalancerV2(pc, eo)
 	if err != nil {
-		return nil, s.configError(err,
-			"%s: the service catalog has no load-balancer endpoint for region %q and interface %q (%v); set region_name or interface, or give the endpoint with load_balancer_endpoint_override, OS_ENDPOINT_OVERRIDE or --endpoint",
-			s.where, s.region, eo.Availability, err)
+		return nil, s.configError(err, "%s: %s", s.where, catalogMiss(pc, "load-balancer", eo,
+			"give the endpoint with load_balancer_endpoint_override, OS_ENDPOINT_OVERRIDE or --endpoint"))
 	}
 	return sc, nil
+}
+
+// catalogMiss says why the token's catalog has no endpoint of service type
+// kind for eo, from what the catalog does hold: a region it does not know
+// (naming those it does), a service it lacks (naming the regions or
+// interfaces it has that service in), or an interface it lacks.
+func catalogMiss(pc *gophercloud.ProviderClient, kind string, eo gophercloud.EndpointOpts, override string) string {
+	regions, kindRegions, kindIfaces := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	if res, ok := pc.GetAuthResult().(tokens.CreateResult); ok {
+		if cat, err := res.ExtractServiceCatalog(); err == nil {
+			for _, e := range cat.Entries {
+				for _, ep := range e.Endpoints {
+					r := firstSet(ep.RegionID, ep.Region)
+					regions[r] = true
+					if e.Type == kind {
+						kindRegions[r] = true
+						if eo.Region == "" || r == eo.Region {
+							kindIfaces[ep.Interface] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	iface := string(eo.Availability)
+	switch {
+	case eo.Region != "" && len(regions) > 0 && !regions[eo.Region]:
+		return fmt.Sprintf("region %q is not in the service catalog (it has %s); set region_name (or CAPO's identityRef.region) to one of them",
+			eo.Region, strings.Join(sortedKeys(regions), ", "))
+	case len(kindIfaces) == 0 && len(kindRegions) > 0:
+		return fmt.Sprintf("the service catalog has no %s endpoint in region %q (only in %s); set region_name to one of them, or %s",
+			kind, eo.Region, strings.Join(sortedKeys(kindRegions), ", "), override)
+	case len(kindIfaces) == 0:
+		return fmt.Sprintf("the service catalog has no %s service in region %q: register its endpoints in Keystone, or %s", kind, eo.Region, override)
+	default:
+		return fmt.Sprintf("the service catalog has no %s endpoint with interface %q in region %q (it has %s); set interface to one of them, or %s",
+			kind, iface, eo.Region, strings.Join(sortedKeys(kindIfaces), ", "), override)
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // validate runs gophercloud's own checks of the v3 auth request before

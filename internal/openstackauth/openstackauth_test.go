@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gophercloud/gophercloud/v2"
@@ -221,7 +225,7 @@ func TestKeystoneWithUnknownRegion(t *testing.T) {
 	t.Setenv("OS_USER_DOMAIN_NAME", "Default")
 	t.Setenv("OS_REGION_NAME", "Mars")
 	_, err := NewLoadBalancerClient(context.Background(), Options{})
-	configError(t, err, "no load-balancer endpoint", `"Mars"`)
+	configError(t, err, `region "Mars" is not in the service catalog`)
 
 	// An endpoint override skips the catalog.
 	sc, err := NewLoadBalancerClient(context.Background(), Options{EndpointOverride: srv.URL + "/v2.0"})
@@ -324,5 +328,134 @@ func TestRegionOverridesTheCloud(t *testing.T) {
 	}
 	mustCreateLB(t, sc)
 	_, err = NewLoadBalancerClient(context.Background(), Options{Cloud: "test", CloudsYAML: []byte(clouds("RegionOne")), Region: "Mars"})
-	configError(t, err, "no load-balancer endpoint", `"Mars"`)
+	configError(t, err, `region "Mars" is not in the service catalog`)
+}
+
+// keystoneGate fronts the emulator: once revoked it refuses every login as
+// Keystone does a deleted application credential's (404), once expired it refuses every
+// token Octavia is shown (tokens past their lifetime).
+type keystoneGate struct {
+	srv              *octaviatest.Server
+	revoked, expired atomic.Bool
+}
+
+func (k *keystoneGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	unauthorized := func() {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}`))
+	}
+	isLogin := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/auth/tokens")
+	switch {
+	case isLogin && k.revoked.Load():
+		// What Keystone 22 answers for a deleted application credential.
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"error": {"code": 404, "title": "Not Found", "message": "Could not find Application Credential: ` + testAppCred + `."}}`))
+		return
+	case isLogin:
+		k.expired.Store(false)
+	case k.expired.Load() && strings.HasPrefix(r.URL.Path, "/v2"):
+		unauthorized()
+		return
+	}
+	u, _ := url.Parse(k.srv.URL)
+	httputil.NewSingleHostReverseProxy(u).ServeHTTP(w, r)
+}
+
+func appCredClouds(authURL, secret string) string {
+	return `clouds:
+  test:
+    auth_type: v3applicationcredential
+    auth:
+      auth_url: ` + authURL + `
+      application_credential_id: ` + testAppCred + `
+      application_credential_secret: ` + secret + `
+    region_name: RegionOne
+`
+}
+
+const testAppCred = "4f1c2e3d5a6b7c8d9e0f1a2b3c4d5e6f"
+
+func TestUnknownRegionNamesTheCatalogsRegions(t *testing.T) {
+	cleanEnv(t)
+	srv := newServer(t)
+	path := writeClouds(t, strings.Replace(passwordClouds(srv.KeystoneURL(), testPassword), "region_name: RegionOne", "region_name: Mars", 1))
+	_, err := NewLoadBalancerClient(context.Background(), Options{Cloud: "test", CloudsFile: path})
+	configError(t, err, `region "Mars" is not in the service catalog`, "RegionOne", "set region_name")
+}
+
+func TestWrongPasswordNamesTheProjectToCheck(t *testing.T) {
+	cleanEnv(t)
+	srv := newServer(t)
+	const wrong = "not-the-Pa55word"
+	path := writeClouds(t, passwordClouds(srv.KeystoneURL(), wrong))
+	_, err := NewLoadBalancerClient(context.Background(), Options{Cloud: "test", CloudsFile: path})
+	if err == nil || !strings.Contains(err.Error(), "a role on project "+testProject) || !strings.Contains(err.Error(), "user "+testUser) {
+		t.Errorf("error %q should name the user and the project to check", err)
+	}
+	if strings.Contains(err.Error(), wrong) {
+		t.Errorf("error %q leaks the password", err)
+	}
+}
+
+func TestRefusedApplicationCredentialSaysToReplaceIt(t *testing.T) {
+	cleanEnv(t)
+	srv := octaviatest.NewServer(octaviatest.Options{Users: map[string]string{testAppCred: "right-5ecret"}})
+	t.Cleanup(srv.Close)
+	const wrong = "wrong-5ecret-value"
+	path := writeClouds(t, appCredClouds(srv.KeystoneURL(), wrong))
+	_, err := NewLoadBalancerClient(context.Background(), Options{Cloud: "test", CloudsFile: path})
+	if err == nil || !strings.Contains(err.Error(), "application credential "+testAppCred) || !strings.Contains(err.Error(), "deleted or expired") {
+		t.Errorf("error %q should say the application credential was refused and how to fix it", err)
+	}
+	if strings.Contains(err.Error(), wrong) {
+		t.Errorf("error %q leaks the secret", err)
+	}
+}
+
+// TestLoginAgainRefusedIsAnAuthError: the token expires, and logging in
+// again fails (the application credential was deleted meanwhile): the
+// request's error says so, names the cloud, and carries no secret.
+func TestLoginAgainRefusedIsAnAuthError(t *testing.T) {
+	cleanEnv(t)
+	const secret = "right-5ecret"
+	srv := octaviatest.NewServer(octaviatest.Options{Users: map[string]string{testAppCred: secret}})
+	t.Cleanup(srv.Close)
+	kg := &keystoneGate{srv: srv}
+	front := httptest.NewServer(kg)
+	t.Cleanup(front.Close)
+	path := writeClouds(t, appCredClouds(front.URL+"/identity/v3", secret))
+	sc, err := NewLoadBalancerClient(context.Background(), Options{Cloud: "test", CloudsFile: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := sc.Token()
+	// The catalog names the emulator itself; send Octavia's requests
+	// through the gate too.
+	sc.Endpoint, sc.ResourceBase = front.URL+"/", front.URL+"/v2/"
+	kg.expired.Store(true)
+	if _, err := loadbalancers.List(sc, nil).AllPages(context.Background()); err != nil {
+		t.Fatalf("an expired token must be replaced without an error: %v", err)
+	}
+	if sc.Token() == token {
+		t.Error("the token was not replaced")
+	}
+
+	kg.revoked.Store(true)
+	kg.expired.Store(true)
+	_, err = loadbalancers.List(sc, nil).AllPages(context.Background())
+	if ae, ok := AsAuthError(err); !ok || ae.StatusCode != http.StatusNotFound {
+		t.Fatalf("error %v (%T), want an *AuthError with HTTP 404 in its chain", err, err)
+	}
+	for _, want := range []string{"logging in again", `cloud "test"`, "application credential " + testAppCred, "deleted or expired"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q should say %q", err, want)
+		}
+	}
+	for _, leak := range []string{secret, sc.Token()} {
+		if strings.Contains(err.Error(), leak) {
+			t.Errorf("error %q leaks a secret or token", err)
+		}
+	}
 }

@@ -18,6 +18,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gophercloud/gophercloud/v2"
+
+	"github.com/membergate/membergate/internal/openstackauth"
 )
 
 // MaxLen is the most bytes an error's text takes.
@@ -57,6 +59,12 @@ func (w *wrapped) Error() string { return w.text }
 func (w *wrapped) Unwrap() error { return w.err }
 
 func rewrite(err error) string {
+	// A refused login (also one after a token expired, which gophercloud
+	// reports behind the service's 401 body) has openstackauth's own
+	// message: what to fix first, no body, no secret.
+	if ae, ok := openstackauth.AsAuthError(err); ok {
+		return ae.Msg
+	}
 	var code gophercloud.ErrUnexpectedResponseCode
 	if errors.As(err, &code) {
 		msg := apiMessage(code.Body)

@@ -55,7 +55,7 @@ func newRealtimeEmulatorBackend(t testing.TB) *backend {
 
 func newOctaviaBackend(t testing.TB) *backend {
 	s := realStack(t)
-	return &backend{name: "octavia", client: s.octavia(), stack: s}
+	return &backend{name: "octavia", client: s.octavia(t), stack: s}
 }
 
 // backends runs f against the emulator and, when the stack is up, real
@@ -184,10 +184,24 @@ type rawResponse struct {
 	body   []byte
 }
 
-// raw sends a request with the client's headers (X-Project-Id) and
+// raw sends a request with the client's headers (its token) and
 // Accept: application/json, which real Octavia needs to answer pecan's own
 // errors in JSON.
 func (b *backend) raw(t testing.TB, method, path, body string) rawResponse {
+	t.Helper()
+	r := b.rawOnce(t, method, path, body)
+	if r.code == http.StatusUnauthorized && b.real() {
+		// The token expired (the stack's last a minute): log in again, as
+		// gophercloud does for its own requests, and retry once.
+		if err := b.client.Reauthenticate(context.Background(), b.client.Token()); err != nil {
+			t.Fatalf("%s %s: logging in again after a 401: %v", method, path, err)
+		}
+		r = b.rawOnce(t, method, path, body)
+	}
+	return r
+}
+
+func (b *backend) rawOnce(t testing.TB, method, path, body string) rawResponse {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -198,6 +212,9 @@ func (b *backend) raw(t testing.TB, method, path, body string) rawResponse {
 		t.Fatal(err)
 	}
 	for k, v := range b.client.MoreHeaders {
+		req.Header.Set(k, v)
+	}
+	for k, v := range b.client.AuthenticatedHeaders() {
 		req.Header.Set(k, v)
 	}
 	req.Header.Set("Accept", "application/json")

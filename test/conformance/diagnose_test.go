@@ -25,7 +25,7 @@ import (
 func TestDiagnoseDefaultGroupOnRealStack(t *testing.T) {
 	s := realStack(t)
 	b := newOctaviaBackend(t)
-	nc, oc := s.neutron(), s.octavia()
+	nc, oc := s.neutron(t), s.octavia(t)
 	project := s.get("OS_PROJECT_ID")
 	suffix := fmt.Sprint(time.Now().UnixNano())
 

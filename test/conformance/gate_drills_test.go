@@ -106,6 +106,7 @@ type drill struct {
 	lbID     string
 	poolID   string
 	members  map[int]string // Machine index → member ID
+	events   []string       // drained by everything()
 }
 
 // drillMachines is the control plane before the rollout: cp-0 and cp-1,
@@ -114,6 +115,14 @@ const drillMachines = 2
 
 func newDrill(t *testing.T) *drill {
 	t.Helper()
+	s := realStack(t)
+	return newDrillAs(t, s.stackClouds(), cloudAppCred)
+}
+
+// newDrillAs is newDrill with the identity Secret's clouds.yaml and cloud
+// name given: CAPO's identityRef, read by the manager's SecretSources.
+func newDrillAs(t *testing.T, clouds, cloudName string) *drill {
+	t.Helper()
 	b := newOctaviaBackend(t)
 	d := &drill{t: t, g: NewWithT(t), b: b, kc: kube(t), clk: clocktesting.NewFakeClock(drillEpoch),
 		recorder: events.NewFakeRecorder(1000), members: map[int]string{}}
@@ -121,19 +130,12 @@ func newDrill(t *testing.T) *drill {
 	d.g.Expect(d.kc.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: d.ns}})).To(Succeed())
 
 	d.lbID, d.poolID = buildTree(t, b, true)
-	// The identity Secret CAPO would hold, for a noauth Octavia.
-	s := b.stack
-	clouds := fmt.Sprintf(`clouds:
-  openstack:
-    auth_type: none
-    auth:
-      project_id: %s
-    load_balancer_endpoint_override: %s
-`, s.get("OS_PROJECT_ID"), s.get("OS_OCTAVIA_ENDPOINT"))
+	// The identity Secret CAPO would hold: a clouds.yaml for the stack's
+	// Keystone, no endpoint overrides (the catalog names Octavia).
 	d.g.Expect(d.kc.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: d.ns, Name: "cloud-config"},
 		Data: map[string][]byte{"clouds.yaml": []byte(clouds)}})).To(Succeed())
 	osc := &infrav1.OpenStackCluster{ObjectMeta: metav1.ObjectMeta{Namespace: d.ns, Name: "test"},
-		Spec: infrav1.OpenStackClusterSpec{IdentityRef: infrav1.OpenStackIdentityReference{Name: "cloud-config", CloudName: "openstack"}}}
+		Spec: infrav1.OpenStackClusterSpec{IdentityRef: infrav1.OpenStackIdentityReference{Name: "cloud-config", CloudName: cloudName}}}
 	d.g.Expect(d.kc.Create(ctx, osc)).To(Succeed())
 	osc.Status.APIServerLoadBalancer = &infrav1.LoadBalancer{ID: d.lbID, IP: "192.0.2.10", InternalIP: "10.0.1.2"}
 	d.g.Expect(d.kc.Status().Update(ctx, osc)).To(Succeed())

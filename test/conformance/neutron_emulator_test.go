@@ -27,7 +27,7 @@ type neutronBed struct {
 
 func realNeutronBed(t *testing.T) *neutronBed {
 	s := realStack(t)
-	c := s.neutron()
+	c := s.neutron(t)
 	project := s.get("OS_PROJECT_ID")
 	suffix := fmt.Sprint(time.Now().UnixNano())
 	net, err := networks.Create(ctx, c, networks.CreateOpts{Name: "emucheck-" + suffix, ProjectID: project}).Extract()

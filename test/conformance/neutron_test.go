@@ -47,11 +47,11 @@ func neutronErr(t *testing.T, err error, wantCode int) (neutronError, string) {
 // → port → groups), the 409 for a duplicate rule (which enforcement takes
 // for success), and clean-up.
 //
-// Neutron under noauth is the opposite of Octavia: requests without a
-// project header run as admin, and creates name their project in the body.
+// The client is the member user's, through Keystone: creates that name the
+// token's project in the body land there, as do creates that name none.
 func TestNeutronSecurityGroups(t *testing.T) {
 	s := realStack(t)
-	c := s.neutron()
+	c := s.neutron(t)
 	project := s.get("OS_PROJECT_ID")
 	suffix := fmt.Sprint(time.Now().UnixNano())
 	var cleanups []func() error
@@ -182,13 +182,14 @@ func TestNeutronSecurityGroups(t *testing.T) {
 		t.Errorf("deleting a deleted rule: %s", body)
 	}
 
-	// With a project header Neutron wants project_id in the body too.
-	hc := *c
-	hc.MoreHeaders = map[string]string{"X-Project-Id": project}
-	_, err = groups.Create(ctx, &hc, groups.CreateOpts{Name: "header-only-" + suffix}).Extract()
-	ne, body = neutronErr(t, err, http.StatusBadRequest)
-	if !strings.Contains(ne.NeutronError.Message, "requires that tenant_id is specified") {
-		t.Errorf("create with a project header and no project_id: %s", body)
+	// Without project_id in the body the token's project is taken.
+	g, err := groups.Create(ctx, c, groups.CreateOpts{Name: "token-project-" + suffix}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanups = append(cleanups, func() error { return groups.Delete(ctx, c, g.ID).ExtractErr() })
+	if g.ProjectID != project {
+		t.Errorf("group created without project_id is in project %q, want the token's %q", g.ProjectID, project)
 	}
 }
 

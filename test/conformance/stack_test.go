@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
+
+	"github.com/membergate/membergate/internal/openstackauth"
 )
 
 // envFileVar names a variable that points at another env file than
@@ -24,6 +26,9 @@ const envFileVar = "MEMBERGATE_OPENSTACK_ENV"
 // file describes it.
 type stack struct {
 	vars map[string]string
+
+	mu      sync.Mutex
+	clients map[string]*openstackauth.Clients // by cloud name
 }
 
 var (
@@ -77,12 +82,13 @@ func loadStack() (*stack, error) {
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
-	for _, k := range []string{"OS_OCTAVIA_ENDPOINT", "OS_NEUTRON_ENDPOINT", "OS_PROJECT_ID", "OS_DB_SOCKET", "OS_CTL"} {
+	for _, k := range []string{"OS_OCTAVIA_ENDPOINT", "OS_NEUTRON_ENDPOINT", "OS_PROJECT_ID", "OS_DB_SOCKET", "OS_CTL",
+		"OS_AUTH_URL", "OS_REGION_NAME", "OS_USERNAME", "OS_PASSWORD", "OS_PROJECT_NAME", "OS_APPCRED_ID", "OS_APPCRED_SECRET"} {
 		if vars[k] == "" {
 			return nil, fmt.Errorf("%s: %s is not set", path, k)
 		}
 	}
-	s := &stack{vars: vars}
+	s := &stack{vars: vars, clients: map[string]*openstackauth.Clients{}}
 	// An env file outlives a stopped stack: make sure Octavia answers.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -97,32 +103,84 @@ func loadStack() (*stack, error) {
 
 func (s *stack) get(k string) string { return s.vars[k] }
 
-// octavia returns a load-balancer client for the noauth Octavia. It sends
-// X-Project-Id: Octavia under noauth takes the project from it, and refuses
-// creates without one.
-func (s *stack) octavia() *gophercloud.ServiceClient {
-	ep := s.get("OS_OCTAVIA_ENDPOINT")
-	return &gophercloud.ServiceClient{
-		ProviderClient: &gophercloud.ProviderClient{HTTPClient: http.Client{Timeout: 30 * time.Second}},
-		Endpoint:       ep,
-		ResourceBase:   ep + "v2/",
-		Type:           "load-balancer",
-		MoreHeaders:    map[string]string{"X-Project-Id": s.get("OS_PROJECT_ID")},
-	}
+// The clouds of the stack's clouds.yaml: the member user by password, and
+// the member's application credential. Neither overrides an endpoint: the
+// clients find Octavia and Neutron in Keystone's catalog.
+const (
+	cloudPassword = "membergate"
+	cloudAppCred  = "membergate-appcred"
+)
+
+// cloudsYAML is a clouds.yaml for the stack's Keystone with both clouds, as
+// an operator (or CAPO's identity Secret) would write it. appCredSecret
+// replaces the application credential's secret when not empty.
+func (s *stack) cloudsYAML(appCredID, appCredSecret string) string {
+	return fmt.Sprintf(`clouds:
+  %s:
+    auth:
+      auth_url: %s
+      username: %s
+      password: %s
+      project_name: %s
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: %s
+    interface: public
+    identity_api_version: 3
+  %s:
+    auth_type: v3applicationcredential
+    auth:
+      auth_url: %s
+      application_credential_id: %s
+      application_credential_secret: %s
+    region_name: %s
+    interface: public
+    identity_api_version: 3
+`, cloudPassword, s.get("OS_AUTH_URL"), s.get("OS_USERNAME"), s.get("OS_PASSWORD"), s.get("OS_PROJECT_NAME"), s.get("OS_REGION_NAME"),
+		cloudAppCred, s.get("OS_AUTH_URL"), appCredID, appCredSecret, s.get("OS_REGION_NAME"))
 }
 
-// neutron returns a network client for the noauth Neutron. It sends no
-// project header: Neutron then runs requests as admin (with the header it
-// would insist on project_id in every body), and creates name their project
-// in the body.
-func (s *stack) neutron() *gophercloud.ServiceClient {
-	ep := s.get("OS_NEUTRON_ENDPOINT")
-	return &gophercloud.ServiceClient{
-		ProviderClient: &gophercloud.ProviderClient{HTTPClient: http.Client{Timeout: 30 * time.Second}},
-		Endpoint:       ep,
-		ResourceBase:   ep + "v2.0/",
-		Type:           "network",
+// stackClouds is the stack's clouds.yaml with the application credential
+// up.sh made.
+func (s *stack) stackClouds() string {
+	return s.cloudsYAML(s.get("OS_APPCRED_ID"), s.get("OS_APPCRED_SECRET"))
+}
+
+// testRequestTimeout replaces openstackauth's per-request bound for the
+// suite: the first request a service validates costs keystonemiddleware a
+// login of its own, which on a loaded machine has taken 20 s.
+const testRequestTimeout = 60 * time.Second
+
+// cloud returns the Octavia and Neutron clients of one of the stack's
+// clouds, authenticated once and shared: gophercloud logs in again when
+// the token expires.
+func (s *stack) cloud(t testing.TB, name string) *openstackauth.Clients {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.clients[name]; c != nil {
+		return c
 	}
+	c, err := openstackauth.NewClients(context.Background(), openstackauth.Options{Cloud: name,
+		CloudsYAML: []byte(s.stackClouds()), CloudsSource: "the stack's clouds.yaml", Getenv: openstackauth.NoEnvironment})
+	if err != nil {
+		t.Fatalf("authenticating with the stack's Keystone as cloud %q: %v", name, err)
+	}
+	c.LoadBalancer.HTTPClient.Timeout = testRequestTimeout
+	s.clients[name] = c
+	return c
+}
+
+// octavia returns a load-balancer client for the stack's Octavia, found in
+// Keystone's catalog, acting as the member user in its project.
+func (s *stack) octavia(t testing.TB) *gophercloud.ServiceClient {
+	return s.cloud(t, cloudPassword).LoadBalancer
+}
+
+// neutron returns a network client for the stack's Neutron, as the member
+// user: creates land in its project, lists show its project's objects.
+func (s *stack) neutron(t testing.TB) *gophercloud.ServiceClient {
+	return s.cloud(t, cloudPassword).Network
 }
 
 // sql runs statements in Octavia's database and returns the rows, tab

@@ -7,7 +7,7 @@
 #                                 the work queued; resuming is instant)
 #   ctl.sh rss                    resident memory of everything started, MiB
 #
-# SERVICE: mariadb epmd rabbitmq octavia-api octavia-worker neutron-server
+# SERVICE: mariadb epmd rabbitmq keystone octavia-api octavia-worker neutron-server
 # octavia-health-manager. start returns once the service answers.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh

@@ -25,7 +25,7 @@ main() {
 	# The OpenStack services first (they hold connections to the rest), then
 	# the message broker, then the database.
 	stop_all octavia-health-manager neutron-server octavia-worker octavia-api
-	stop_all rabbitmq epmd
+	stop_all keystone rabbitmq epmd
 	stop_all mariadb
 	rm -f "$OS_ENV_FILE"
 	if [[ -n $purge ]]; then

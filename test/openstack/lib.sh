@@ -20,24 +20,41 @@ OS_AMQP_DIST_PORT=${OS_AMQP_DIST_PORT:-25673}
 OS_OCTAVIA_PORT=${OS_OCTAVIA_PORT:-29876}
 OS_NEUTRON_PORT=${OS_NEUTRON_PORT:-29696}
 OS_HM_PORT=${OS_HM_PORT:-25555}
+OS_KEYSTONE_PORT=${OS_KEYSTONE_PORT:-25000}
 
-# The project every Octavia object is created in (noauth takes X-Project-Id on
-# trust), and the key that signs amphora heartbeats.
-OS_PROJECT_ID=${OS_PROJECT_ID:-8a4f5b0c2d3e4f6a9b7c1d2e3f4a5b6c}
+# The key that signs amphora heartbeats.
 OS_HEARTBEAT_KEY=${OS_HEARTBEAT_KEY:-membergate-conformance}
 OS_DB_PASSWORD=membergate
 OS_RABBIT_NODE=membergate-os@localhost
+
+# Keystone: the region of every endpoint, the admin that keystone-manage
+# bootstrap makes, the service users Octavia's and Neutron's keystonemiddleware
+# validate tokens with, and the member user (and its project) the suite acts
+# as. Throw-away passwords for a loopback-only test stack.
+OS_REGION=RegionOne
+OS_ADMIN_PASSWORD=membergate-admin
+OS_SERVICE_PASSWORD=membergate-service
+OS_MEMBER_USER=membergate
+OS_MEMBER_PASSWORD=membergate-member
+OS_MEMBER_PROJECT=membergate
+OS_APPCRED_NAME=membergate-conformance
+# Token lifetime: short, so that the drills see tokens expire mid-hold
+# within a couple of minutes of real time; keystonemiddleware's token cache
+# (token_cache_time) is held below it so a cached token never outlives its
+# expiry by much.
+OS_TOKEN_EXPIRATION=${OS_TOKEN_EXPIRATION:-60}
 
 # Debian packages. --no-install-recommends keeps the install to the servers
 # and the Python libraries they import.
 OS_PACKAGES=(
 	octavia-api octavia-worker octavia-health-manager octavia-housekeeping octavia-driver-agent
 	neutron-server mariadb-server mariadb-client rabbitmq-server python3-pymysql openssl
-	curl ca-certificates iproute2 procps
+	keystone python3-keystone uwsgi-core uwsgi-plugin-python3
+	curl jq ca-certificates iproute2 procps
 )
 
 # Services ctl.sh knows, in start order.
-OS_SERVICES=(mariadb epmd rabbitmq octavia-api octavia-worker neutron-server octavia-health-manager)
+OS_SERVICES=(mariadb epmd rabbitmq keystone octavia-api octavia-worker neutron-server octavia-health-manager)
 
 log() { printf '[openstack %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() {
@@ -112,7 +129,7 @@ OS_RABBIT_DIR=$OS_DATA/rabbitmq
 
 make_dirs() {
 	mkdir -p "$OS_CONF" "$OS_LOGS" "$OS_PIDS" "$OS_RUN" "$OS_RABBIT_DIR" "$OS_DATA/certs" \
-		"$OS_DATA/lock" "$OS_DATA/octavia"
+		"$OS_DATA/lock" "$OS_DATA/octavia" "$OS_DATA/keystone"
 }
 
 # --- processes ---------------------------------------------------------------
@@ -210,7 +227,21 @@ tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 mysql_cli() { mariadb --no-defaults --socket="$OS_MYSQL_SOCK" -uroot "$@"; }
 
 start_mariadb() {
-	is_running mariadb && return
+	is_running mariadb || spawn_mariadb
+	# Every run: a data directory made before a service was added (Keystone)
+	# gets that service's database too.
+	mysql_cli --batch <<-SQL
+		CREATE DATABASE IF NOT EXISTS octavia;
+		CREATE DATABASE IF NOT EXISTS neutron;
+		CREATE DATABASE IF NOT EXISTS keystone;
+		CREATE USER IF NOT EXISTS 'membergate'@'127.0.0.1' IDENTIFIED BY '$OS_DB_PASSWORD';
+		GRANT ALL PRIVILEGES ON octavia.* TO 'membergate'@'127.0.0.1';
+		GRANT ALL PRIVILEGES ON neutron.* TO 'membergate'@'127.0.0.1';
+		GRANT ALL PRIVILEGES ON keystone.* TO 'membergate'@'127.0.0.1';
+	SQL
+}
+
+spawn_mariadb() {
 	if [[ ! -d $OS_MYSQL_DIR/mysql ]]; then
 		mkdir -p "$OS_MYSQL_DIR"
 		mariadb-install-db --no-defaults --basedir=/usr --datadir="$OS_MYSQL_DIR" --user=root \
@@ -225,13 +256,6 @@ start_mariadb() {
 		--innodb-doublewrite=0 --max-connections=500 --character-set-server=utf8mb4 \
 		--collation-server=utf8mb4_general_ci --performance-schema=OFF
 	wait_until mariadb 60 mysql_cli -e 'SELECT 1'
-	mysql_cli --batch <<-SQL
-		CREATE DATABASE IF NOT EXISTS octavia;
-		CREATE DATABASE IF NOT EXISTS neutron;
-		CREATE USER IF NOT EXISTS 'membergate'@'127.0.0.1' IDENTIFIED BY '$OS_DB_PASSWORD';
-		GRANT ALL PRIVILEGES ON octavia.* TO 'membergate'@'127.0.0.1';
-		GRANT ALL PRIVILEGES ON neutron.* TO 'membergate'@'127.0.0.1';
-	SQL
 }
 
 # --- RabbitMQ ----------------------------------------------------------------
@@ -294,6 +318,228 @@ make_certs() {
 	chmod 600 "$d"/*.key "$d/client.pem"
 }
 
+# --- Keystone ----------------------------------------------------------------
+
+OS_KEYSTONE_URL=http://127.0.0.1:$OS_KEYSTONE_PORT/v3
+OS_KEYSTONE_DIR=$OS_DATA/keystone
+
+write_keystone_conf() {
+	cat >"$OS_CONF/keystone.conf" <<-EOC
+		[DEFAULT]
+		debug = False
+		use_stderr = True
+		log_dir =
+		log_file =
+
+		[database]
+		connection = mysql+pymysql://membergate:$OS_DB_PASSWORD@127.0.0.1:$OS_MYSQL_PORT/keystone
+
+		[identity]
+		# bcrypt's cheapest cost: Keystone hashes every password and
+		# application-credential secret it checks, and at the default cost
+		# (12) a login took 2-5 s on this loaded 2-core machine, long
+		# enough for keystonemiddleware to answer 503.
+		password_hash_rounds = 4
+
+		[token]
+		provider = fernet
+		expiration = $OS_TOKEN_EXPIRATION
+
+		[fernet_tokens]
+		key_repository = $OS_KEYSTONE_DIR/fernet-keys
+
+		[fernet_receipts]
+		key_repository = $OS_KEYSTONE_DIR/fernet-receipts
+
+		[credential]
+		key_repository = $OS_KEYSTONE_DIR/credential-keys
+
+		# An in-process cache (one uWSGI process, so one cache): token
+		# validations, roles and the catalog are read from the database
+		# once per 30 s instead of on every request. A revoked token (a
+		# deleted application credential's) may thus pass for up to 30 s
+		# more, as keystonemiddleware's own cache allows anyway.
+		[cache]
+		enabled = True
+		backend = dogpile.cache.memory
+		expiration_time = 30
+
+		[oslo_policy]
+		policy_dirs = /etc/keystone/policy.d
+
+		[oslo_concurrency]
+		lock_path = $OS_DATA/lock
+	EOC
+}
+
+keystone_manage() { keystone-manage --config-file "$OS_CONF/keystone.conf" "$@"; }
+
+# keystone_db_setup: schema, signing keys and the bootstrap admin (with
+# Keystone's own catalog entry), each once; later runs find their markers.
+keystone_db_setup() {
+	local l=$OS_LOGS/keystone-manage.log
+	if [[ ! -e $OS_KEYSTONE_DIR/db-synced ]]; then
+		keystone_manage db_sync >"$l" 2>&1 || die "keystone-manage db_sync failed (log: $l)"
+		touch "$OS_KEYSTONE_DIR/db-synced"
+	fi
+	if [[ ! -d $OS_KEYSTONE_DIR/fernet-keys ]]; then
+		mkdir -p "$OS_KEYSTONE_DIR"/{fernet-keys,fernet-receipts,credential-keys}
+		chmod 700 "$OS_KEYSTONE_DIR"/{fernet-keys,fernet-receipts,credential-keys}
+		local keys
+		for keys in fernet_setup receipt_setup credential_setup; do
+			keystone_manage "$keys" --keystone-user "$(id -un)" --keystone-group "$(id -gn)" >>"$l" 2>&1 ||
+				die "keystone-manage $keys failed (log: $l)"
+		done
+	fi
+	if [[ ! -e $OS_KEYSTONE_DIR/bootstrapped ]]; then
+		keystone_manage bootstrap --bootstrap-password "$OS_ADMIN_PASSWORD" --bootstrap-username admin \
+			--bootstrap-project-name admin --bootstrap-role-name admin --bootstrap-region-id "$OS_REGION" \
+			--bootstrap-public-url "$OS_KEYSTONE_URL" --bootstrap-internal-url "$OS_KEYSTONE_URL" >>"$l" 2>&1 ||
+			die "keystone-manage bootstrap failed (log: $l)"
+		touch "$OS_KEYSTONE_DIR/bootstrapped"
+	fi
+}
+
+# Keystone runs under uWSGI (Debian's own way of serving it, without
+# Apache): one process (one cache), a few threads, HTTP on loopback. Every request is
+# logged. uWSGI's plain HTTP socket closes each connection after the answer
+# without saying so; keystonemiddleware then reused the closed connection
+# and answered 503 (RemoteDisconnected), so every answer says
+# Connection: close.
+start_keystone() {
+	spawn keystone /usr/bin/uwsgi --plugin python3 --http-socket "127.0.0.1:$OS_KEYSTONE_PORT" \
+		--wsgi-file /usr/bin/keystone-wsgi-public --env "OS_KEYSTONE_CONFIG_FILES=$OS_CONF/keystone.conf" \
+		--master --processes 1 --threads 8 --die-on-term --no-orphans --lazy-apps --buffer-size 65535 \
+		--add-header 'Connection: close' \
+		--pidfile "$OS_RUN/keystone.pid"
+}
+
+keystone_ready() { http_ok "$OS_KEYSTONE_URL"; }
+
+# ks_login: an admin token in KS_TOKEN, fetched again once it is half a
+# token lifetime old. Callers run it in the main shell before calls made in
+# command substitutions, so that the subshells inherit a fresh token.
+ks_login() {
+	[[ -n ${KS_TOKEN:-} && $((SECONDS - KS_TOKEN_AT)) -lt $((OS_TOKEN_EXPIRATION / 2)) ]] && return
+	KS_TOKEN=$(curl -fsS -D - -o /dev/null -H 'Content-Type: application/json' "$OS_KEYSTONE_URL/auth/tokens" -d '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":"'"$OS_ADMIN_PASSWORD"'"}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}' |
+		tr -d '\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p') || die "cannot get an admin token from Keystone"
+	KS_TOKEN_AT=$SECONDS
+}
+
+# ks METHOD PATH [BODY]: one Keystone API call as the admin, the JSON answer
+# on stdout.
+ks() {
+	local method=$1 path=$2 body=${3:-}
+	ks_login
+	curl -fsS -X "$method" -H "X-Auth-Token: $KS_TOKEN" -H 'Content-Type: application/json' \
+		"$OS_KEYSTONE_URL$path" ${body:+-d "$body"}
+}
+
+# ks_ensure VAR KIND NAME BODY: sets VAR to the ID of the KIND (projects,
+# users, roles, services) named NAME, created from BODY when there is none.
+ks_ensure() {
+	local kind=$2 name=$3 body=$4 id
+	ks_login
+	id=$(ks GET "/$kind?name=$name" | jq -r ".${kind}[0].id // empty")
+	if [[ -z $id ]]; then
+		id=$(ks POST "/$kind" "$body" | jq -r ".${kind%s}.id")
+	fi
+	[[ -n $id && $id != null ]] || die "keystone: could not create $kind $name"
+	printf -v "$1" %s "$id"
+}
+
+ks_grant() { ks PUT "/projects/$1/users/$2/roles/$3" >/dev/null; }
+
+# ks_endpoint SERVICE_ID INTERFACE URL: one catalog entry, made once.
+ks_endpoint() {
+	local n
+	ks_login
+	n=$(ks GET "/endpoints?service_id=$1&interface=$2&region_id=$OS_REGION" | jq '.endpoints | length')
+	[[ $n -gt 0 ]] && return
+	ks POST /endpoints '{"endpoint":{"service_id":"'"$1"'","interface":"'"$2"'","region_id":"'"$OS_REGION"'","url":"'"$3"'"}}' >/dev/null
+}
+
+# keystone_seed: the service project and users, the member user with the
+# roles Octavia's and Neutron's default policies want, an application
+# credential of the member's, and the catalog. Done once (keystone/seeded
+# keeps the IDs the env file names); every step also finds what exists, so
+# a seeding cut short is finished by the next up.sh.
+keystone_seed() {
+	local f=$OS_KEYSTONE_DIR/seeded
+	[[ -s $f ]] && return
+	local service admin_role member_role lb_role service_role project other user svc lb net secret ac
+	ks_ensure service projects service '{"project":{"name":"service","domain_id":"default"}}'
+	ks_ensure project projects "$OS_MEMBER_PROJECT" '{"project":{"name":"'"$OS_MEMBER_PROJECT"'","domain_id":"default"}}'
+	# A project the member has no role on: the wrong-project case.
+	ks_ensure other projects membergate-other '{"project":{"name":"membergate-other","domain_id":"default"}}'
+	ks_ensure admin_role roles admin '{"role":{"name":"admin"}}'
+	ks_ensure member_role roles member '{"role":{"name":"member"}}'
+	ks_ensure lb_role roles load-balancer_member '{"role":{"name":"load-balancer_member"}}'
+	ks_ensure service_role roles service '{"role":{"name":"service"}}'
+	for svc in octavia neutron; do
+		ks_ensure user users "$svc" '{"user":{"name":"'"$svc"'","domain_id":"default","password":"'"$OS_SERVICE_PASSWORD"'"}}'
+		ks_grant "$service" "$user" "$admin_role"
+		ks_grant "$service" "$user" "$service_role"
+	done
+	ks_ensure user users "$OS_MEMBER_USER" '{"user":{"name":"'"$OS_MEMBER_USER"'","domain_id":"default","password":"'"$OS_MEMBER_PASSWORD"'","default_project_id":"'"$project"'"}}'
+	ks_grant "$project" "$user" "$member_role"
+	ks_grant "$project" "$user" "$lb_role"
+	ks_ensure lb services octavia '{"service":{"name":"octavia","type":"load-balancer"}}'
+	ks_ensure net services neutron '{"service":{"name":"neutron","type":"network"}}'
+	for i in public internal; do
+		ks_endpoint "$lb" "$i" "http://127.0.0.1:$OS_OCTAVIA_PORT"
+		ks_endpoint "$net" "$i" "http://127.0.0.1:$OS_NEUTRON_PORT"
+	done
+	# The application credential: created by the member itself (Keystone
+	# lets only the owner do it), with roles the member has.
+	secret=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+	ac=$(member_appcred "$user" "$OS_APPCRED_NAME" "$secret") || die "keystone: could not create the application credential"
+	cat >"$f.tmp" <<-EOS
+		OS_PROJECT_ID=$project
+		OS_OTHER_PROJECT_ID=$other
+		OS_MEMBER_USER_ID=$user
+		OS_APPCRED_ID=$ac
+		OS_APPCRED_SECRET=$secret
+	EOS
+	mv "$f.tmp" "$f"
+}
+
+# member_appcred USER_ID NAME SECRET: creates (replacing one of that name)
+# an application credential of the member user and prints its ID.
+member_appcred() {
+	local user=$1 name=$2 secret=$3 token old
+	token=$(curl -fsS -D - -o /dev/null -H 'Content-Type: application/json' "$OS_KEYSTONE_URL/auth/tokens" -d '{"auth":{"identity":{"methods":["password"],"password":{"user":{"id":"'"$user"'","password":"'"$OS_MEMBER_PASSWORD"'"}}},"scope":{"project":{"name":"'"$OS_MEMBER_PROJECT"'","domain":{"id":"default"}}}}}' |
+		tr -d '\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p') || return 1
+	old=$(curl -fsS -H "X-Auth-Token: $token" "$OS_KEYSTONE_URL/users/$user/application_credentials?name=$name" |
+		jq -r '.application_credentials[0].id // empty')
+	if [[ -n $old ]]; then
+		curl -fsS -X DELETE -H "X-Auth-Token: $token" "$OS_KEYSTONE_URL/users/$user/application_credentials/$old" || return 1
+	fi
+	curl -fsS -H "X-Auth-Token: $token" -H 'Content-Type: application/json' "$OS_KEYSTONE_URL/users/$user/application_credentials" \
+		-d '{"application_credential":{"name":"'"$name"'","secret":"'"$secret"'"}}' | jq -re .application_credential.id
+}
+
+# keystone_authtoken SERVICE: the keystonemiddleware section Octavia and
+# Neutron validate tokens with. token_cache_time stays below the token
+# lifetime: the middleware keeps a validated token for that long (in
+# process, no memcached) but also refuses one past its expiry.
+keystone_authtoken() {
+	cat <<-EOC
+		[keystone_authtoken]
+		www_authenticate_uri = $OS_KEYSTONE_URL
+		auth_url = $OS_KEYSTONE_URL
+		auth_type = password
+		username = $1
+		password = $OS_SERVICE_PASSWORD
+		project_name = service
+		user_domain_id = default
+		project_domain_id = default
+		region_name = $OS_REGION
+		token_cache_time = 30
+		service_token_roles_required = true
+	EOC
+}
+
 # --- Octavia -----------------------------------------------------------------
 
 write_octavia_conf() {
@@ -307,7 +553,7 @@ write_octavia_conf() {
 		[api_settings]
 		bind_host = 127.0.0.1
 		bind_port = $OS_OCTAVIA_PORT
-		auth_strategy = noauth
+		auth_strategy = keystone
 		default_provider_driver = amphora
 		enabled_provider_drivers = amphora:The Octavia Amphora driver.,octavia:Deprecated alias of the Octavia Amphora driver.
 
@@ -360,6 +606,8 @@ write_octavia_conf() {
 
 		[oslo_concurrency]
 		lock_path = $OS_DATA/lock
+
+		$(keystone_authtoken octavia)
 	EOC
 }
 
@@ -377,7 +625,7 @@ write_neutron_conf() {
 		[DEFAULT]
 		bind_host = 127.0.0.1
 		bind_port = $OS_NEUTRON_PORT
-		auth_strategy = noauth
+		auth_strategy = keystone
 		core_plugin = ml2
 		service_plugins =
 		transport_url = rabbit://guest:guest@127.0.0.1:$OS_AMQP_PORT/
@@ -400,6 +648,8 @@ write_neutron_conf() {
 
 		[agent]
 		root_helper = true
+
+		$(keystone_authtoken neutron)
 	EOC
 	cat >"$OS_CONF/ml2_conf.ini" <<-EOC
 		[ml2]
@@ -453,6 +703,7 @@ start_service() {
 	case $svc in
 	mariadb) start_mariadb ;;
 	epmd | rabbitmq) start_rabbitmq ;;
+	keystone) start_keystone ;;
 	octavia-api) spawn "$svc" /usr/bin/octavia-api --config-file "$OS_CONF/octavia.conf" ;;
 	octavia-worker) spawn "$svc" /usr/bin/octavia-worker --config-file "$OS_CONF/octavia.conf" ;;
 	octavia-health-manager) spawn "$svc" /usr/bin/octavia-health-manager --config-file "$OS_CONF/octavia.conf" ;;
@@ -467,6 +718,7 @@ start_service() {
 
 wait_service() {
 	case $1 in
+	keystone) wait_until "$1" 60 keystone_ready ;;
 	octavia-api) wait_until "$1" 60 octavia_api_ready ;;
 	octavia-worker) wait_until "$1" 60 worker_consuming ;;
 	octavia-health-manager) wait_until "$1" 60 udp_bound "$OS_HM_PORT" ;;
@@ -477,11 +729,11 @@ wait_service() {
 # stack_up_quick: true when every service up.sh starts runs and answers.
 stack_up_quick() {
 	local svc
-	[[ -s $OS_ENV_FILE ]] || return 1
-	for svc in mariadb epmd rabbitmq octavia-api octavia-worker neutron-server; do
+	[[ -s $OS_ENV_FILE && -s $OS_KEYSTONE_DIR/seeded ]] || return 1
+	for svc in mariadb epmd rabbitmq keystone octavia-api octavia-worker neutron-server; do
 		is_running "$svc" || return 1
 	done
-	octavia_api_ready && neutron_ready
+	keystone_ready && octavia_api_ready && neutron_ready
 }
 
 # rss_mib: resident memory of every process this stack started, children
@@ -504,7 +756,17 @@ write_env_file() {
 		# Written by test/openstack/up.sh; read by test/conformance. KEY=VALUE, no quoting.
 		OS_OCTAVIA_ENDPOINT=http://127.0.0.1:$OS_OCTAVIA_PORT/
 		OS_NEUTRON_ENDPOINT=http://127.0.0.1:$OS_NEUTRON_PORT/
-		OS_PROJECT_ID=$OS_PROJECT_ID
+		OS_AUTH_URL=$OS_KEYSTONE_URL
+		OS_REGION_NAME=$OS_REGION
+		OS_USERNAME=$OS_MEMBER_USER
+		OS_PASSWORD=$OS_MEMBER_PASSWORD
+		OS_PROJECT_NAME=$OS_MEMBER_PROJECT
+		OS_USER_DOMAIN_NAME=Default
+		OS_PROJECT_DOMAIN_NAME=Default
+		OS_ADMIN_PASSWORD=$OS_ADMIN_PASSWORD
+		OS_TOKEN_EXPIRATION=$OS_TOKEN_EXPIRATION
+		OS_KEYSTONE_LOG=$OS_LOGS/keystone.log
+		$(cat "$OS_KEYSTONE_DIR/seeded")
 		OS_DB_SOCKET=$OS_MYSQL_SOCK
 		OS_DB_USER=root
 		OS_DB_PASSWORD=
@@ -518,5 +780,7 @@ write_env_file() {
 		OS_LOG_DIR=$OS_LOGS
 		OS_DATA=$OS_DATA
 	EOE
+	# It names passwords and an application-credential secret.
+	chmod 600 "$tmp"
 	mv "$tmp" "$OS_ENV_FILE"
 }

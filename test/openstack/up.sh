@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install (from Debian's apt) and start real Octavia 11 and Neutron 21 on
-# 127.0.0.1: MariaDB, RabbitMQ, octavia-api, octavia-worker and neutron-server,
-# noauth, noop drivers, everything under test/openstack/.data. Idempotent: a
+# Install (from Debian's apt) and start real Keystone 22, Octavia 11 and
+# Neutron 21 on 127.0.0.1: MariaDB, RabbitMQ, Keystone (under uWSGI),
+# octavia-api, octavia-worker and neutron-server, both behind keystonemiddleware,
+# noop drivers, everything under test/openstack/.data. Idempotent: a
 # running stack is detected and left alone in about a second. Writes
 # test/openstack/.data/env for the conformance suite.
 set -euo pipefail
@@ -13,7 +14,7 @@ main() {
 	t0=$(now_ms)
 	mkdir -p "$OS_DATA"
 	if stack_up_quick; then
-		log "already up ($(since "$t0")): Octavia $(env_value OS_OCTAVIA_ENDPOINT), Neutron $(env_value OS_NEUTRON_ENDPOINT); env: $OS_ENV_FILE"
+		log "already up ($(since "$t0")): Keystone $(env_value OS_AUTH_URL), Octavia $(env_value OS_OCTAVIA_ENDPOINT), Neutron $(env_value OS_NEUTRON_ENDPOINT); env: $OS_ENV_FILE"
 		return
 	fi
 	install_packages
@@ -22,17 +23,22 @@ main() {
 	make_certs
 	write_octavia_conf
 	write_neutron_conf
+	write_keystone_conf
 
-	start_service mariadb
+	start_mariadb
 	log "mariadb up ($(since "$t_up"))"
-	# RabbitMQ boots while the schemas migrate: the three are independent and
+	# RabbitMQ boots while the schemas migrate: the four are independent and
 	# each takes seconds.
 	start_service rabbitmq &
 	local rabbit=$!
+	keystone_db_setup &
+	local keystone_db=$!
 	octavia_db_upgrade &
 	local octavia_db=$!
 	neutron_db_upgrade &
 	local neutron_db=$!
+	wait "$keystone_db" || die "keystone schema or bootstrap failed"
+	start_service keystone nowait
 	wait "$rabbit" || die "rabbitmq did not start"
 	log "rabbitmq up ($(since "$t_up"))"
 	wait "$octavia_db" || die "octavia schema migration failed"
@@ -46,6 +52,9 @@ main() {
 	wait_service octavia-worker
 	wait_service octavia-api
 	log "octavia up ($(since "$t_up"))"
+	wait_service keystone
+	keystone_seed
+	log "keystone up and seeded ($(since "$t_up"))"
 	wait_service neutron-server
 	log "neutron up ($(since "$t_up"))"
 

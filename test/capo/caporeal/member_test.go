@@ -78,7 +78,7 @@ func scenario(t *testing.T, r rig) {
 	portName := fmt.Sprintf("%s-%d", lbName, 6443)
 	tr := r.build(t, lbName, portName)
 
-	rec := &recorder{project: r.project(), lbPath: "/lbaas/loadbalancers/" + tr.lbID}
+	rec := &recorder{project: r.project(), auth: r.client(), lbPath: "/lbaas/loadbalancers/" + tr.lbID}
 	sc := &caposcope.Scope{OctaviaURL: r.url(), HTTPClient: &http.Client{Transport: rec, Timeout: 30 * time.Second}, Project: r.project()}
 	svc, err := loadbalancer.NewService(sc.WithLogger(logr.Discard()))
 	g.Expect(err).NotTo(HaveOccurred())

@@ -9,15 +9,20 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
 )
 
 // recorder is the transport under CAPO's own clients. It adds the project
-// header a noauth Octavia wants, and remembers what CAPO saw: the load
+// header the emulator wants and the test client's Keystone token (logging
+// in again when real Octavia refuses an expired one), and remembers what CAPO saw: the load
 // balancer's provisioning status in each of CAPO's GETs of it (the last is
 // the one CAPO based its verdict on) and when CAPO sent each request.
 type recorder struct {
 	project string
-	lbPath  string // "/lbaas/loadbalancers/<id>", below v2 or v2.0
+	// auth is the test's own client, whose token CAPO's requests carry.
+	auth   *gophercloud.ServiceClient
+	lbPath string // "/lbaas/loadbalancers/<id>", below v2 or v2.0
 
 	mu       sync.Mutex
 	lbSeen   []string
@@ -25,9 +30,20 @@ type recorder struct {
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	req = req.Clone(req.Context())
-	req.Header.Set("X-Project-Id", r.project)
-	resp, err := http.DefaultTransport.RoundTrip(req)
+	resp, err := r.send(req)
+	if err == nil && resp.StatusCode == http.StatusUnauthorized && r.auth.ReauthFunc != nil && (req.Body == nil || req.GetBody != nil) {
+		resp.Body.Close()
+		if err := r.auth.Reauthenticate(req.Context(), r.auth.Token()); err != nil {
+			return nil, err
+		}
+		again := req.Clone(req.Context())
+		if req.GetBody != nil {
+			if again.Body, err = req.GetBody(); err != nil {
+				return nil, err
+			}
+		}
+		resp, err = r.send(again)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.requests = append(r.requests, time.Now())
@@ -49,6 +65,15 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		r.lbSeen = append(r.lbSeen, doc.LoadBalancer.ProvisioningStatus)
 	}
 	return resp, nil
+}
+
+func (r *recorder) send(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Set("X-Project-Id", r.project)
+	if tok := r.auth.Token(); tok != "" {
+		req.Header.Set("X-Auth-Token", tok)
+	}
+	return http.DefaultTransport.RoundTrip(req)
 }
 
 // loadBalancerSeen returns the provisioning statuses CAPO read since the

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/listeners"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/loadbalancers"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/monitors"
@@ -148,14 +149,21 @@ func newOctavia(t *testing.T) *octavia {
 		t.Skip(msg)
 	}
 	o := &octavia{vars: vars}
-	// X-Project-Id: a noauth Octavia takes the project from it and
-	// refuses load balancer creates without one.
-	o.sc = &gophercloud.ServiceClient{
-		ProviderClient: &gophercloud.ProviderClient{HTTPClient: http.Client{Timeout: 30 * time.Second}},
-		Endpoint:       vars["OS_OCTAVIA_ENDPOINT"],
-		ResourceBase:   vars["OS_OCTAVIA_ENDPOINT"] + "v2/",
-		Type:           "load-balancer",
-		MoreHeaders:    map[string]string{"X-Project-Id": vars["OS_PROJECT_ID"]},
+	// The member user through the testbed's Keystone, Octavia from its
+	// catalog: the way CAPO itself reaches Octavia.
+	pc, err := openstack.NewClient(vars["OS_AUTH_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.HTTPClient = http.Client{Timeout: 60 * time.Second}
+	err = openstack.Authenticate(context.Background(), pc, gophercloud.AuthOptions{IdentityEndpoint: vars["OS_AUTH_URL"],
+		Username: vars["OS_USERNAME"], Password: vars["OS_PASSWORD"], DomainName: vars["OS_USER_DOMAIN_NAME"], AllowReauth: true,
+		Scope: &gophercloud.AuthScope{ProjectName: vars["OS_PROJECT_NAME"], DomainName: vars["OS_PROJECT_DOMAIN_NAME"]}})
+	if err != nil {
+		t.Fatalf("authenticating with the testbed's Keystone: %v", err)
+	}
+	if o.sc, err = openstack.NewLoadBalancerV2(pc, gophercloud.EndpointOpts{Region: vars["OS_REGION_NAME"]}); err != nil {
+		t.Fatalf("Octavia in the testbed's catalog: %v", err)
 	}
 	return o
 }
@@ -176,7 +184,8 @@ func readEnvFile(path string) (map[string]string, error) {
 			vars[k] = v
 		}
 	}
-	for _, k := range []string{"OS_OCTAVIA_ENDPOINT", "OS_PROJECT_ID", "OS_DB_SOCKET", "OS_DB_USER", "OS_DB_OCTAVIA", "OS_CTL"} {
+	for _, k := range []string{"OS_OCTAVIA_ENDPOINT", "OS_PROJECT_ID", "OS_DB_SOCKET", "OS_DB_USER", "OS_DB_OCTAVIA", "OS_CTL",
+		"OS_AUTH_URL", "OS_USERNAME", "OS_PASSWORD", "OS_PROJECT_NAME"} {
 		if vars[k] == "" {
 			return nil, fmt.Errorf("%s: %s is not set", path, k)
 		}
