@@ -105,6 +105,9 @@ func TestManagerServesTheDeployment(t *testing.T) {
 	webhookPort, extPort, probePort := freePort(t), freePort(t), freePort(t)
 	args := append(deploy.Spec.Template.Spec.Containers[0].Args,
 		"--leader-elect=false", "--metrics-bind-address=0",
+		// An orphan added to Octavia is no Kubernetes event: an idle
+		// cluster sees it at its next idle look, the shortest allowed here.
+		"--idle-resync=30s",
 		"--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(probePort),
 		"--webhook-host=127.0.0.1", "--webhook-port="+strconv.Itoa(webhookPort), "--webhook-cert-dir="+webhookDir,
 		"--extension-host=127.0.0.1", "--extension-port="+strconv.Itoa(extPort), "--extension-cert-dir="+extDir)
@@ -226,12 +229,12 @@ func TestManagerServesTheDeployment(t *testing.T) {
 	g.Expect(afterUpgrade().RetryAfterSeconds).To(BeZero())
 	orphan := w.addMember("k8s-clusterapi-cluster-team-a-prod-kubeapi-6443-gone", "10.0.0.99")
 	w.poke()
-	g.Eventually(func() string { return afterUpgrade().Message }).WithTimeout(60 * time.Second).WithPolling(250 * time.Millisecond).Should(
+	g.Eventually(func() string { return afterUpgrade().Message }).WithTimeout(90 * time.Second).WithPolling(250 * time.Millisecond).Should(
 		ContainSubstring(fmt.Sprintf("1 orphan member(s) belong to no control-plane Machine: member %s (10.0.0.99:6443)", orphan)))
 	// 409 while the pool is PENDING_UPDATE from the create: retry, as CAPO should.
 	g.Eventually(func() error { return pools.DeleteMember(ctx, w.octa.ServiceClient(), w.poolID, orphan).ExtractErr() }).
 		WithTimeout(10 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
-	g.Eventually(func() int32 { w.poke(); return afterUpgrade().RetryAfterSeconds }).WithTimeout(60 * time.Second).WithPolling(250 * time.Millisecond).Should(BeZero())
+	g.Eventually(func() int32 { w.poke(); return afterUpgrade().RetryAfterSeconds }).WithTimeout(90 * time.Second).WithPolling(250 * time.Millisecond).Should(BeZero())
 }
 
 // world is a CAPO cluster in envtest whose load balancer is in the Octavia
