@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -106,12 +107,14 @@ func (r *capoStandIn) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 	// As CAPO: nothing while the Cluster is paused. clusterctl move pauses
 	// it, then deletes the moved objects from the source; acting on that
 	// deletion would remove the members the target still serves from.
+	// A Cluster already gone pauses nothing: its machines' members must
+	// still go.
 	var cluster clusterv1.Cluster
-	if err := r.client.Get(ctx, key, &cluster); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if annotations.IsPaused(&cluster, &dm) {
+	switch err := r.client.Get(ctx, key, &cluster); {
+	case err == nil && annotations.IsPaused(&cluster, &dm):
 		return ctrl.Result{}, nil
+	case err != nil && !apierrors.IsNotFound(err):
+		return ctrl.Result{}, err
 	}
 	if !dm.DeletionTimestamp.IsZero() {
 		if !controllerutil.ContainsFinalizer(&dm, memberFinalizer) {
