@@ -235,3 +235,37 @@ func TestSettleAutoThroughPoolLists(t *testing.T) {
 		t.Fatalf("a fresh check: %s (%s); want pending on the 1m55s window", v.Outcome, v.Reason)
 	}
 }
+
+// capoMonitorClient is CAPO's client with its ListMonitors.
+type capoMonitorClient struct{ capoClient }
+
+func (c capoMonitorClient) ListMonitors(opts monitors.ListOptsBuilder) ([]monitors.Monitor, error) {
+	pages, err := monitors.List(c.sc, opts).AllPages(context.TODO())
+	if err != nil {
+		return nil, err
+	}
+	return monitors.ExtractMonitors(pages)
+}
+
+// FromLbClient makes upstream CAPO's requests only (Auto falls back to
+// the default window); FromLbClientWithMonitors lists the monitor once and
+// follows it.
+func TestSettleAutoThroughACAPOClient(t *testing.T) {
+	b := slowBed(t)
+	sel := []memberwait.Selector{{PoolID: b.pool, Name: "old-0"}}
+	check := func(src memberwait.Source) memberwait.Verdict {
+		return memberwait.Check(context.Background(), src, b.lb, sel, memberwait.Options{Clock: b.clk}, []memberwait.Progress{{}})[0]
+	}
+	if v := check(memberwait.FromLbClient(capoClient{b.client})); !strings.Contains(v.Reason, "45s") {
+		t.Fatalf("FromLbClient: %s (%s); want the 45s default window", v.Outcome, v.Reason)
+	}
+	if n := b.octa.RequestCount(octaviatest.OpListHealthMonitors); n != 0 {
+		t.Fatalf("FromLbClient listed monitors %d times; upstream CAPO lists none", n)
+	}
+	if v := check(memberwait.FromLbClientWithMonitors(capoMonitorClient{capoClient{b.client}})); !strings.Contains(v.Reason, "1m55s") {
+		t.Fatalf("FromLbClientWithMonitors: %s (%s); want the monitor's 1m55s window", v.Outcome, v.Reason)
+	}
+	if n := b.octa.RequestCount(octaviatest.OpListHealthMonitors); n != 1 {
+		t.Fatalf("%d monitor lists, want 1", n)
+	}
+}

@@ -148,17 +148,31 @@ type LbClient interface {
 // otherwise done or the pools must be discovered. CAPO's methods take no
 // context, so cancellation takes effect between requests.
 //
-// For [Request.HealthMonitors], a client that also has CAPO's ListMonitors
-// method is asked for each pool's monitor; without it the monitors stay
-// unknown and [SettleAuto] falls back to DefaultSettleWindow.
+// It makes exactly the requests upstream CAPO's member code makes, so its
+// monitors stay unknown and [SettleAuto] falls back to
+// DefaultSettleWindow; [FromLbClientWithMonitors] reads them.
 func FromLbClient(c LbClient) Source {
-	var list func(context.Context, string) ([]HealthMonitor, error)
-	if ml, ok := c.(monitorLister); ok {
-		list = func(_ context.Context, pool string) ([]HealthMonitor, error) {
-			ms, err := ml.ListMonitors(monitors.ListOpts{PoolID: pool})
-			return fromGophercloud(ms), err
-		}
-	}
+	return fromLbClient(c, nil)
+}
+
+// LbClientWithMonitors is an [LbClient] that also lists health monitors,
+// as CAPO's clients.LbClient does.
+type LbClientWithMonitors interface {
+	LbClient
+	ListMonitors(opts monitors.ListOptsBuilder) ([]monitors.Monitor, error)
+}
+
+// FromLbClientWithMonitors is [FromLbClient] that, for
+// [Request.HealthMonitors], lists each pool's monitor once (cached as the
+// status-tree source caches them), so that [SettleAuto] follows it.
+func FromLbClientWithMonitors(c LbClientWithMonitors) Source {
+	return fromLbClient(c, func(_ context.Context, pool string) ([]HealthMonitor, error) {
+		ms, err := c.ListMonitors(monitors.ListOpts{PoolID: pool})
+		return fromGophercloud(ms), err
+	})
+}
+
+func fromLbClient(c LbClient, list func(context.Context, string) ([]HealthMonitor, error)) Source {
 	return poolMembers{
 		clock:        clock.RealClock{},
 		cache:        newMonitorCache(),
@@ -211,12 +225,6 @@ func WithClock(src Source, clk clock.PassiveClock) Source {
 		return s
 	}
 	return src
-}
-
-// monitorLister is the method of CAPO's clients.LbClient that lists
-// health monitors.
-type monitorLister interface {
-	ListMonitors(opts monitors.ListOptsBuilder) ([]monitors.Monitor, error)
 }
 
 type poolMembers struct {
