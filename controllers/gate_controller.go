@@ -160,6 +160,7 @@ func (r *GateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctr
 	}()
 	phases := []func(context.Context, *gateScope) error{
 		r.reconcileDecision,
+		r.reconcileDrain,
 		r.reconcileMachines,
 		r.reconcileRemediation,
 		r.reconcileEvents,

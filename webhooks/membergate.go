@@ -26,6 +26,10 @@ const (
 	MaxSettleWindow = 10 * time.Minute
 	MinAlertAfter   = time.Minute
 	MaxAlertAfter   = 7 * 24 * time.Hour
+	// MaxDrainPeriod bounds spec.drainPeriod: kube-apiserver ends a
+	// non-watch request after --request-timeout (1m by default), so ten
+	// minutes is more than any drain needs.
+	MaxDrainPeriod = 10 * time.Minute
 	// DefaultSettleWindow is the window of a pool whose monitor cannot be
 	// read; DefaultAlertAfter is what an unset alertAfter means, which the
 	// defaulter writes so that users see it.
@@ -67,6 +71,9 @@ func (MemberGate) Default(_ context.Context, mg *v1alpha1.MemberGate) error {
 	// from its health monitor, which no single duration could show.
 	if s.AlertAfter == nil {
 		s.AlertAfter = &metav1.Duration{Duration: DefaultAlertAfter}
+	}
+	if s.DrainPeriod == nil {
+		s.DrainPeriod = &metav1.Duration{Duration: v1alpha1.DefaultDrainPeriod}
 	}
 	defaultSecurityGroups(s)
 	return nil
@@ -150,6 +157,10 @@ func (w MemberGate) check(mg, old *v1alpha1.MemberGate) (admission.Warnings, err
 	if d := s.AlertAfter; d != nil && (d.Duration < MinAlertAfter || d.Duration > MaxAlertAfter) {
 		errs = append(errs, field.Invalid(spec.Child("alertAfter"), d.Duration.String(),
 			fmt.Sprintf("must be between %s and %s", MinAlertAfter, MaxAlertAfter)))
+	}
+	if d := s.DrainPeriod; d != nil && (d.Duration < 0 || d.Duration > MaxDrainPeriod) {
+		errs = append(errs, field.Invalid(spec.Child("drainPeriod"), d.Duration.String(),
+			fmt.Sprintf("must be between 0s (no draining) and %s: every replaced control-plane Machine waits this long", MaxDrainPeriod)))
 	}
 	if n := s.MinServingMembers; n != nil && *n < 1 {
 		errs = append(errs, field.Invalid(spec.Child("minServingMembers"), *n,

@@ -144,6 +144,17 @@ type MemberGateSpec struct {
 	// +kubebuilder:default=None
 	// +optional
 	Remediation MemberRemediation `json:"remediation,omitempty"`
+
+	// DrainPeriod is how long a released control-plane Machine's members
+	// stay out of rotation before its pre-drain hook goes: when the release
+	// rule lets a deleting Machine go, the gate sets its members' weight to
+	// 0 (the load balancer sends them no new connections, existing ones go
+	// on), waits until Octavia has applied it, then this long. Unset means
+	// 30s (the 99th-percentile latency Kubernetes allows its slowest
+	// non-streaming API calls); 0s turns draining off. A member that cannot
+	// be drained is released with a Warning once this period has passed.
+	// +optional
+	DrainPeriod *metav1.Duration `json:"drainPeriod,omitempty"`
 }
 
 // SecurityGroupMode is how the security-group policy is applied.
@@ -254,6 +265,13 @@ type MemberGateStatus struct {
 	// Remediation is the record of members recreated (spec.remediation).
 	// +optional
 	Remediation *RemediationStatus `json:"remediation,omitempty"`
+	// Drains are the drains under way: members of released Machines being
+	// taken out of rotation (spec.drainPeriod).
+	// +optional
+	// +listType=map
+	// +listMapKey=machine
+	// +kubebuilder:validation:MaxItems=64
+	Drains []DrainStatus `json:"drains,omitempty"`
 }
 
 // LoadBalancerStatus is the API server load balancer as the gate last

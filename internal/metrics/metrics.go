@@ -69,6 +69,14 @@ var (
 		Name: "membergate_member_remediations_total",
 		Help: "Recreation of control-plane members in provisioning ERROR (spec.remediation: Recreate), by action: deleted, delete_failed, capo_asked, recreated, exhausted, suspended.",
 	}, []string{"namespace", "cluster", "action"})
+	// MemberDrains counts the drains of released Machines' members, by
+	// outcome: drained (weight 0 applied), restored (the release rule
+	// stopped holding; weights put back), released_undrained (not applied
+	// within the drain period; released anyway).
+	MemberDrains = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "membergate_member_drains_total",
+		Help: "Drains of released control-plane Machines' members before the hook goes, by outcome: drained, restored, released_undrained.",
+	}, []string{"namespace", "cluster", "outcome"})
 )
 
 // The budgets BudgetExhausted counts by.
@@ -79,7 +87,7 @@ const (
 
 func init() {
 	metrics.Registry.MustRegister(MachinesByReason, HeldSeconds, HoldAlert, OctaviaRequests, NeutronRequests, MemberDiagnosis,
-		OctaviaUnavailableSeconds, OrphanMembers, BudgetExhausted, MemberRemediations)
+		OctaviaUnavailableSeconds, OrphanMembers, BudgetExhausted, MemberRemediations, MemberDrains)
 	// Both series exist from the start, at 0: a rate over a counter that
 	// appears with its first refusal misses that refusal.
 	BudgetExhausted.WithLabelValues(BudgetIdentity)
@@ -95,4 +103,5 @@ func ForgetCluster(namespace, name string) {
 		v.DeletePartialMatch(l)
 	}
 	MemberRemediations.DeletePartialMatch(l)
+	MemberDrains.DeletePartialMatch(l)
 }

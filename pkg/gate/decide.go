@@ -147,7 +147,7 @@ func Decide(in Input) Decision {
 				Message: fmt.Sprintf("pre-drain hook released by hand (%s) while: %s", m.ManualRelease, holdReason(in, m, ready))})
 		default:
 			if why, ok := releasable(in, m, ready); ok {
-				d.Release = append(d.Release, Release{Machine: m.Name, Reason: why})
+				d.Release = append(d.Release, Release{Machine: m.Name, Reason: why, Rule: true})
 				d.Events = append(d.Events, Event{Machine: m.Name, Reason: EventReleased, Message: "released the pre-drain hook: " + why})
 				break
 			}

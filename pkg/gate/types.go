@@ -126,6 +126,11 @@ type Release struct {
 	Machine string
 	Reason  string
 	Manual  bool
+	// Rule: the release rule let the Machine go (the others serve), as
+	// opposed to a release by hand, for the cluster's deletion, or because
+	// the gate holds nothing (Audit, Disabled). Only such a release waits
+	// for the Machine's members to be drained first.
+	Rule bool
 }
 
 // MachineStatus is a Machine's LoadBalancerMemberReady condition and hold.
