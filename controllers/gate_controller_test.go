@@ -16,6 +16,7 @@ import (
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/pkg/gate"
+	"github.com/membergate/membergate/pkg/gate/drain"
 	"github.com/membergate/membergate/pkg/memberwait"
 	"github.com/membergate/membergate/pkg/memberwait/octaviatest"
 )
@@ -61,9 +62,11 @@ func TestGateHoldsTheOldMachineUntilTheNewMemberServes(t *testing.T) {
 
 	w.run(5*time.Minute, func() bool { return !w.hasHook(0) })
 	served := w.clk.Since(created)
-	t.Logf("old Machine released %s after the new member was created (ONLINE at 55s + 45s settle)", served)
-	w.g.Expect(served).To(BeNumerically(">=", 100*time.Second))
-	w.g.Expect(served).To(BeNumerically("<=", 100*time.Second+memberwait.DefaultOnlineWatchGap+memberwait.DefaultMaxDelay))
+	t.Logf("old Machine released %s after the new member was created (ONLINE at 55s + 45s settle, then its own member drained for 30s)", served)
+	w.g.Expect(served).To(BeNumerically(">=", 100*time.Second+v1alpha1.DefaultDrainPeriod))
+	// The drain adds the period and the time Octavia takes to apply weight
+	// 0, looked at every drain.Poll.
+	w.g.Expect(served).To(BeNumerically("<=", 100*time.Second+memberwait.DefaultOnlineWatchGap+memberwait.DefaultMaxDelay+v1alpha1.DefaultDrainPeriod+2*drain.Poll))
 	w.g.Expect(w.condition(3).Status).To(Equal(metav1.ConditionTrue))
 	w.g.Expect(w.blockingCondition().Status).To(Equal(metav1.ConditionFalse))
 	w.g.Expect(strings.Join(w.events(), "\n")).To(ContainSubstring(gate.EventReleased))
