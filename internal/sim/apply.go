@@ -36,7 +36,7 @@ func (c *controller) apply(t int, machines []*machine, out cycle.Outcome, cut fl
 			c.w.tracef(t, "gate", "hook added to %s", m.name)
 		}
 		if r, ok := release[m.name]; ok && m.hook {
-			m.hook = false
+			m.hook, m.byRule = false, r.Rule
 			c.w.released(t, m, r.Manual)
 			c.w.tracef(t, "gate", "released %s: %s", m.name, r.Reason)
 			if !r.Manual {

@@ -42,6 +42,7 @@ type controller struct {
 	reads      int // Octavia status-tree requests
 	// cache is the remembered observation (controllers' snapshotCache).
 	cache cached
+	dr    drainState
 }
 
 func newController(w *world) *controller {
@@ -114,10 +115,12 @@ func (c *controller) reconcile(t int, cut float64) {
 	}
 	out := cycle.Run(context.Background(), cycle.Cycle{Input: in, Machines: candidates, Options: c.opts, Memory: c.mem,
 		Observer: &observer{c: c, t: t, machines: machines}, Clock: func() time.Time { return at(t) }})
+	c.drainStep(t, machines, &out)
 	c.apply(t, machines, out, cut)
 	if cut >= 0 {
 		return
 	}
+	c.dr.drains = c.dr.next
 	// Whole seconds here: the controller's floor of 0.1 s is a second.
 	c.next = -1
 	if after := out.RequeueAfter(at(t)); after > 0 {

@@ -57,6 +57,15 @@ type Result struct {
 	// ManualIgnored counts ManualReleaseIgnored events (an annotation there
 	// before the deletion), OrphanEvents OrphanMember events.
 	ManualIgnored, OrphanEvents int
+	// Exposure is, per Machine the release rule let go whose API server
+	// stopped, the seconds the load balancer would have sent it new
+	// connections after that; ExposureOther the same for the Machines
+	// released otherwise (by hand, never held). DrainLeaks counts Machines
+	// released after a completed drain with an exposure all the same (must
+	// be 0), DrainsFailed releases made after the drain period without a
+	// drain.
+	Exposure, ExposureOther  []int
+	DrainLeaks, DrainsFailed int
 }
 
 // check tests the invariant at t (see docs/reliability.md) and follows, for
@@ -233,6 +242,7 @@ func (w *world) released(t int, m *machine, manual bool) {
 }
 
 func (w *world) finish(t int) Result {
+	w.res.Exposure, w.res.ExposureOther, w.res.DrainLeaks = w.exposures()
 	if w.ctl != nil {
 		w.res.Reconciles, w.res.OctaviaReads = w.ctl.reconciles, w.ctl.reads
 		w.res.ManualIgnored, w.res.OrphanEvents = w.ctl.ignored, w.ctl.orphaned

@@ -43,6 +43,14 @@ type machine struct {
 	goneAt         int
 	gone           bool
 	sgBlocked      bool // its security group lacks the rule (until SGFixAt)
+	// exposed counts the seconds HAProxy would send new connections to it
+	// after its API server stopped; drained: the gate released it after
+	// its members were out of rotation.
+	exposed int
+	drained bool
+	// byRule: the gate's release rule let it go (not a person, not the
+	// cluster's deletion): only such a release is drained first.
+	byRule bool
 }
 
 func newMachine(w *world, t, k int, outdated bool) *machine {

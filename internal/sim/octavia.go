@@ -56,6 +56,10 @@ type member struct {
 	fails, rises int
 	nextCheck    int
 	failDue      int
+	// weight0: its weight is 0 (drained); an update flow to weight 0
+	// (updZero) or back ends at updAt.
+	weight0, updZero bool
+	updAt            int
 }
 
 func poolID(p int) string { return "pool-" + strconv.Itoa(6443+p) }
@@ -141,6 +145,7 @@ func (o *octavia) step(t int) {
 		if mb.removed {
 			continue
 		}
+		o.finishUpdate(t, mb)
 		switch {
 		case mb.prov == memberwait.StatusPendingCreate && mb.doneAt != Forever && t >= mb.doneAt:
 			o.finishCreate(t, mb)
@@ -157,8 +162,12 @@ func (o *octavia) step(t int) {
 		for _, mb := range o.members {
 			if mb.configured && !mb.removed {
 				op := o.healthy()
-				if !mb.up {
+				switch {
+				case !mb.up:
 					op = memberwait.StatusError
+				case mb.weight0:
+					// HAProxy's DRAIN state, as the amphora reports it.
+					op = memberwait.StatusDraining
 				}
 				if op != mb.op {
 					o.w.tracef(t, "octavia", "member %s of %s reported %s/%s (truly serving: %v)", mb.id, mb.m.name, mb.prov, op, o.w.serving(mb, t))

@@ -24,16 +24,18 @@ const tail = 300
 // world is one run: the cluster, Octavia, and the gate's controller when the
 // run is gated.
 type world struct {
-	sc       Scenario
-	rng      *rand.Rand    // run-time randomness: memberwait's jitter
-	settle   time.Duration // Options.SettleWindow
-	lb       *octavia
-	machines []*machine
-	nextPlan int
-	nextKCP  int
-	ctl      *controller // nil: no gate
-	trace    io.Writer
-	res      Result
+	sc     Scenario
+	rng    *rand.Rand    // run-time randomness: memberwait's jitter
+	settle time.Duration // Options.SettleWindow
+	// drainPeriod is the gate's drain period (0: off).
+	drainPeriod time.Duration
+	lb          *octavia
+	machines    []*machine
+	nextPlan    int
+	nextKCP     int
+	ctl         *controller // nil: no gate
+	trace       io.Writer
+	res         Result
 	// readySince is, per held Machine, since when the ground truth would
 	// allow its release (-1: it would not).
 	readySince map[*machine]int
@@ -143,6 +145,10 @@ type Options struct {
 	// SettleWindow, when set, fixes the gate's settle window (a
 	// MemberGate's settleWindow); zero is Auto, the default.
 	SettleWindow time.Duration
+	// NoDrain turns the drain of released Machines' members off (the
+	// MemberGate's drainPeriod: 0s); the gated runs drain for
+	// DefaultDrainPeriod otherwise.
+	NoDrain bool
 }
 
 func newWorld(sc Scenario, o Options) *world {
@@ -151,6 +157,9 @@ func newWorld(sc Scenario, o Options) *world {
 	w := &world{sc: sc, rng: rand.New(rand.NewPCG(sc.Seed, 0x72756e)), trace: o.Trace, settle: o.SettleWindow, readySince: map[*machine]int{}, manualAt: -1, lastMin: -1,
 		anchorCrash: -1, anchorOutage: -1, recreated: make([]bool, len(sc.Recreates))}
 	gated := o.Gate
+	if !o.NoDrain {
+		w.drainPeriod = DefaultDrainPeriod
+	}
 	w.lb = &octavia{w: w, hbPhase: sc.HeartbeatPhase, addrSeen: map[string]bool{}}
 	w.res = Result{Seed: sc.Seed, Kind: sc.Kind, Gated: gated, Replicas: sc.Replicas, MaxSurge: sc.MaxSurge, CAPO: sc.CAPO,
 		Need: max(sc.Replicas-1, 1), MinServing: sc.Replicas, ViolationAt: -1}
@@ -235,6 +244,7 @@ func (w *world) step(t int) {
 	}
 	w.stepKCP(t)
 	w.check(t)
+	w.exposure(t)
 	if w.ctl != nil {
 		w.ctl.step(t)
 	}
