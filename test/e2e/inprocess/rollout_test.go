@@ -38,23 +38,29 @@ func TestRollout(t *testing.T) {
 		name     string
 		gated    bool
 		maxSurge int32
+		noDrain  bool
 	}{
-		{"gated-maxsurge-1", true, 1},
-		{"gated-maxsurge-0", true, 0},
-		{"ungated-maxsurge-1", false, 1},
-		{"ungated-maxsurge-0", false, 0},
+		{"gated-maxsurge-1", true, 1, false},
+		{"gated-maxsurge-0", true, 0, false},
+		{"gated-maxsurge-1-nodrain", true, 1, true},
+		{"ungated-maxsurge-1", false, 1, false},
+		{"ungated-maxsurge-0", false, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			g := NewWithT(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 			defer cancel()
-			c, err := h.CreateCluster(ctx, harness.ClusterSpec{Namespace: tc.name, Name: "cp", Replicas: replicas,
-				Ungated: !tc.gated, SettleWindow: settleWindow})
+			spec := harness.ClusterSpec{Namespace: tc.name, Name: "cp", Replicas: replicas, Ungated: !tc.gated, SettleWindow: settleWindow}
+			if tc.noDrain {
+				spec.DrainPeriod = -1
+			}
+			c, err := h.CreateCluster(ctx, spec)
 			g.Expect(err).NotTo(HaveOccurred())
 
 			r, err := c.Rollout(ctx, harness.RolloutSpec{MaxSurge: tc.maxSurge, Script: harness.Amphorav2(quirkPending, quirkOnline)})
 			g.Expect(err).NotTo(HaveOccurred())
+			r.NoDrain = tc.noDrain
 			rollouts.Lock()
 			rollouts.list = append(rollouts.list, r)
 			rollouts.Unlock()
@@ -75,6 +81,26 @@ func TestRollout(t *testing.T) {
 				g.Expect(rec.MinServing).To(BeNumerically("<", rec.Required),
 					"no drop without the gate: the scenario does not reproduce the outage")
 				return
+			}
+			exposed := 0
+			for _, m := range rec.Machines {
+				if !m.Old {
+					continue
+				}
+				if m.Exposed > 0 {
+					exposed++
+				}
+				if !tc.noDrain {
+					// Drained before the release: from then on, the load
+					// balancer sends the old API server nothing new.
+					g.Expect(m.Exposed).To(BeZero(), "%s's member was in rotation for %s after its hook was released", m.Name, m.Exposed)
+				}
+			}
+			if tc.noDrain {
+				// Without the drain the old member stays in rotation until
+				// CAPO deletes it, after the drain and etcd removal: if this
+				// fails, the scenario no longer shows what the drain is for.
+				g.Expect(exposed).To(BeNumerically(">", 0), "no old member stayed in rotation after its release without the drain")
 			}
 			g.Expect(rec.Below).To(BeZero(), "serving members dropped below %d; first at %s", rec.Required, rec.FirstBelow)
 			g.Expect(rec.MinServing).To(BeNumerically(">=", rec.Required))
@@ -108,8 +134,8 @@ func logFigures(t *testing.T) {
 	rollouts.Lock()
 	defer rollouts.Unlock()
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%-20s %7s %7s %8s %6s %6s %6s  %s\n", "rollout", "done", "served", "min/req", "gate", "capo", "total",
-		"per old Machine: held; released relative to its replacement's member serving")
+	fmt.Fprintf(&b, "\n%-32s %7s %7s %8s %6s %6s %6s  %s\n", "rollout", "done", "served", "min/req", "gate", "capo", "total",
+		"per old Machine: held; released relative to its replacement's member serving; in rotation after the release")
 	for _, r := range rollouts.list {
 		var holds []string
 		for _, hd := range r.Recording.Holds() {
@@ -117,9 +143,10 @@ func logFigures(t *testing.T) {
 			if hd.ReplacementServed {
 				s += fmt.Sprintf(" (%+.1fs)", hd.AfterServing.Seconds())
 			}
+			s += fmt.Sprintf(" exposed %.1fs", hd.Exposed.Seconds())
 			holds = append(holds, s)
 		}
-		fmt.Fprintf(&b, "%-20s %6.1fs %6.1fs %4d/%-3d %6d %6d %6d  %s\n", scenarioName(r), r.Duration.Seconds(), r.Served.Seconds(),
+		fmt.Fprintf(&b, "%-32s %6.1fs %6.1fs %4d/%-3d %6d %6d %6d  %s\n", scenarioName(r), r.Duration.Seconds(), r.Served.Seconds(),
 			r.Recording.MinServing, r.Recording.Required, r.GateRequests, r.CAPORequests, r.TotalRequests, strings.Join(holds, ", "))
 	}
 	t.Log(b.String())
@@ -129,6 +156,9 @@ func scenarioName(r *harness.Rollout) string {
 	g := "ungated"
 	if r.Gated {
 		g = "gated"
+	}
+	if r.NoDrain {
+		g += " (no drain)"
 	}
 	return fmt.Sprintf("%s maxSurge=%d", g, r.MaxSurge)
 }

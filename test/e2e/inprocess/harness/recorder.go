@@ -47,6 +47,15 @@ type Timeline struct {
 	// Hooked is true if the Machine was ever seen with the gate's hook
 	// while deleting, i.e. the gate held it.
 	Hooked bool
+	// Exposed adds up, from the hook's release on (the Machine is then on
+	// its way out: drain, etcd member removed, VM deleted), the time
+	// between samples that saw its member still in rotation: present,
+	// not failed by its monitor, and with a weight that is not 0 (or a
+	// weight change not applied yet). It bounds from above the time the
+	// load balancer would send new connections to an API server that is
+	// stopping or gone.
+	Exposed time.Duration
+	member  string
 }
 
 // Record starts sampling every tick until Stop. required is the number of
@@ -97,6 +106,7 @@ func (r *Recorder) observe(s Snapshot) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.samples++
+	prev := r.last
 	r.last = s
 	if r.minServing < 0 || s.Serving < r.minServing {
 		r.minServing, r.minAt = s.Serving, s
@@ -144,6 +154,30 @@ func (r *Recorder) observe(s Snapshot) {
 			if tl.HookReleased.IsZero() {
 				tl.HookReleased = s.At
 			}
+		}
+	}
+	r.exposure(prev, s)
+}
+
+// exposure adds the time since the previous sample to every released
+// Machine whose member this sample sees in rotation.
+func (r *Recorder) exposure(prev, s Snapshot) {
+	members := map[string]*MemberView{}
+	for _, m := range s.Machines {
+		if m.Member != nil {
+			members[m.Member.Name] = m.Member
+			r.machines[m.Name].member = m.Member.Name
+		}
+	}
+	for i := range s.Orphans {
+		members[s.Orphans[i].Name] = &s.Orphans[i]
+	}
+	for _, tl := range r.machines {
+		if tl.HookReleased.IsZero() || prev.At.IsZero() || tl.member == "" {
+			continue
+		}
+		if mb := members[tl.member]; mb.InRotation() {
+			tl.Exposed += s.At.Sub(prev.At)
 		}
 	}
 }
@@ -223,6 +257,8 @@ type Hold struct {
 	// when ReplacementServed.
 	AfterServing, AfterServingMax time.Duration
 	ReplacementServed             bool
+	// Exposed is the Machine's Timeline.Exposed.
+	Exposed time.Duration
 }
 
 // Holds lists, for every old Machine that was deleted, how long it was held.
@@ -232,7 +268,7 @@ func (rec Recording) Holds() []Hold {
 		if !old.Old || old.DeletionSeen.IsZero() {
 			continue
 		}
-		h := Hold{Machine: old.Name}
+		h := Hold{Machine: old.Name, Exposed: old.Exposed}
 		if !old.HookReleased.IsZero() {
 			h.Held = old.HookReleased.Sub(old.DeletionSeen)
 		}

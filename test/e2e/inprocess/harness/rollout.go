@@ -100,7 +100,10 @@ type RolloutSpec struct {
 
 // Rollout is a finished rollout's figures.
 type Rollout struct {
-	Gated    bool
+	Gated bool
+	// NoDrain: the cluster's MemberGate turns draining off (the caller
+	// says so, for the figures).
+	NoDrain  bool
 	MaxSurge int32
 	Replicas int32
 	// Duration is from the rollout's start until KCP reported every

@@ -57,6 +57,18 @@ type MachineView struct {
 // MemberView is a member as the emulator holds it.
 type MemberView struct {
 	ID, Name, Provisioning, Operating string
+	Weight                            int
+}
+
+// InRotation is whether the load balancer would send it new connections:
+// present, not failed by its monitor, and with a weight that is not 0 —
+// or with a weight change still being applied (Octavia shows the new
+// weight at once; the amphora takes it when the member is ACTIVE again).
+func (m *MemberView) InRotation() bool {
+	if m == nil || m.Operating == memberwait.StatusError || m.Operating == memberwait.StatusOffline {
+		return false
+	}
+	return m.Weight > 0 || m.Provisioning == memberwait.StatusPendingUpdate
 }
 
 // Serving is whether traffic can reach it: ACTIVE and ONLINE.
@@ -135,7 +147,7 @@ func (c *Cluster) members() map[string]MemberView {
 	}
 	for _, ref := range pool.Members {
 		if m, ok := c.Cloud.Server.Member(ref.ID); ok {
-			out[m.Name] = MemberView{ID: m.ID, Name: m.Name, Provisioning: m.ProvisioningStatus, Operating: m.OperatingStatus}
+			out[m.Name] = MemberView{ID: m.ID, Name: m.Name, Provisioning: m.ProvisioningStatus, Operating: m.OperatingStatus, Weight: m.Weight}
 		}
 	}
 	return out
