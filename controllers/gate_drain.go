@@ -134,6 +134,9 @@ func drainsFromStatus(in []v1alpha1.DrainStatus) []drain.State {
 		if d.AppliedAt != nil {
 			s.Applied = d.AppliedAt.Time
 		}
+		if d.LastLookAt != nil {
+			s.LastLook = d.LastLookAt.Time
+		}
 		for _, m := range d.Members {
 			s.Members = append(s.Members, drain.MemberState{PoolID: m.PoolID, ID: m.ID, Weight: int(m.Weight)})
 		}
@@ -153,6 +156,10 @@ func drainStatus(in []drain.State) []v1alpha1.DrainStatus {
 		if !s.Applied.IsZero() {
 			t := metav1.NewTime(s.Applied)
 			d.AppliedAt = &t
+		}
+		if !s.LastLook.IsZero() {
+			t := metav1.NewTime(s.LastLook)
+			d.LastLookAt = &t
 		}
 		for _, m := range s.Members {
 			d.Members = append(d.Members, v1alpha1.DrainedMember{PoolID: m.PoolID, ID: m.ID, Weight: int32(m.Weight)})

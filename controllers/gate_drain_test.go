@@ -78,6 +78,11 @@ func TestDrainTakesTheOldMemberOutOfRotationBeforeTheRelease(t *testing.T) {
 	w.g.Expect(w.memberGate().Status.Drains).To(BeEmpty())
 }
 
+// The manager's default and the simulation's are one.
+func TestDrainPeriodDefaultIsTheDrainPackages(t *testing.T) {
+	NewWithT(t).Expect(v1alpha1.DefaultDrainPeriod).To(Equal(drain.DefaultPeriod))
+}
+
 // drainPeriod 0s turns draining off: the member keeps its weight.
 func TestDrainPeriodZeroReleasesAtOnce(t *testing.T) {
 	w := newWorld(t, 3)
@@ -132,4 +137,25 @@ func TestAMemberThatCannotBeDrainedIsReleasedAfterThePeriod(t *testing.T) {
 	ev := strings.Join(w.events(), "\n")
 	w.g.Expect(ev).To(ContainSubstring(drain.EventDrainFailed))
 	w.g.Expect(ev).To(ContainSubstring("released anyway"))
+}
+
+// A restart mid-drain carries on from the status: the drain is not begun
+// again, and the release comes the drain period after weight 0 applied.
+func TestDrainSurvivesARestart(t *testing.T) {
+	w := newWorld(t, 3)
+	rollOne(w)
+	old := w.memberIDOf(0)
+	w.run(5*time.Minute, func() bool { weight, status := w.weightOf(old); return weight == 0 && status == "ACTIVE" })
+	w.reconcile()
+	st := w.memberGate().Status.Drains
+	w.g.Expect(st).To(HaveLen(1))
+	w.g.Expect(st[0].AppliedAt).NotTo(BeNil())
+	applied := st[0].AppliedAt.Time
+
+	w.r = w.reconciler()
+	w.clk.Step(10 * time.Second)
+	w.run(time.Minute, func() bool { return !w.hasHook(0) })
+	w.g.Expect(w.clk.Since(applied)).To(BeNumerically(">=", v1alpha1.DefaultDrainPeriod))
+	w.g.Expect(w.clk.Since(applied)).To(BeNumerically("<", v1alpha1.DefaultDrainPeriod+drain.Poll+time.Second))
+	w.g.Expect(w.countEvents(drain.EventDraining)).To(Equal(1), "the drain began again after the restart")
 }

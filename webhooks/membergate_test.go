@@ -52,6 +52,9 @@ func TestValidate(t *testing.T) {
 		{name: "hour-long heartbeat", mg: gateWith(func(s *v1alpha1.MemberGateSpec) { s.HeartbeatInterval = dur(time.Hour) }), errs: []string{"spec.heartbeatInterval"}},
 		{name: "hour-long settle window", mg: gateWith(func(s *v1alpha1.MemberGateSpec) { s.SettleWindow = dur(time.Hour) }), errs: []string{"spec.settleWindow"}},
 		{name: "short settle window warns", mg: gateWith(func(s *v1alpha1.MemberGateSpec) { s.SettleWindow = dur(5 * time.Second) }), warning: "heartbeat"},
+		{name: "negative drain period", mg: gateWith(func(s *v1alpha1.MemberGateSpec) { s.DrainPeriod = dur(-time.Second) }), errs: []string{"spec.drainPeriod", "between 0s (no draining) and 10m0s"}},
+		{name: "hour-long drain period", mg: gateWith(func(s *v1alpha1.MemberGateSpec) { s.DrainPeriod = dur(time.Hour) }), errs: []string{"spec.drainPeriod"}},
+		{name: "no draining", mg: gateWith(func(s *v1alpha1.MemberGateSpec) { s.DrainPeriod = dur(0) })},
 		{name: "alert too soon", mg: gateWith(func(s *v1alpha1.MemberGateSpec) { s.AlertAfter = dur(10 * time.Second) }), errs: []string{"spec.alertAfter", "between 1m0s"}},
 		{name: "zero serving members", mg: gateWith(func(s *v1alpha1.MemberGateSpec) { s.MinServingMembers = i32(0) }), errs: []string{"spec.minServingMembers", "at least 1", "leave it unset"}},
 		{name: "named otherwise than its cluster", mg: named("prod-policy", gateWith(nil)),
@@ -99,6 +102,7 @@ func TestDefault(t *testing.T) {
 	g.Expect(mg.Spec.SettleWindow).To(BeNil(), "unset means Auto, from the health monitor, and must stay unset")
 	g.Expect(mg.Spec.AlertAfter.Duration).To(Equal(15 * time.Minute))
 	g.Expect(mg.Spec.MinServingMembers).To(BeNil(), "unset means all, and must stay unset")
+	g.Expect(mg.Spec.DrainPeriod.Duration).To(Equal(30 * time.Second))
 
 	set := gateWith(func(s *v1alpha1.MemberGateSpec) { s.Mode, s.SettleWindow = v1alpha1.ModeAudit, dur(0) })
 	g.Expect(MemberGate{}.Default(context.Background(), set)).To(Succeed())

@@ -20,6 +20,10 @@ type DrainStatus struct {
 	// LastActionAt is when a weight change was last sent.
 	// +optional
 	LastActionAt *metav1.Time `json:"lastActionAt,omitempty"`
+	// LastLookAt is when the gate last looked at the drain: time it was
+	// away (a restart) does not count towards the drain period.
+	// +optional
+	LastLookAt *metav1.Time `json:"lastLookAt,omitempty"`
 	// AppliedAt is when Octavia first showed every member ACTIVE with
 	// weight 0.
 	// +optional

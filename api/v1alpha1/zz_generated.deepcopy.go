@@ -33,6 +33,10 @@ func (in *DrainStatus) DeepCopyInto(out *DrainStatus) {
 		in, out := &in.LastActionAt, &out.LastActionAt
 		*out = (*in).DeepCopy()
 	}
+	if in.LastLookAt != nil {
+		in, out := &in.LastLookAt, &out.LastLookAt
+		*out = (*in).DeepCopy()
+	}
 	if in.AppliedAt != nil {
 		in, out := &in.AppliedAt, &out.AppliedAt
 		*out = (*in).DeepCopy()

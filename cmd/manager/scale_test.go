@@ -232,6 +232,16 @@ func (f *scaleFigures) roll(ctx context.Context, tb testing.TB, clusters []scale
 		if err := createMachine(ctx, sc.ns, "cp-3", scaleAddr(3), true); err != nil {
 			tb.Fatal(err)
 		}
+		// The figure is the gate's decision latency: the drain, a
+		// deliberate 30 s pause after the decision, is left out.
+		var mg v1alpha1.MemberGate
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: sc.ns, Name: "test"}, &mg); err != nil {
+			tb.Fatal(err)
+		}
+		mg.Spec.DrainPeriod = &metav1.Duration{}
+		if err := k8sClient.Update(ctx, &mg); err != nil {
+			tb.Fatal(err)
+		}
 		old := &clusterv1.Machine{}
 		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: sc.ns, Name: "cp-0"}, old); err != nil {
 			tb.Fatal(err)

@@ -182,17 +182,31 @@ func lifecycleSteps() []lifecycleStep {
 			},
 		},
 		{
+			// Weight 0, as the gate's drain sets it: the change shows at
+			// once in the member, which is ACTIVE again when applied.
 			name: "update member",
 			act: func(t *testing.T, f *fixture) {
-				w := 5
+				w := 0
 				m, err := pools.UpdateMember(ctx, f.b.client, f.ids["p1"], f.ids["m2"], pools.UpdateMemberOpts{Weight: &w}).Extract()
 				if err != nil {
 					t.Fatal(err)
 				}
 				wantPair(t, f.b, "PUT member", m.ProvisioningStatus, m.OperatingStatus, pendingUpdateOffline)
+				if m.Weight != 0 {
+					t.Errorf("%s: PUT member answered weight %d, want 0", f.b.name, m.Weight)
+				}
 			},
 			want: map[string][]string{"member m2": {pendingUpdateOffline, activeOffline},
 				"pool p1": parents, "listener l1": parents, "lb": parents},
+			then: func(t *testing.T, f *fixture) {
+				m, err := pools.GetMember(ctx, f.b.client, f.ids["p1"], f.ids["m2"]).Extract()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m.Weight != 0 || m.ProvisioningStatus != "ACTIVE" {
+					t.Errorf("%s: member after the update: weight %d %s, want weight 0 ACTIVE", f.b.name, m.Weight, m.ProvisioningStatus)
+				}
+			},
 		},
 		{
 			// The batch keeps m2 (listed), creates m3 and deletes m1 (not

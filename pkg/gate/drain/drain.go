@@ -57,6 +57,11 @@ const (
 	RetryInterval = 10 * time.Second
 	// Poll is how soon a drain that is being applied is looked at again.
 	Poll = 5 * time.Second
+	// Absence is the longest gap between two looks at a drain under way
+	// that is not the gate's absence (a restart, a leader change, Octavia
+	// unreadable): the drain asks for a look every Poll, and a change is
+	// sent every RetryInterval.
+	Absence = RetryInterval + Poll
 )
 
 // Member is one of a Machine's members as last read from Octavia.
@@ -95,6 +100,10 @@ type State struct {
 	Started time.Time
 	// LastAction is when a weight change was last sent.
 	LastAction time.Time
+	// LastLook is when the drain was last looked at: the time the gate
+	// was away (longer than Absence between looks) does not count towards
+	// the drain period that ends an undrainable drain.
+	LastLook time.Time
 	// Applied is when Octavia first showed every member ACTIVE with weight
 	// 0 (zero: not yet).
 	Applied time.Time
@@ -216,6 +225,12 @@ func Decide(in Input) Plan {
 // drain moves one released Machine's drain on: it returns the state to
 // keep, or false when the release went through.
 func (p *Plan) drain(in Input, m Machine, s State, rel gate.Release) (State, bool) {
+	if gap := in.Now.Sub(s.LastLook); !s.LastLook.IsZero() && gap > Absence && s.Applied.IsZero() {
+		// The gate was away: a change it could not send or see applied
+		// meanwhile is not the member's failure.
+		s.Started = s.Started.Add(gap)
+	}
+	s.LastLook = in.Now
 	if len(m.Members) == 0 {
 		// Nothing of it is in rotation any more.
 		p.Decision.Release = append(p.Decision.Release, rel)

@@ -166,8 +166,10 @@ func TestAMemberThatCannotBeDrainedIsReleasedWithAWarning(t *testing.T) {
 	p = r.decide(released(), old(member(1, "ERROR")))
 	g.Expect(p.SetWeight).To(HaveLen(1), "sent again after RetryInterval")
 
-	r.now = t0.Add(29 * time.Second)
-	p = r.decide(released(), old(member(1, "ERROR")))
+	for _, at := range []time.Duration{15, 20, 25, 29} {
+		r.now = t0.Add(at * time.Second)
+		p = r.decide(released(), old(member(1, "ERROR")))
+	}
 	g.Expect(p.Decision.Release).To(BeEmpty())
 	g.Expect(p.RequeueAfter).To(Equal(time.Second))
 
@@ -195,4 +197,33 @@ func TestForgetsDrainsOfMachinesGone(t *testing.T) {
 	p := r.decide(gate.Decision{})
 	g.Expect(p.Drains).To(BeEmpty())
 	g.Expect(p.SetWeight).To(BeEmpty())
+}
+
+// The gate away mid-drain (a restart, a leader change) longer than the
+// drain period: the time it was away does not count, so the change is
+// sent again rather than the Machine released undrained at once.
+func TestTheGatesAbsenceDoesNotCountTowardsTheDrainPeriod(t *testing.T) {
+	g := NewWithT(t)
+	r := &run{now: t0, period: 30 * time.Second}
+	two := old(member(1, "ACTIVE"), Member{PoolID: "q", ID: "m2", Weight: 1, Known: true, ProvisioningStatus: "ACTIVE"})
+	r.decide(released(), two)
+
+	r.now = t0.Add(2 * time.Minute)
+	p := r.decide(released(), old(member(0, "ACTIVE"), Member{PoolID: "q", ID: "m2", Weight: 1, Known: true, ProvisioningStatus: "ACTIVE"}))
+	g.Expect(p.Decision.Release).To(BeEmpty(), "released undrained after an absence")
+	g.Expect(p.Failed).To(BeEmpty())
+	g.Expect(p.SetWeight).To(Equal([]Action{{Machine: "cp-old", PoolID: "q", MemberID: "m2", Weight: 0}}))
+
+	// Present from now on: the period runs out after what was left of it.
+	r.now = r.now.Add(Poll)
+	r.decide(released(), old(member(0, "ACTIVE"), Member{PoolID: "q", ID: "m2", Weight: 1, Known: true, ProvisioningStatus: "ERROR"}))
+	for range 6 {
+		r.now = r.now.Add(Poll)
+		p = r.decide(released(), old(member(0, "ACTIVE"), Member{PoolID: "q", ID: "m2", Weight: 1, Known: true, ProvisioningStatus: "ERROR"}))
+		if len(p.Decision.Release) > 0 {
+			break
+		}
+	}
+	g.Expect(p.Failed).To(Equal([]string{"cp-old"}), "never released: %v", p.Decision.Machines)
+	g.Expect(r.now.Sub(t0.Add(2*time.Minute))).To(BeNumerically("<=", 30*time.Second))
 }
