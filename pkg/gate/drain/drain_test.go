@@ -225,5 +225,5 @@ func TestTheGatesAbsenceDoesNotCountTowardsTheDrainPeriod(t *testing.T) {
 		}
 	}
 	g.Expect(p.Failed).To(Equal([]string{"cp-old"}), "never released: %v", p.Decision.Machines)
-	g.Expect(r.now.Sub(t0.Add(2*time.Minute))).To(BeNumerically("<=", 30*time.Second))
+	g.Expect(r.now.Sub(t0.Add(2 * time.Minute))).To(BeNumerically("<=", 30*time.Second))
 }
