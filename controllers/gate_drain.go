@@ -127,7 +127,7 @@ func drainPeriodOf(mg *v1alpha1.MemberGate) (d time.Duration) {
 func drainsFromStatus(in []v1alpha1.DrainStatus) []drain.State {
 	out := make([]drain.State, 0, len(in))
 	for _, d := range in {
-		s := drain.State{Machine: d.Machine, Started: d.StartedAt.Time, Restoring: d.Restoring}
+		s := drain.State{Machine: d.Machine, Started: d.StartedAt.Time, Restoring: d.Restoring, Released: d.Released}
 		if d.LastActionAt != nil {
 			s.LastAction = d.LastActionAt.Time
 		}
@@ -148,7 +148,7 @@ func drainsFromStatus(in []v1alpha1.DrainStatus) []drain.State {
 func drainStatus(in []drain.State) []v1alpha1.DrainStatus {
 	var out []v1alpha1.DrainStatus
 	for _, s := range in {
-		d := v1alpha1.DrainStatus{Machine: s.Machine, StartedAt: metav1.NewTime(s.Started), Restoring: s.Restoring}
+		d := v1alpha1.DrainStatus{Machine: s.Machine, StartedAt: metav1.NewTime(s.Started), Restoring: s.Restoring, Released: s.Released}
 		if !s.LastAction.IsZero() {
 			t := metav1.NewTime(s.LastAction)
 			d.LastActionAt = &t

@@ -32,6 +32,10 @@ type DrainStatus struct {
 	// put back.
 	// +optional
 	Restoring bool `json:"restoring,omitempty"`
+	// Released: the hook went; kept while the Machine is being deleted, so
+	// that a member CAPO creates for it meanwhile is drained too.
+	// +optional
+	Released bool `json:"released,omitempty"`
 	// Members are the members drained, with their weights before.
 	// +optional
 	// +listType=atomic

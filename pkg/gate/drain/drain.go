@@ -110,6 +110,11 @@ type State struct {
 	// Restoring: the release rule stopped holding; the weights are being
 	// put back.
 	Restoring bool
+	// Released: the hook went. The state stays while the Machine is being
+	// deleted, so that a member CAPO creates for it afterwards (its
+	// OpenStackMachine is reconciled until the Machine's drain ends) is
+	// taken out of rotation too.
+	Released bool
 	// Members are the members drained, with their weights before.
 	Members []MemberState
 }
@@ -207,11 +212,18 @@ func Decide(in Input) Plan {
 			p.Drains = append(p.Drains, s)
 		}
 	}
-	// What remains are drains of Machines the release rule holds again, or
-	// that are gone, no longer deleting, or hookless.
+	// What remains are drains of Machines released, of Machines the
+	// release rule holds again, or of Machines gone, no longer deleting,
+	// or hookless.
 	for _, name := range sortedKeys(drains) {
 		s := drains[name]
 		m, ok := machines[name]
+		if s.Released && ok && m.Deleting {
+			s.LastLook = in.Now
+			p.sendZero(in, m, &s, "the Machine's hook is gone but it still has members in rotation (CAPO may create one until the Machine's drain ends): setting weight 0 on")
+			p.Drains = append(p.Drains, s)
+			continue
+		}
 		if !ok || !m.Deleting || !m.HasHook {
 			continue
 		}
@@ -234,7 +246,7 @@ func (p *Plan) drain(in Input, m Machine, s State, rel gate.Release) (State, boo
 	if len(m.Members) == 0 {
 		// Nothing of it is in rotation any more.
 		p.Decision.Release = append(p.Decision.Release, rel)
-		return s, false
+		return markReleased(s), true
 	}
 	for _, mb := range m.Members {
 		if mb.Known && mb.Weight > 0 && !slices.ContainsFunc(s.Members, func(x MemberState) bool { return x.ID == mb.ID }) {
@@ -252,7 +264,7 @@ func (p *Plan) drain(in Input, m Machine, s State, rel gate.Release) (State, boo
 		rel.Reason += fmt.Sprintf("; its members were out of rotation for %s", in.Now.Sub(s.Applied).Round(time.Second))
 		p.Decision.Release = append(p.Decision.Release, rel)
 		p.amendReleased(m.Name, rel.Reason)
-		return s, false
+		return markReleased(s), true
 	case !s.Applied.IsZero():
 		p.hold(in.Now, m, rel, "members out of rotation since "+s.Applied.UTC().Format(time.RFC3339), s.Applied.Add(in.Period).Sub(in.Now))
 		return s, true
@@ -263,25 +275,42 @@ func (p *Plan) drain(in Input, m Machine, s State, rel gate.Release) (State, boo
 			memberIDs(m.Members), in.Period, notApplied(m.Members))
 		p.amendReleased(m.Name, rel.Reason+"; "+why)
 		p.event(m.Name, true, EventDrainFailed, why)
-		return s, false
+		// Still tried after the release: the Machine goes on being
+		// deleted for a while, and any moment out of rotation counts.
+		return markReleased(s), true
 	}
-	if s.LastAction.IsZero() {
-		p.event(m.Name, false, EventDraining, fmt.Sprintf("the release rule lets the Machine go (%s): taking members %s out of rotation (weight 0) first", rel.Reason, memberIDs(m.Members)))
-	}
-	if s.LastAction.IsZero() || !in.Now.Before(s.LastAction.Add(RetryInterval)) {
-		sent := false
-		for _, mb := range m.Members {
-			if (!mb.Known || mb.Weight != 0) && !memberwait.IsPending(mb.ProvisioningStatus) {
-				p.SetWeight = append(p.SetWeight, Action{Machine: m.Name, PoolID: mb.PoolID, MemberID: mb.ID, Weight: 0})
-				sent = true
-			}
-		}
-		if sent {
-			s.LastAction = in.Now
-		}
-	}
+	p.sendZero(in, m, &s, fmt.Sprintf("the release rule lets the Machine go (%s): taking its members out of rotation (weight 0) first", rel.Reason))
 	p.hold(in.Now, m, rel, "waiting for Octavia to apply weight 0: "+notApplied(m.Members), min(Poll, s.Started.Add(in.Period).Sub(in.Now)))
 	return s, true
+}
+
+// sendZero sends weight 0 to each of m's members that does not have it,
+// once every RetryInterval, saying why the first time.
+func (p *Plan) sendZero(in Input, m Machine, s *State, why string) {
+	if !s.LastAction.IsZero() && in.Now.Before(s.LastAction.Add(RetryInterval)) {
+		return
+	}
+	var ids []string
+	for _, mb := range m.Members {
+		if (!mb.Known || mb.Weight != 0) && !memberwait.IsPending(mb.ProvisioningStatus) {
+			p.SetWeight = append(p.SetWeight, Action{Machine: m.Name, PoolID: mb.PoolID, MemberID: mb.ID, Weight: 0})
+			ids = append(ids, mb.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	if s.LastAction.IsZero() {
+		p.event(m.Name, false, EventDraining, why+": "+strings.Join(ids, ", "))
+	}
+	s.LastAction = in.Now
+	p.RequeueAfter = sooner(p.RequeueAfter, Poll)
+}
+
+// released marks a drain whose Machine's hook goes now.
+func markReleased(s State) State {
+	s.Released, s.LastAction = true, time.Time{}
+	return s
 }
 
 // restore puts back the weights of a Machine the release rule holds again;

@@ -94,7 +94,20 @@ func TestDrainHoldsUntilAppliedAndThePeriodPassed(t *testing.T) {
 	g.Expect(p.Decision.Release[0].Reason).To(ContainSubstring("out of rotation for 30s"))
 	g.Expect(reasons(p)).To(Equal([]string{gate.EventReleased}))
 	g.Expect(p.Decision.Events[0].Message).To(ContainSubstring("out of rotation for 30s"))
-	g.Expect(p.Drains).To(BeEmpty())
+	g.Expect(p.Drains).To(ConsistOf(HaveField("Released", true)), "kept while the Machine is deleted")
+
+	// Released, hookless and deleting: its members stay at weight 0, and
+	// nothing is held.
+	gone := old(member(0, "ACTIVE"))
+	gone.HasHook = false
+	r.now = t0.Add(40 * time.Second)
+	p = r.decide(gate.Decision{}, gone)
+	g.Expect(p.SetWeight).To(BeEmpty())
+	g.Expect(p.Decision.Blocking).To(BeFalse())
+	g.Expect(p.Drains).To(HaveLen(1))
+	r.now = t0.Add(45 * time.Second)
+	p = r.decide(gate.Decision{})
+	g.Expect(p.Drains).To(BeEmpty(), "forgotten once the Machine is gone")
 }
 
 // Releases other than the release rule's, a period of 0, and a Machine
@@ -114,7 +127,24 @@ func TestWhatDoesNotWaitForADrain(t *testing.T) {
 
 	p = Decide(Input{Now: t0, Period: time.Minute, Decision: released(), Machines: []Machine{old()}})
 	g.Expect(p.Decision.Release).To(HaveLen(1), "no member left in rotation")
-	g.Expect(p.Drains).To(BeEmpty())
+	g.Expect(p.Drains).To(ConsistOf(HaveField("Released", true)))
+}
+
+// A member CAPO creates for a Machine already released (its member was
+// missing at the release: being re-created) is taken out of rotation too.
+func TestAMemberThatAppearsAfterTheReleaseIsDrained(t *testing.T) {
+	g := NewWithT(t)
+	r := &run{now: t0, period: 30 * time.Second}
+	p := r.decide(released(), old())
+	g.Expect(p.Decision.Release).To(HaveLen(1))
+
+	back := old(Member{PoolID: "p", ID: "m9", Weight: 1, Known: true, ProvisioningStatus: "ACTIVE"})
+	back.HasHook = false
+	r.now = t0.Add(5 * time.Second)
+	p = r.decide(gate.Decision{}, back)
+	g.Expect(p.SetWeight).To(Equal([]Action{{Machine: "cp-old", PoolID: "p", MemberID: "m9", Weight: 0}}))
+	g.Expect(reasons(p)).To(Equal([]string{EventDraining}))
+	g.Expect(p.Decision.Blocking).To(BeFalse(), "nothing is held after the release")
 }
 
 // The release rule stops holding mid-drain: the weight goes back to what
@@ -184,7 +214,7 @@ func TestAMemberThatCannotBeDrainedIsReleasedWithAWarning(t *testing.T) {
 			g.Expect(e.Message).To(ContainSubstring("m1 weight 1 ERROR"))
 		}
 	}
-	g.Expect(p.Drains).To(BeEmpty())
+	g.Expect(p.Drains).To(ConsistOf(HaveField("Released", true)), "still tried after the release")
 }
 
 // A drain whose Machine is gone or was released otherwise is forgotten.
