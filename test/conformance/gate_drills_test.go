@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/pools"
 	. "github.com/onsi/gomega"
 	"golang.org/x/time/rate"
@@ -107,6 +108,30 @@ type drill struct {
 	poolID   string
 	members  map[int]string // Machine index → member ID
 	events   []string       // drained by everything()
+	// logs gathers every line the gate logs, at every verbosity, for the
+	// drills that check no secret reaches a log.
+	logs *logLines
+}
+
+// logLines is a logr sink's output, a line per call.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) add(prefix, args string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, prefix+" "+args)
+}
+
+// take returns the lines gathered since the last take.
+func (l *logLines) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.lines
+	l.lines = nil
+	return out
 }
 
 // drillMachines is the control plane before the rollout: cp-0 and cp-1,
@@ -125,7 +150,7 @@ func newDrillAs(t *testing.T, clouds, cloudName string) *drill {
 	t.Helper()
 	b := newOctaviaBackend(t)
 	d := &drill{t: t, g: NewWithT(t), b: b, kc: kube(t), clk: clocktesting.NewFakeClock(drillEpoch),
-		recorder: events.NewFakeRecorder(1000), members: map[int]string{}}
+		recorder: events.NewFakeRecorder(1000), members: map[int]string{}, logs: &logLines{}}
 	d.ns = fmt.Sprintf("drill-%d", time.Now().UnixNano())
 	d.g.Expect(d.kc.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: d.ns}})).To(Succeed())
 
@@ -203,7 +228,8 @@ func (d *drill) serving(memberID string) {
 
 func (d *drill) reconcile() ctrl.Result {
 	d.t.Helper()
-	res, err := d.r.Reconcile(ctx, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: d.ns, Name: "test"}})
+	logger := funcr.New(d.logs.add, funcr.Options{Verbosity: 10})
+	res, err := d.r.Reconcile(logr.NewContext(ctx, logger), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: d.ns, Name: "test"}})
 	d.g.Expect(err).NotTo(HaveOccurred())
 	return res
 }

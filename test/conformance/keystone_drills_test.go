@@ -44,10 +44,11 @@ func (d *drill) readyCondition() metav1.Condition {
 	return metav1.Condition{}
 }
 
-// everything is every message the gate wrote: the MemberGate's conditions,
-// every Machine's, and the events recorded so far (drained).
+// everything is every message the gate wrote: its log lines, the
+// MemberGate's conditions, every Machine's, and the events recorded so far
+// (log lines and events drained).
 func (d *drill) everything() []string {
-	var out []string
+	out := d.logs.take()
 	for _, c := range d.memberGate().Status.Conditions {
 		out = append(out, c.Message)
 	}
@@ -116,9 +117,17 @@ func TestGateDrillKeystoneTokenExpiry(t *testing.T) {
 	d.g.Expect(relogins).To(BeNumerically("<=", int64(elapsed/lifetime)+1), "logins not bounded by the token lifetime")
 	report.note("Keystone drill, token expiry: %d reconciles over %s (token lifetime %s): %d logins again, %.2f per token lifetime",
 		reconciles, elapsed.Round(time.Second), lifetime, relogins, perLifetime)
-	for _, m := range d.everything() {
-		assertNoSecret(t, "a condition or event", m, s.secretsOf())
+	all := d.everything()
+	logged := 0
+	for _, m := range all {
+		assertNoSecret(t, "a condition, event or log line", m, s.secretsOf())
+		if strings.Contains(m, "holding the control-plane rollout") {
+			logged++
+		}
 	}
+	// The gate logs every held reconcile: without those lines the check
+	// above would have looked at no log at all.
+	d.g.Expect(logged).To(BeNumerically(">", 0), "no log line of the gate was gathered")
 	d.finish("release after the member flips, tokens renewed")
 }
 
@@ -136,7 +145,9 @@ func TestGateDrillKeystoneAppCredDeleted(t *testing.T) {
 	d := newDrillAs(t, s.cloudsYAML(id, secret), cloudAppCred)
 	d.stuckHold()
 	heldSince := d.row(0).HeldSince
-	d.everything() // the events so far
+	for _, m := range d.everything() { // the events so far
+		assertNoSecret(t, "a condition, event or log line", m, s.secretsOf(secret))
+	}
 
 	s.deleteAppCred(t, id)
 	deleted := time.Now()
@@ -178,7 +189,7 @@ func TestGateDrillKeystoneAppCredDeleted(t *testing.T) {
 	}
 	d.g.Expect(alert).To(ContainSubstring("was refused"), "events: %q", d.events)
 	for _, m := range all {
-		assertNoSecret(t, "a condition or event", m, s.secretsOf(secret))
+		assertNoSecret(t, "a condition, event or log line", m, s.secretsOf(secret))
 	}
 
 	// The fix: a new application credential in the Secret.
@@ -192,7 +203,7 @@ func TestGateDrillKeystoneAppCredDeleted(t *testing.T) {
 	})
 	d.g.Expect(d.row(0).HeldSince).To(Equal(heldSince), "the hold's record changed across the outage")
 	for _, m := range d.everything() {
-		assertNoSecret(t, "a condition or event", m, s.secretsOf(secret, secret2))
+		assertNoSecret(t, "a condition, event or log line", m, s.secretsOf(secret, secret2))
 	}
 	d.finish("release after the Secret is fixed")
 }
