@@ -196,8 +196,8 @@ func TestAMemberThatCannotBeDrainedIsReleasedWithAWarning(t *testing.T) {
 	p = r.decide(released(), old(member(1, "ERROR")))
 	g.Expect(p.SetWeight).To(HaveLen(1), "sent again after RetryInterval")
 
-	for _, at := range []time.Duration{15, 20, 25, 29} {
-		r.now = t0.Add(at * time.Second)
+	for _, at := range []time.Duration{15 * time.Second, 20 * time.Second, 25 * time.Second, 29 * time.Second} {
+		r.now = t0.Add(at)
 		p = r.decide(released(), old(member(1, "ERROR")))
 	}
 	g.Expect(p.Decision.Release).To(BeEmpty())
