@@ -16,13 +16,13 @@ func TestDrainEndsNewConnectionsToStoppedAPIServers(t *testing.T) {
 	var b strings.Builder
 	WriteDrainTable(&b, rows, total)
 	t.Log("\n" + b.String())
-	if exposed(total.ExposureNoDrain) < len(total.ExposureNoDrain)/2 {
-		t.Errorf("without the drain only %d of %d Machines were exposed: the exposure is not modelled", exposed(total.ExposureNoDrain), len(total.ExposureNoDrain))
+	if Exposed(total.ExposureNoDrain) < len(total.ExposureNoDrain)/2 {
+		t.Errorf("without the drain only %d of %d Machines were exposed: the exposure is not modelled", Exposed(total.ExposureNoDrain), len(total.ExposureNoDrain))
 	}
 	if total.DrainLeaks != 0 {
 		t.Errorf("%d drained Machines got new connections after their API server stopped", total.DrainLeaks)
 	}
-	if e := exposed(total.Exposure); e > total.DrainsFailed {
+	if e := Exposed(total.Exposure); e > total.DrainsFailed {
 		t.Errorf("%d Machines the rule let go were exposed with the drain, only %d released undrained", e, total.DrainsFailed)
 	}
 	for _, p := range pairs {

@@ -151,15 +151,20 @@ func Percentile(xs []int, p float64) int {
 	return s[max(0, min(i, len(s)-1))]
 }
 
+// label is the row's name in a table: the total in bold.
+func (r Row) label() string {
+	if r.Kind == "all" {
+		return "**all**"
+	}
+	return r.Kind
+}
+
 // WriteTable writes the report as a Markdown table.
 func WriteTable(out io.Writer, rows []Row, total Row) {
 	fmt.Fprintln(out, "| scenario | runs | violations with gate | after manual release | without gate: any | below capacity | outage | held forever (alerted) | released early | held beyond readiness p50 / p99 (per hold) | per rollout p50 / p99 |")
 	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range append(rows, total) {
-		name := r.Kind
-		if name == "all" {
-			name = "**all**"
-		}
+		name := r.label()
 		fmt.Fprintf(out, "| %s | %d | %d | %d | %d (%s) | %d (%s) | %d (%s) | %d (%d) | %d | %s / %s | %s / %s |\n", name, r.Runs, r.Violations, r.ManualViolations,
 			r.Baseline, pct(r.Baseline, r.Runs), r.BaselineCapacity, pct(r.BaselineCapacity, r.Runs), r.BaselineOutage, pct(r.BaselineOutage, r.Runs),
 			r.HeldForever, r.Alerted, r.EarlyReleases,
@@ -255,18 +260,16 @@ func WriteDrainTable(out io.Writer, rows []Row, total Row) {
 	fmt.Fprintln(out, "| scenario | released by the rule, stopped | without drain: exposed (share) | mean / p99 / max | with drain: exposed | mean / max | released undrained | by hand or never held: exposed / stopped |")
 	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range append(rows, total) {
-		name := r.Kind
-		if name == "all" {
-			name = "**all**"
-		}
-		n, e := exposed(r.ExposureNoDrain), exposed(r.Exposure)
+		name := r.label()
+		n, e := Exposed(r.ExposureNoDrain), Exposed(r.Exposure)
 		fmt.Fprintf(out, "| %s | %d | %d (%s) | %s / %s / %s | %d | %s / %s | %d | %d / %d |\n", name, len(r.Exposure), n, pct(n, len(r.ExposureNoDrain)),
 			mean(r.ExposureNoDrain), secs(Percentile(r.ExposureNoDrain, 99)), secs(Percentile(r.ExposureNoDrain, 100)),
-			e, mean(r.Exposure), secs(Percentile(r.Exposure, 100)), r.DrainsFailed, exposed(r.ExposureOther), len(r.ExposureOther))
+			e, mean(r.Exposure), secs(Percentile(r.Exposure, 100)), r.DrainsFailed, Exposed(r.ExposureOther), len(r.ExposureOther))
 	}
 }
 
-func exposed(xs []int) int {
+// Exposed counts the Machines with any exposure.
+func Exposed(xs []int) int {
 	n := 0
 	for _, x := range xs {
 		n += b2i(x > 0)

@@ -65,7 +65,7 @@ func campaign(first uint64, n, workers int) int {
 	fmt.Printf("\nnew connections to a stopped API server, per replaced Machine: the gate without the drain (drainPeriod: 0s) and with it (the default, 30 s)\n\n")
 	sim.WriteDrainTable(os.Stdout, rows, total)
 	fmt.Printf("\nMachines the release rule let go that got new connections after their API server stopped: without the drain %d of %d; with it %d of %d (%d released undrained after the drain period; drained and exposed all the same: %d)\n",
-		exposedCount(total.ExposureNoDrain), len(total.ExposureNoDrain), exposedCount(total.Exposure), len(total.Exposure), total.DrainsFailed, total.DrainLeaks)
+		sim.Exposed(total.ExposureNoDrain), len(total.ExposureNoDrain), sim.Exposed(total.Exposure), len(total.Exposure), total.DrainsFailed, total.DrainLeaks)
 	shown := 0
 	for _, p := range pairs {
 		if p.Gated.EarlyReleases > 0 && shown < 10 {
@@ -132,14 +132,4 @@ func replay(sc sim.Scenario, verbose bool) int {
 		}
 	}
 	return code
-}
-
-func exposedCount(xs []int) int {
-	n := 0
-	for _, x := range xs {
-		if x > 0 {
-			n++
-		}
-	}
-	return n
 }
