@@ -57,6 +57,8 @@ type Result struct {
 	// ManualIgnored counts ManualReleaseIgnored events (an annotation there
 	// before the deletion), OrphanEvents OrphanMember events.
 	ManualIgnored, OrphanEvents int
+	// Remediation is what member remediation did (remediation.go).
+	Remediation RemediationResult
 }
 
 // check tests the invariant at t (see docs/reliability.md) and follows, for
@@ -233,6 +235,7 @@ func (w *world) released(t int, m *machine, manual bool) {
 }
 
 func (w *world) finish(t int) Result {
+	w.finishRemediation()
 	if w.ctl != nil {
 		w.res.Reconciles, w.res.OctaviaReads = w.ctl.reconciles, w.ctl.reads
 		w.res.ManualIgnored, w.res.OrphanEvents = w.ctl.ignored, w.ctl.orphaned

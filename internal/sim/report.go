@@ -17,6 +17,9 @@ type Pair struct {
 	Gated    Result
 	Ungated  Result
 	Fixed    Result
+	// Unremediated is the gated run with remediation off, for a seed
+	// whose policy asks for it and that has a member in ERROR.
+	Unremediated *Result
 }
 
 // FixedSettleWindow is the window of the gate the Fixed runs play: the
@@ -40,7 +43,7 @@ func RunSeeds(first uint64, n, workers int) []Pair {
 			for i := range next {
 				sc := Generate(first + uint64(i))
 				out[i] = Pair{Scenario: sc, Gated: Run(sc, Options{Gate: true}), Ungated: Run(sc, Options{}),
-					Fixed: Run(sc, Options{Gate: true, SettleWindow: FixedSettleWindow})}
+					Fixed: Run(sc, Options{Gate: true, SettleWindow: FixedSettleWindow}), Unremediated: unremediated(sc)}
 			}
 		}()
 	}
@@ -177,6 +180,7 @@ func Failures(pairs []Pair) []string {
 		if g.HeldButReady {
 			why = append(why, "held forever although every other member truly serves")
 		}
+		why = append(why, g.Remediation.Violations...)
 		if len(why) > 0 {
 			out = append(out, fmt.Sprintf("seed %d (%s): %s — replay: go run ./internal/sim/cmd/sim -seed %d -v", g.Seed, g.Kind, strings.Join(why, "; "), g.Seed))
 		}
