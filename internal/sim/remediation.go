@@ -175,7 +175,7 @@ func (w *world) errorServing(t int, mb *member, why string) {
 func (w *world) stepMemberErrors(t int) {
 	if w.sc.Errors.Deleting && !w.errs.deletingErrored {
 		for _, m := range w.machines {
-			if m.outdated && m.deleting == t && m.members[0] != nil && m.members[0].prov == memberwait.StatusActive {
+			if m.outdated && m.isDeleting() && m.members[0] != nil && m.members[0].prov == memberwait.StatusActive {
 				w.errs.deletingErrored = true
 				w.errorServing(t, m.members[0], "a failed member update as its Machine's deletion began")
 				break

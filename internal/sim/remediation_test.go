@@ -75,3 +75,26 @@ func TestRemediationChecksCanFail(t *testing.T) {
 		t.Error("a run with bound violations is not listed among the failures")
 	}
 }
+
+// TestRemediationIsNotStoppedByTheHeldMachinesMember: the old Machine KCP
+// deletes has its member go ERROR as the deletion begins, and the new
+// Machine's member (v0.14: created after KCP moved on) goes ERROR too. The
+// old Machine is held until the new member serves and its member stays
+// until it is let go; if the breaker counted it, no member would ever be
+// recreated and the rollout would hold for good.
+func TestRemediationIsNotStoppedByTheHeldMachinesMember(t *testing.T) {
+	sc := healthyDrillCluster(3, 1, "v0.14")
+	sc.Machines[3].Members[0].Error = true
+	sc.Errors = ErrorPlan{Recreate: true, Deleting: true}
+	r := Run(sc, Options{Gate: true})
+	if r.Remediation.ErrorMembers != 2 {
+		t.Fatalf("%d members went ERROR, want the held Machine's and the new one's", r.Remediation.ErrorMembers)
+	}
+	if !r.RolledOut || r.HeldForever || r.Remediation.Recovered != 1 || r.Remediation.Suspended != 0 {
+		t.Errorf("rolled out %v, held forever %v, recovered %d, suspended %d: want the new member recreated and the rollout complete",
+			r.RolledOut, r.HeldForever, r.Remediation.Recovered, r.Remediation.Suspended)
+	}
+	for _, v := range r.Remediation.Violations {
+		t.Error(v)
+	}
+}
