@@ -292,7 +292,8 @@ func remediationMembers(machines []*machine, t int, snap *memberwait.Snapshot) (
 
 // checkRemediation checks one delete the planner sends against the ground
 // truth: the member's Machine is not being deleted, and at most one member
-// of the load balancer is in ERROR.
+// of the load balancer is in ERROR, not counting those of Machines being
+// deleted.
 func (w *world) checkRemediation(t int, a remediate.Action) {
 	res := &w.res.Remediation
 	if m := w.byNameOne(a.Machine); m != nil && m.isDeleting() {
@@ -300,7 +301,9 @@ func (w *world) checkRemediation(t int, a remediate.Action) {
 	}
 	errored := 0
 	for _, mb := range w.lb.members {
-		if !mb.removed && mb.prov == memberwait.StatusError {
+		// The members of Machines being deleted do not count (see
+		// pkg/gate/remediate): the gate may be what keeps them.
+		if !mb.removed && mb.prov == memberwait.StatusError && !mb.m.isDeleting() {
 			errored++
 		}
 	}
