@@ -1,11 +1,13 @@
 package conformance
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/pools"
 	. "github.com/onsi/gomega"
@@ -13,21 +15,23 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
+	"sigs.k8s.io/cluster-api-provider-openstack/pkg/cloud/services/loadbalancer"
+	capiv1beta1 "sigs.k8s.io/cluster-api/api/core/v1beta1" //nolint:staticcheck // CAPO v0.13's OpenStackCluster holds its APIEndpoint
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/pkg/gate/remediate"
 	"github.com/membergate/membergate/pkg/memberwait"
+	"github.com/membergate/membergate/test/capo/caposcope"
 )
 
 // TestGateDrillMemberErrorRecreated: the member-error drill with the
 // MemberGate's remediation: Recreate. The new member's provisioning ERROR
 // is written into Octavia's database; the gate deletes the member through
-// Octavia's API and annotates the OpenStackMachine; the drill plays CAPO's
-// reconcile that the annotation triggers (the member created again, by
-// name and address, as CAPO's ReconcileLoadBalancerMember does for a
-// Machine without one); the gate waits for the new member to serve and
-// lets the old Machine go. No person acts.
+// Octavia's API and annotates the OpenStackMachine; the reconcile the
+// annotation triggers runs CAPO v0.13's own ReconcileLoadBalancerMember,
+// which creates the member again; the gate waits for the new member to
+// serve and lets the old Machine go. No person acts.
 func TestGateDrillMemberErrorRecreated(t *testing.T) {
 	d := newDrill(t)
 	mg := d.memberGate()
@@ -59,7 +63,9 @@ func TestGateDrillMemberErrorRecreated(t *testing.T) {
 	t.Logf("member %s deleted by the gate and CAPO asked %s (virtual) after the ERROR, %s (wall)", errored, deleted, time.Since(wall).Round(time.Millisecond))
 
 	// CAPO's reconcile: the Machine has no member, so it creates one.
-	d.addMember(drillMachines)
+	capoStart := time.Now()
+	d.members[drillMachines] = d.capoReconcile(drillMachines)
+	t.Logf("CAPO's ReconcileLoadBalancerMember created member %s in %s (wall)", d.members[drillMachines], time.Since(capoStart).Round(time.Millisecond))
 	d.serving(d.members[drillMachines])
 	took := d.finish("release after the member was recreated")
 	total := d.clk.Since(erroredAt)
@@ -76,4 +82,52 @@ func TestGateDrillMemberErrorRecreated(t *testing.T) {
 	report.timing("octavia", "gate drill: member ERROR (DB) → deleted by the gate, CAPO asked (virtual time)", deleted)
 	report.timing("octavia", "gate drill: member ERROR (DB) → recreated, served, old Machine released (virtual time, settle window 45 s)", total)
 	t.Logf("released %s (virtual) after the new member was created, %s after the ERROR; wall time %s", took, total, time.Since(wall).Round(time.Second))
+}
+
+// capoReconcile runs CAPO v0.13's own member code for cp-i, as CAPO's
+// OpenStackMachine controller does on any change of the object (the gate's
+// annotation): ReconcileLoadBalancerMember against the drill's load
+// balancer, its pool given CAPO's name for the cluster, with the drill's
+// token. It returns the member CAPO created.
+func (d *drill) capoReconcile(i int) string {
+	d.t.Helper()
+	crn := d.ns + "-test" // CAPO's clusterResourceName: <namespace>-<cluster>
+	lbName := "k8s-clusterapi-cluster-" + crn + "-kubeapi"
+	portName := fmt.Sprintf("%s-%d", lbName, 6443)
+	if _, err := pools.Update(ctx, d.b.client, d.poolID, pools.UpdateOpts{Name: &portName}).Extract(); err != nil {
+		d.t.Fatalf("giving the pool CAPO's name: %v", err)
+	}
+	waitActive(d.t, d.b, d.lbID, "lb")
+	sc := &caposcope.Scope{OctaviaURL: d.b.stack.get("OS_OCTAVIA_ENDPOINT"), Project: d.b.stack.get("OS_PROJECT_ID"),
+		HTTPClient: &http.Client{Transport: tokenTransport{sc: d.b.client}, Timeout: 30 * time.Second}}
+	svc, err := loadbalancer.NewService(sc.WithLogger(logr.Discard()))
+	d.g.Expect(err).NotTo(HaveOccurred())
+	osc := &infrav1.OpenStackCluster{ObjectMeta: metav1.ObjectMeta{Namespace: d.ns, Name: "test"},
+		Spec: infrav1.OpenStackClusterSpec{ControlPlaneEndpoint: &capiv1beta1.APIEndpoint{Host: "192.0.2.10", Port: 6443}},
+		Status: infrav1.OpenStackClusterStatus{
+			Network: &infrav1.NetworkStatusWithSubnets{NetworkStatus: infrav1.NetworkStatus{ID: "net", Name: crn},
+				Subnets: []infrav1.Subnet{{ID: vipSubnet, Name: crn, CIDR: "10.0.1.0/24"}}},
+			APIServerLoadBalancer: &infrav1.LoadBalancer{ID: d.lbID, Name: lbName, IP: "192.0.2.10", InternalIP: "10.0.1.2"},
+		}}
+	osm := &infrav1.OpenStackMachine{ObjectMeta: metav1.ObjectMeta{Namespace: d.ns, Name: fmt.Sprintf("cp-%d", i)}}
+	d.g.Expect(svc.ReconcileLoadBalancerMember(osc, osm, crn, drillAddr(i))).To(Succeed())
+	name := portName + "-" + osm.Name
+	page, err := pools.ListMembers(d.b.client, d.poolID, pools.ListMembersOpts{Name: name}).AllPages(ctx)
+	d.g.Expect(err).NotTo(HaveOccurred())
+	ms, err := pools.ExtractMembers(page)
+	d.g.Expect(err).NotTo(HaveOccurred())
+	d.g.Expect(ms).To(HaveLen(1), "CAPO's member %s", name)
+	d.g.Expect(ms[0].Address).To(Equal(drillAddr(i)))
+	return ms[0].ID
+}
+
+// tokenTransport sends CAPO's requests with the drill's Keystone token:
+// caposcope's clients carry none.
+type tokenTransport struct{ sc *gophercloud.ServiceClient }
+
+// RoundTrip implements http.RoundTripper.
+func (t tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Auth-Token", t.sc.Token())
+	return http.DefaultTransport.RoundTrip(r)
 }
