@@ -54,8 +54,9 @@ func (w *world) capoAddMembers(t int, m *machine) {
 		}
 		plan := m.plan.Members[p]
 		if mb != nil {
-			// Re-created after a person deleted it: a normal member.
-			plan = MemberPlan{Flow: plan.Flow, Check: plan.Check}
+			// Re-created after a person or the gate deleted it: a normal
+			// member, unless the ERROR's cause persists.
+			plan = w.recreatedPlan(m, p, plan)
 		}
 		created, ok := w.lb.create(t, m, p, plan)
 		if !ok {
@@ -112,6 +113,7 @@ func (w *world) personFixesError(t int) {
 				continue
 			}
 			if w.lb.remove(t, mb) {
+				w.res.Remediation.PersonFixes++
 				w.tracef(t, "person", "deleted ERROR member %s of %s; CAPO will re-create it", mb.id, m.name)
 				// CAPO notices at its next resync.
 				m.memberDue = t + mb.plan.Flow + 30

@@ -43,6 +43,8 @@ type controller struct {
 	// cache is the remembered observation (controllers' snapshotCache).
 	cache cached
 	dr    drainState
+	// rem is member remediation's record in the MemberGate status.
+	rem remediationMemory
 }
 
 func newController(w *world) *controller {
@@ -123,7 +125,12 @@ func (c *controller) reconcile(t int, cut float64) {
 	c.dr.drains = c.dr.next
 	// Whole seconds here: the controller's floor of 0.1 s is a second.
 	c.next = -1
-	if after := out.RequeueAfter(at(t)); after > 0 {
+	after := out.RequeueAfter(at(t))
+	// As GateReconciler.Reconcile: remediation's requeue when sooner.
+	if d := c.remediate(t, machines, out); d > 0 && d < after {
+		after = d
+	}
+	if after > 0 {
 		c.next = t + int(math.Ceil(after.Seconds()))
 	}
 }

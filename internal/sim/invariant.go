@@ -66,6 +66,8 @@ type Result struct {
 	// drain.
 	Exposure, ExposureOther  []int
 	DrainLeaks, DrainsFailed int
+	// Remediation is what member remediation did (remediation.go).
+	Remediation RemediationResult
 }
 
 // check tests the invariant at t (see docs/reliability.md) and follows, for
@@ -243,6 +245,7 @@ func (w *world) released(t int, m *machine, manual bool) {
 
 func (w *world) finish(t int) Result {
 	w.res.Exposure, w.res.ExposureOther, w.res.DrainLeaks = w.exposures()
+	w.finishRemediation()
 	if w.ctl != nil {
 		w.res.Reconciles, w.res.OctaviaReads = w.ctl.reconciles, w.ctl.reads
 		w.res.ManualIgnored, w.res.OrphanEvents = w.ctl.ignored, w.ctl.orphaned

@@ -190,6 +190,7 @@ func (o *octavia) finishCreate(t int, mb *member) {
 	if mb.plan.Error {
 		mb.prov = memberwait.StatusError
 		o.w.tracef(t, "octavia", "member %s of %s ERROR (flow reverted; LB ACTIVE)", mb.id, mb.m.name)
+		o.w.memberErrored(t, mb)
 		return
 	}
 	mb.prov = memberwait.StatusActive

@@ -21,6 +21,9 @@ type Pair struct {
 	Ungated  Result
 	Fixed    Result
 	NoDrain  Result
+	// Unremediated is the gated run with remediation off, for a seed
+	// whose policy asks for it and that has a member in ERROR.
+	Unremediated *Result
 }
 
 // FixedSettleWindow is the window of the gate the Fixed runs play: the
@@ -45,7 +48,7 @@ func RunSeeds(first uint64, n, workers int) []Pair {
 				sc := Generate(first + uint64(i))
 				out[i] = Pair{Scenario: sc, Gated: Run(sc, Options{Gate: true}), Ungated: Run(sc, Options{}),
 					Fixed:   Run(sc, Options{Gate: true, SettleWindow: FixedSettleWindow, NoDrain: true}),
-					NoDrain: Run(sc, Options{Gate: true, NoDrain: true})}
+					NoDrain: Run(sc, Options{Gate: true, NoDrain: true}), Unremediated: unremediated(sc)}
 			}
 		}()
 	}
@@ -208,6 +211,7 @@ func Failures(pairs []Pair) []string {
 		if p.NoDrain.Violation {
 			why = append(why, fmt.Sprintf("without the drain: invariant violated at t=%ds: %s", p.NoDrain.ViolationAt, p.NoDrain.ViolationWhy))
 		}
+		why = append(why, g.Remediation.Violations...)
 		if len(why) > 0 {
 			out = append(out, fmt.Sprintf("seed %d (%s): %s — replay: go run ./internal/sim/cmd/sim -seed %d -v", g.Seed, g.Kind, strings.Join(why, "; "), g.Seed))
 		}

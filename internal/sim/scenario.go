@@ -124,6 +124,9 @@ type Scenario struct {
 	// control plane's machineTemplate.metadata: every Machine carries it
 	// from its creation (KCP copies it onto old Machines too).
 	TemplateRelease string
+	// Errors extends the member-error fault and sets the remediation
+	// policy (see remediation.go).
+	Errors ErrorPlan
 }
 
 // RecreatePlan deletes the members of the k-th Machine After seconds after
@@ -270,6 +273,7 @@ func Generate(seed uint64) Scenario {
 	f := faults{r: r, s: &s}
 	f.apply(s.Kind)
 	s.Monitor = drawMonitor(seed)
+	drawErrors(seed, &s)
 	return s
 }
 

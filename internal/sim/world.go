@@ -53,6 +53,8 @@ type world struct {
 	// recreated marks the scenario's Recreates done.
 	recreated []bool
 	now       int // the second being played
+	// errs: the ERROR faults and member remediation (remediation.go).
+	errs errorWorld
 }
 
 // freed is a gone Machine's address and name, free to be taken again.
@@ -234,6 +236,7 @@ func (w *world) step(t int) {
 		w.event(t, AnchorStart)
 	}
 	w.killKubelet(t)
+	w.stepMemberErrors(t)
 	w.person(t)
 	w.lb.step(t)
 	for _, m := range w.machines {

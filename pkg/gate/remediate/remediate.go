@@ -13,7 +13,10 @@
 //     before it;
 //   - none while more than one member of the load balancer is in ERROR at
 //     once: that is a fault of the cloud (the amphora, the provider), not of
-//     a member, and deleting members would only make it worse;
+//     a member, and deleting members would only make it worse. The members
+//     of Machines being deleted do not count: the gate may hold such a
+//     Machine until the other members serve, so its member in ERROR would
+//     keep the breaker tripped, and the rollout held, for good;
 //   - only members of Machines that are not being deleted.
 //
 // It is pure: the controller observes, calls [Decide] and carries out the
@@ -100,7 +103,8 @@ type Input struct {
 	Enabled bool
 	Members []Member
 	// ErrorMembers counts the load balancer's members in provisioning
-	// ERROR, orphans included.
+	// ERROR, orphans included; those of the Members whose Machine is
+	// being deleted are taken off it for the breaker.
 	ErrorMembers int
 	// Attempts and Suspended are the previous Plan's.
 	Attempts  []Attempt
@@ -270,10 +274,18 @@ func history(attempts []Attempt, k key, id string) (n int, last time.Time, exhau
 }
 
 func suspension(in Input) string {
-	if in.ErrorMembers <= 1 {
+	n := in.ErrorMembers
+	for _, m := range in.Members {
+		// Held, possibly by the gate itself, until the other members
+		// serve: counting its member would keep the breaker tripped.
+		if m.Deleting && m.Present && m.ProvisioningStatus == memberwait.StatusError {
+			n--
+		}
+	}
+	if n <= 1 {
 		return ""
 	}
-	return fmt.Sprintf("%d members of the load balancer are in provisioning ERROR at once: a fault of the cloud (the amphora, the provider), not of a member; no member is recreated until at most one is", in.ErrorMembers)
+	return fmt.Sprintf("%d members of the load balancer are in provisioning ERROR at once: a fault of the cloud (the amphora, the provider), not of a member; no member is recreated until at most one is", n)
 }
 
 func appendOnce(s []string, v string) []string {

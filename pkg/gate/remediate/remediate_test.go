@@ -172,3 +172,23 @@ func TestDeletingMachinesAreLeftToCAPO(t *testing.T) {
 	gone.Deleting = true
 	g.Expect(r.decide(1, gone).Delete).To(BeEmpty())
 }
+
+// A deleting Machine's member in ERROR is no sign of a cloud fault the
+// breaker guards against, and counting it would hold for good: the gate
+// holds that Machine until the other members serve, so its member stays
+// while the other member in ERROR waits for the breaker. Two members in
+// ERROR besides it still trip the breaker.
+func TestDeletingMachinesMemberDoesNotTripTheBreaker(t *testing.T) {
+	g := NewWithT(t)
+	r := &run{t: t, now: t0}
+	held := Member{Machine: "cp-0", Deleting: true, PoolID: "pool", Present: true, ID: "old", ProvisioningStatus: "ERROR"}
+	p := r.decide(2, held, erroring("m1"))
+	g.Expect(p.Suspended).To(BeEmpty())
+	g.Expect(p.Delete).To(Equal([]Action{{Machine: "cp-1", PoolID: "pool", MemberID: "m1"}}))
+
+	r = &run{t: t, now: t0}
+	other := Member{Machine: "cp-2", PoolID: "pool", Present: true, ID: "x1", ProvisioningStatus: "ERROR"}
+	p = r.decide(3, held, erroring("m1"), other)
+	g.Expect(p.Delete).To(BeEmpty())
+	g.Expect(p.Suspended).To(ContainSubstring("2 members"))
+}

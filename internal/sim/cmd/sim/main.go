@@ -74,6 +74,9 @@ func campaign(first uint64, n, workers int) int {
 			shown++
 		}
 	}
+	fmt.Printf("\nmember remediation (spec.remediation: Recreate) on the seeds that ask for it and have a member in ERROR, against the same seeds without it\n\n")
+	rem := sim.SummarizeRemediation(pairs)
+	sim.WriteRemediationTable(os.Stdout, rem)
 	failures := sim.Failures(pairs)
 	for _, f := range failures {
 		fmt.Println("FAIL", f)
