@@ -35,7 +35,14 @@ trap 'exit 143' TERM
 envtest=$!
 start=$(now_us)
 progress "$name: compiling test/cmd/$name…"
-(cd "$root/test" && nice -n 10 go build -o "$bin" "./cmd/$name")
+# Its output (module downloads, or errors) goes to a log, shown on failure:
+# the screen keeps one line per step.
+mkdir -p "$root/.cache/cmd"
+if ! (cd "$root/test" && nice -n 10 go build -o "$bin" "./cmd/$name") >"$bin.log" 2>&1; then
+  progress "$name: compiling failed:"
+  cat "$bin.log" >&2
+  exit 1
+fi
 progress "$name: compiled in $(since "$start")"
 wait "$envtest"
 envtest=
