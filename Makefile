@@ -13,14 +13,14 @@ help: ## List the targets.
 	@awk -F':.*## ' '/^[a-z-]+:.*## /{printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: demo
-demo: envtest ## The main job on the embedded default: a CAPI control-plane rollout behind an emulated amphorav2 load balancer, gated by membergate, watched live.
-	@export KUBEBUILDER_ASSETS=$$(hack/envtest/build.sh) && cd test && $(GO) run ./cmd/rollout-demo $(DEMO_ARGS)
+# The demos compile while envtest's binaries build (hack/envtest/run.sh).
+demo: ## The main job on the embedded default: a CAPI control-plane rollout behind an emulated amphorav2 load balancer, gated by membergate, watched live.
+	@hack/envtest/run.sh rollout-demo $(DEMO_ARGS)
 
 .PHONY: demo-plots
-demo-plots: envtest ## Run the demo gated, then ungated, and draw each timeline: docs/img/rollout-gated.svg and rollout-ungated.svg.
-	@export KUBEBUILDER_ASSETS=$$(hack/envtest/build.sh) && cd test && \
-		$(GO) run ./cmd/rollout-demo -plot ../docs/img/rollout-gated.svg && \
-		$(GO) run ./cmd/rollout-demo -gate=false -plot ../docs/img/rollout-ungated.svg
+demo-plots: ## Run the demo gated, then ungated, and draw each timeline: docs/img/rollout-gated.svg and rollout-ungated.svg.
+	@hack/envtest/run.sh rollout-demo -plot ../docs/img/rollout-gated.svg && \
+		hack/envtest/run.sh rollout-demo -gate=false -plot ../docs/img/rollout-ungated.svg
 
 .PHONY: demo-wait
 demo-wait: ## memberwait alone on an emulated amphorav2 load balancer (seconds).

@@ -12,11 +12,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
+
+	"k8s.io/utils/clock"
 
 	"github.com/membergate/membergate/test/e2e/inprocess/harness"
 )
@@ -56,15 +57,21 @@ func main() {
 		}
 		cfg.plot = path
 	}
+	began, err := runBegan(os.Getenv(t0Env), time.Now())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rollout-demo:", err)
+	}
+	st := &steps{out: os.Stdout, clock: clock.RealClock{}, began: began}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, cfg, os.Stdout); err != nil {
+	if err := run(ctx, cfg, st); err != nil {
 		fmt.Fprintln(os.Stderr, "rollout-demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, cfg config, out io.Writer) error {
+func run(ctx context.Context, cfg config, st *steps) error {
+	out := st.out
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
 	opts := harness.Options{}
@@ -76,25 +83,32 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		defer func() { _ = f.Close() }()
 		opts.Log = f
 	}
-	fmt.Fprintln(out, "Starting kube-apiserver and etcd (envtest), the CAPI controllers, the CAPO stand-in, the Octavia emulator and the gate…")
+	st.printf("starting kube-apiserver and etcd (envtest), the CAPI controllers, the CAPO stand-in, the Octavia emulator and the gate…")
+	start := st.clock.Now()
 	h, err := harness.Start(opts)
 	if err != nil {
 		return err
 	}
 	// The envtest processes must not outlive the demo, however it ends.
 	defer func() {
+		start := st.clock.Now()
 		if err := h.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "rollout-demo: stopping:", err)
+			return
 		}
+		st.printf("stopped envtest and the controllers in %s", st.took(start))
 	}()
+	st.printf("started in %s; creating the cluster demo/cp (%d control-plane replicas, gate %s)…", st.took(start), cfg.replicas, onOff(cfg.gate))
+	start = st.clock.Now()
 	c, err := h.CreateCluster(ctx, harness.ClusterSpec{Namespace: "demo", Name: "cp", Replicas: int32(cfg.replicas),
 		Ungated: !cfg.gate, SettleWindow: cfg.settle, AlertAfter: cfg.alert})
 	if err != nil {
 		return err
 	}
-	if err := bringUp(ctx, c, cfg.replicas, out); err != nil {
+	if err := bringUp(ctx, c, cfg.replicas, st); err != nil {
 		return err
 	}
+	st.printf("control plane up in %s; the rollout starts", st.took(start))
 	fmt.Fprintf(out, "\nRolling out the control plane (maxSurge=%d, gate %s). New members: PENDING_CREATE for %s, ONLINE %s after ACTIVE; settle window %s.\n",
 		cfg.maxSurge, onOff(cfg.gate), cfg.pending, cfg.online, cfg.settle)
 	fmt.Fprintf(out, "Members are named %s-%d-<machine>, as CAPO names them.\n\n", c.Cloud.LoadBalancerName, harness.APIServerPort)
@@ -106,6 +120,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	st.printf("rollout done")
 	summarize(out, r, cfg)
 	if cfg.plot != "-" {
 		if err := tl.writePlot(cfg.plot, cfg, required); err != nil {
@@ -117,8 +132,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 }
 
 // bringUp waits for the cluster to be stable, printing progress on change.
-func bringUp(ctx context.Context, c *harness.Cluster, replicas int, out io.Writer) error {
-	start := time.Now()
+func bringUp(ctx context.Context, c *harness.Cluster, replicas int, st *steps) error {
 	last := ""
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
@@ -131,9 +145,9 @@ func bringUp(ctx context.Context, c *harness.Cluster, replicas int, out io.Write
 					ready++
 				}
 			}
-			line := fmt.Sprintf("Bringing up the control plane: %d/%d Machines ready, members serving: %d", ready, replicas, s.Serving)
+			line := fmt.Sprintf("bringing up the control plane: %d/%d Machines ready, members serving: %d", ready, replicas, s.Serving)
 			if line != last {
-				fmt.Fprintf(out, "%6.1fs  %s\n", time.Since(start).Seconds(), line)
+				st.printf("%s", line)
 				last = line
 			}
 			if c.Stable(s, replicas) {
