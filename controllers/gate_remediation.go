@@ -102,28 +102,15 @@ func (r *GateReconciler) reconcileRemediation(ctx context.Context, s *gateScope)
 
 // remediationMembers is each control-plane Machine's place in each pool of
 // the snapshot, and how many of the load balancer's members are in
-// provisioning ERROR (orphans included).
+// provisioning ERROR.
 func remediationMembers(machines []clusterv1.Machine, lbName string, snap *memberwait.Snapshot) ([]remediate.Member, int) {
-	var out []remediate.Member
-	errored := 0
-	for _, p := range snap.Pools {
-		for _, ms := range p.Members {
-			if ms.ProvisioningStatus == memberwait.StatusError {
-				errored++
-			}
-		}
-	}
+	cands := make([]remediate.Candidate, 0, len(machines))
 	for i := range machines {
 		m := &machines[i]
-		for _, p := range snap.Pools {
-			rm := remediate.Member{Machine: m.Name, Deleting: !m.DeletionTimestamp.IsZero(), PoolID: p.ID}
-			if ms, ok := memberOf(m, lbName, p); ok {
-				rm.Present, rm.ID, rm.Address, rm.ProvisioningStatus = true, ms.ID, ms.Address, ms.ProvisioningStatus
-			}
-			out = append(out, rm)
-		}
+		cands = append(cands, remediate.Candidate{Name: m.Name, Deleting: !m.DeletionTimestamp.IsZero(),
+			Find: func(p memberwait.PoolStatus) (memberwait.MemberStatus, bool) { return memberOf(m, lbName, p) }})
 	}
-	return out, errored
+	return remediate.Members(snap, cands)
 }
 
 // octavia is an Octavia client of the cluster's identity, spending the same

@@ -269,25 +269,12 @@ func (c *controller) remediate(t int, machines []*machine, out cycle.Outcome) ti
 
 // remediationMembers is controllers.remediationMembers on the model.
 func remediationMembers(machines []*machine, t int, snap *memberwait.Snapshot) ([]remediate.Member, int) {
-	var out []remediate.Member
-	errored := 0
-	for _, p := range snap.Pools {
-		for _, ms := range p.Members {
-			if ms.ProvisioningStatus == memberwait.StatusError {
-				errored++
-			}
-		}
-	}
+	cands := make([]remediate.Candidate, 0, len(machines))
 	for _, m := range machines {
-		for _, p := range snap.Pools {
-			rm := remediate.Member{Machine: m.name, Deleting: m.isDeleting(), PoolID: p.ID}
-			if ms, ok := memberOf(m, t, p); ok {
-				rm.Present, rm.ID, rm.Address, rm.ProvisioningStatus = true, ms.ID, ms.Address, ms.ProvisioningStatus
-			}
-			out = append(out, rm)
-		}
+		cands = append(cands, remediate.Candidate{Name: m.name, Deleting: m.isDeleting(),
+			Find: func(p memberwait.PoolStatus) (memberwait.MemberStatus, bool) { return memberOf(m, t, p) }})
 	}
-	return out, errored
+	return remediate.Members(snap, cands)
 }
 
 // checkRemediation checks one delete the planner sends against the ground

@@ -301,3 +301,37 @@ func short(id string) string {
 	}
 	return id
 }
+
+// Candidate is a control-plane Machine as [Members] places it: its name,
+// whether it is being deleted, and how to find its member in a pool.
+type Candidate struct {
+	Name     string
+	Deleting bool
+	Find     func(memberwait.PoolStatus) (memberwait.MemberStatus, bool)
+}
+
+// Members places each Machine in each pool of the snapshot, and counts the
+// load balancer's members in provisioning ERROR (orphans included): the
+// Input's Members and ErrorMembers. The controller and the simulation both
+// read their observation through it.
+func Members(snap *memberwait.Snapshot, machines []Candidate) ([]Member, int) {
+	var out []Member
+	errored := 0
+	for _, p := range snap.Pools {
+		for _, ms := range p.Members {
+			if ms.ProvisioningStatus == memberwait.StatusError {
+				errored++
+			}
+		}
+	}
+	for _, m := range machines {
+		for _, p := range snap.Pools {
+			rm := Member{Machine: m.Name, Deleting: m.Deleting, PoolID: p.ID}
+			if ms, ok := m.Find(p); ok {
+				rm.Present, rm.ID, rm.Address, rm.ProvisioningStatus = true, ms.ID, ms.Address, ms.ProvisioningStatus
+			}
+			out = append(out, rm)
+		}
+	}
+	return out, errored
+}
