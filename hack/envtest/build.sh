@@ -108,7 +108,7 @@ done
 log "downloaded in $(since "$start")"
 
 total=$(wc -l <packages.txt)
-log "building kube-apiserver and etcd ($total packages; about 6 min on 2 idle cores)…"
+log "building kube-apiserver and etcd ($total packages; the longest step)…"
 start=$(now_us)
 major=${K8S_VERSION%%.*}; minor=${K8S_VERSION#*.}; minor=${minor%%.*}
 ldflags="-s -w"
