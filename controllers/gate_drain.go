@@ -11,6 +11,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/pools"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/membergate/membergate/api/v1alpha1"
@@ -49,11 +50,8 @@ func (r *GateReconciler) reconcileDrain(ctx context.Context, s *gateScope) error
 			continue
 		}
 		dm := drain.Machine{Name: gm.Name, Deleting: gm.Deleting, HasHook: gm.HasHook, HeldSince: gm.HeldSince}
-		for i := range s.machines {
+		if i := slices.IndexFunc(s.machines, func(m clusterv1.Machine) bool { return m.Name == gm.Name }); i >= 0 {
 			m := &s.machines[i]
-			if m.Name != gm.Name {
-				continue
-			}
 			for _, p := range out.Snapshot.Pools {
 				ms, ok := memberOf(m, s.target.LoadBalancerName, p)
 				if !ok {
@@ -93,16 +91,11 @@ func (r *GateReconciler) reconcileDrain(ctx context.Context, s *gateScope) error
 			errs = append(errs, fmt.Errorf("setting weight %d on member %s of Machine %s: %w", w, a.MemberID, a.Machine, statustext.Wrap(err)))
 		}
 	}
-	for range plan.Drained {
-		metrics.MemberDrains.WithLabelValues(s.cluster.Namespace, s.cluster.Name, "drained").Inc()
+	for outcome, names := range map[string][]string{"drained": plan.Drained, "restored": plan.Undrained, "released_undrained": plan.Failed} {
+		if len(names) > 0 {
+			metrics.MemberDrains.WithLabelValues(s.cluster.Namespace, s.cluster.Name, outcome).Add(float64(len(names)))
+		}
 	}
-	for range plan.Undrained {
-		metrics.MemberDrains.WithLabelValues(s.cluster.Namespace, s.cluster.Name, "restored").Inc()
-	}
-	for range plan.Failed {
-		metrics.MemberDrains.WithLabelValues(s.cluster.Namespace, s.cluster.Name, "released_undrained").Inc()
-	}
-	plan.Decision.RequeueAfter = soonerOf(plan.Decision.RequeueAfter, plan.RequeueAfter)
 	out.Decision = plan.Decision
 	mg.Status.Drains = drainStatus(plan.Drains)
 	if err := errors.Join(errs...); err != nil {
@@ -167,12 +160,4 @@ func drainStatus(in []drain.State) []v1alpha1.DrainStatus {
 		out = append(out, d)
 	}
 	return out
-}
-
-// soonerOf is the earlier of two delays, where 0 is none.
-func soonerOf(a, b time.Duration) time.Duration {
-	if b > 0 && (a == 0 || b < a) {
-		return b
-	}
-	return a
 }

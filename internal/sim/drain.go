@@ -68,9 +68,6 @@ func (c *controller) drainStep(t int, machines []*machine, out *cycle.Outcome) {
 			c.w.tracef(t, "gate", "released %s without a drain: Octavia did not apply weight 0 within %s", name, period)
 		}
 	}
-	if r := plan.RequeueAfter; r > 0 && (plan.Decision.RequeueAfter == 0 || r < plan.Decision.RequeueAfter) {
-		plan.Decision.RequeueAfter = r
-	}
 	out.Decision = plan.Decision
 	c.dr.next = plan.Drains
 }

@@ -115,7 +115,7 @@ func Decide(in Input) Decision {
 	var requeue time.Duration
 	for _, m := range in.Machines {
 		r := ready[m.Name]
-		requeue = sooner(requeue, r.retry)
+		requeue = Sooner(requeue, r.retry)
 		st := MachineStatus{Name: m.Name, MemberReady: r.ok, Reason: r.reason, Message: r.message}
 		if in.LoadBalancer.Err != nil && m.Last != nil {
 			// Report what was last known, act on nothing: r.ok stays false
@@ -169,10 +169,10 @@ func Decide(in Input) Decision {
 					d.Events = append(d.Events, Event{Machine: m.Name, Warning: true, Reason: EventHeldTooLong,
 						Message: fmt.Sprintf("held for %s, still: %s. The hook stays until the members serve; release by hand with the annotation if you accept the risk", held.Round(time.Second), why)})
 				} else if held < a {
-					requeue = sooner(requeue, a-held)
+					requeue = Sooner(requeue, a-held)
 				}
 			}
-			requeue = sooner(requeue, HoldRecheck)
+			requeue = Sooner(requeue, HoldRecheck)
 			d.Blocking = true
 		}
 		d.Machines = append(d.Machines, st)
@@ -260,7 +260,7 @@ func memberReadiness(in Input, m Machine) readiness {
 	var msgs []string
 	for _, pool := range in.PoolIDs {
 		reason, msg, retry := poolReadiness(m, pool)
-		r.retry = sooner(r.retry, retry)
+		r.retry = Sooner(r.retry, retry)
 		if reason != ReasonServing && reason != ReasonServingNoMonitor {
 			r.ok = false
 		}
@@ -328,8 +328,8 @@ func hostPort(addr string, port int) string {
 	return net.JoinHostPort(addr, strconv.Itoa(port))
 }
 
-// sooner returns the earlier of two delays, where 0 is none.
-func sooner(cur, d time.Duration) time.Duration {
+// Sooner returns the earlier of two delays, where 0 is none.
+func Sooner(cur, d time.Duration) time.Duration {
 	if d > 0 && (cur == 0 || d < cur) {
 		return d
 	}

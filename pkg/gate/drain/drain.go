@@ -32,6 +32,7 @@ package drain
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -139,7 +140,8 @@ type Action struct {
 // Plan is what to do now.
 type Plan struct {
 	// Decision is the gate's decision with the releases that wait for a
-	// drain turned into holds, and the drain's events added.
+	// drain turned into holds, the drain's events added, and its
+	// RequeueAfter no later than the Plan's.
 	Decision gate.Decision
 	// SetWeight are the weight changes to send.
 	SetWeight []Action
@@ -215,7 +217,7 @@ func Decide(in Input) Plan {
 	// What remains are drains of Machines released, of Machines the
 	// release rule holds again, or of Machines gone, no longer deleting,
 	// or hookless.
-	for _, name := range sortedKeys(drains) {
+	for _, name := range slices.Sorted(maps.Keys(drains)) {
 		s := drains[name]
 		m, ok := machines[name]
 		if s.Released && ok && m.Deleting {
@@ -231,6 +233,7 @@ func Decide(in Input) Plan {
 			p.Drains = append(p.Drains, s)
 		}
 	}
+	p.Decision.RequeueAfter = gate.Sooner(p.Decision.RequeueAfter, p.RequeueAfter)
 	return p
 }
 
@@ -304,7 +307,7 @@ func (p *Plan) sendZero(in Input, m Machine, s *State, why string) {
 		p.event(m.Name, false, EventDraining, why+": "+strings.Join(ids, ", "))
 	}
 	s.LastAction = in.Now
-	p.RequeueAfter = sooner(p.RequeueAfter, Poll)
+	p.RequeueAfter = gate.Sooner(p.RequeueAfter, Poll)
 }
 
 // released marks a drain whose Machine's hook goes now.
@@ -340,14 +343,14 @@ func (p *Plan) restore(in Input, m Machine, s State) (State, bool) {
 		p.Undrained = append(p.Undrained, m.Name)
 		return s, false
 	}
-	p.RequeueAfter = sooner(p.RequeueAfter, Poll)
+	p.RequeueAfter = gate.Sooner(p.RequeueAfter, Poll)
 	return s, true
 }
 
 // hold turns a release into a hold for the drain.
 func (p *Plan) hold(now time.Time, m Machine, rel gate.Release, why string, after time.Duration) {
 	p.Decision.Blocking = true
-	p.RequeueAfter = sooner(p.RequeueAfter, max(after, time.Second))
+	p.RequeueAfter = gate.Sooner(p.RequeueAfter, max(after, time.Second))
 	p.Decision.Events = slices.DeleteFunc(p.Decision.Events, func(e gate.Event) bool {
 		return e.Machine == m.Name && e.Reason == gate.EventReleased
 	})
@@ -407,20 +410,4 @@ func memberIDs(ms []Member) string {
 		ids = append(ids, mb.ID)
 	}
 	return strings.Join(ids, ", ")
-}
-
-func sortedKeys(m map[string]State) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-func sooner(cur, d time.Duration) time.Duration {
-	if d > 0 && (cur == 0 || d < cur) {
-		return d
-	}
-	return cur
 }
