@@ -36,7 +36,7 @@ func newClients(ctx context.Context, opts Options, network bool) (*Clients, erro
 	if err != nil {
 		return nil, err
 	}
-	hc, err := s.httpClient(opts.WrapTransport)
+	hc, err := s.httpClient(opts)
 	if err != nil {
 		return nil, err
 	}

@@ -59,7 +59,11 @@ func FuzzCloudsYAML(f *testing.F) {
 		// TLS material given inline, as identity Secrets carry it; paths
 		// are not followed here (the fuzzer would read the disk).
 		if tlsInline(s.tls) {
-			if _, err := s.tls.config(); err != nil {
+			m, err := s.tls.material()
+			if err == nil {
+				_, err = m.config()
+			}
+			if err != nil {
 				noSecret(t, err.Error(), secrets)
 				for _, pem := range []string{s.tls.clientKey, s.tls.clientCert} {
 					if body := pemBody(pem); len(body) >= 16 && strings.Contains(err.Error(), body) {

@@ -58,6 +58,10 @@ type Options struct {
 	// WrapTransport, if set, wraps the HTTP transport (a controller counts
 	// requests by operation and status code with it).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// Transports, if set, shares the HTTP transport of the client with
+	// every other client built with it and the same TLS settings; nil
+	// gives the client a transport of its own.
+	Transports *Transports
 	// Tenant says the clouds.yaml is a tenant's (CAPO's identity Secret),
 	// not the operator's: cacert, cert and key must be inline PEM, since a
 	// path would read a file of the manager's own (its service-account

@@ -2,7 +2,9 @@ package openstackauth
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/binary"
 	"crypto/x509"
 	"fmt"
 	"net/http"
@@ -19,53 +21,109 @@ type tlsSettings struct {
 	insecure                      bool
 }
 
-// httpClient returns the HTTP client for Keystone and Octavia.
-func (s *settings) httpClient(wrap func(http.RoundTripper) http.RoundTripper) (*http.Client, error) {
-	cfg, err := s.tls.config()
+// httpClient returns the HTTP client for Keystone and Octavia: on a
+// transport of its own, or on the one opts.Transports keeps for these TLS
+// settings.
+func (s *settings) httpClient(opts Options) (*http.Client, error) {
+	m, err := s.tls.material()
 	if err != nil {
 		return nil, s.configError(err, "%s: %v", s.where, err)
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.TLSClientConfig = cfg
+	var transport *http.Transport
+	if opts.Transports != nil {
+		transport, err = opts.Transports.get(m)
+	} else {
+		transport, err = newTransport(m)
+	}
+	if err != nil {
+		return nil, s.configError(err, "%s: %v", s.where, err)
+	}
 	var rt http.RoundTripper = cappedBodies{next: transport}
-	if wrap != nil {
-		rt = wrap(rt)
+	if opts.WrapTransport != nil {
+		rt = opts.WrapTransport(rt)
 	}
 	return &http.Client{Transport: rt, Timeout: RequestTimeout}, nil
 }
 
-func (t tlsSettings) config() (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.insecure} //nolint:gosec // verify: false is the operator's explicit choice
+// tlsMaterial is what tlsSettings name, read: the PEM itself, not paths.
+type tlsMaterial struct {
+	caCert, clientCert, clientKey []byte
+	insecure                      bool
+	// caName and certName say where the CA and certificate came from, for
+	// messages: a path, or "(inline PEM)".
+	caName, certName string
+}
+
+// key identifies the material without holding it: two clients whose
+// material has the same key trust the same CAs and present the same
+// certificate.
+func (m tlsMaterial) key() [sha256.Size]byte {
+	h := sha256.New()
+	for _, b := range [][]byte{m.caCert, m.clientCert, m.clientKey} {
+		// Length-prefixed, so that no two different triples hash alike.
+		_ = binary.Write(h, binary.BigEndian, uint64(len(b)))
+		h.Write(b)
+	}
+	if m.insecure {
+		h.Write([]byte{1})
+	}
+	return [sha256.Size]byte(h.Sum(nil))
+}
+
+// material reads what t names; whether it makes a TLS configuration is
+// found when a transport is built from it.
+func (t tlsSettings) material() (tlsMaterial, error) {
+	m := tlsMaterial{insecure: t.insecure, caName: describe(t.caCert), certName: describe(t.clientCert)}
+	var err error
 	if t.caCert != "" {
-		pem, err := pathOrContents(t.caCert)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read cacert: %w", err)
+		if m.caCert, err = pathOrContents(t.caCert); err != nil {
+			return m, fmt.Errorf("cannot read cacert: %w", err)
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(bytes.TrimSpace(pem)) {
-			return nil, fmt.Errorf("cacert %s holds no PEM certificate", describe(t.caCert))
-		}
-		cfg.RootCAs = pool
 	}
 	if t.clientCert != "" || t.clientKey != "" {
 		if t.clientCert == "" || t.clientKey == "" {
-			return nil, fmt.Errorf("a client certificate needs both cert and key")
+			return m, fmt.Errorf("a client certificate needs both cert and key")
 		}
-		certPEM, err := pathOrContents(t.clientCert)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read cert: %w", err)
+		if m.clientCert, err = pathOrContents(t.clientCert); err != nil {
+			return m, fmt.Errorf("cannot read cert: %w", err)
 		}
-		keyPEM, err := pathOrContents(t.clientKey)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read key: %w", err)
+		if m.clientKey, err = pathOrContents(t.clientKey); err != nil {
+			return m, fmt.Errorf("cannot read key: %w", err)
 		}
-		cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	}
+	return m, nil
+}
+
+// config is the TLS configuration of m: TLS 1.2 at least, m's CAs (the
+// system's when none), m's client certificate.
+func (m tlsMaterial) config() (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: m.insecure} //nolint:gosec // verify: false is the operator's explicit choice
+	if len(m.caCert) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(bytes.TrimSpace(m.caCert)) {
+			return nil, fmt.Errorf("cacert %s holds no PEM certificate", m.caName)
+		}
+		cfg.RootCAs = pool
+	}
+	if len(m.clientCert) > 0 {
+		cert, err := tls.X509KeyPair(m.clientCert, m.clientKey)
 		if err != nil {
-			return nil, fmt.Errorf("client certificate %s: %w", describe(t.clientCert), err)
+			return nil, fmt.Errorf("client certificate %s: %w", m.certName, err)
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
 	return cfg, nil
+}
+
+// newTransport is net/http's default transport with m's TLS configuration.
+func newTransport(m tlsMaterial) (*http.Transport, error) {
+	cfg, err := m.config()
+	if err != nil {
+		return nil, err
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = cfg
+	return transport, nil
 }
 
 // pathOrContents reads a file, or returns PEM given inline.

@@ -51,6 +51,10 @@ type SecretSources struct {
 	clients    map[Identity]*cachedClients
 	budgets    map[string]*rate.Limiter   // by endpoint: scheme://host
 	identities map[Identity]*rate.Limiter // an identity's own budget
+	// transports are shared by every client with the same TLS settings:
+	// a thousand identities on five clouds hold five pools of connections,
+	// not a thousand.
+	transports openstackauth.Transports
 }
 
 // cachedClients are what was built from one version of an identity's
@@ -233,7 +237,7 @@ func (s *SecretSources) options(ctx context.Context, id Identity) (string, opens
 	return secret.ResourceVersion, openstackauth.Options{
 		Cloud: cloud, CloudsYAML: clouds, CloudsSource: fmt.Sprintf("Secret %s/%s", id.Namespace, id.SecretName),
 		CACert: string(secret.Data["cacert"]), Getenv: openstackauth.NoEnvironment, UserAgent: "membergate",
-		Tenant: true, AllowInsecure: s.AllowInsecureTLS,
+		Tenant: true, AllowInsecure: s.AllowInsecureTLS, Transports: &s.transports,
 		// CAPO's identityRef.region overrides the clouds.yaml's region_name
 		// for CAPO; the gate must read the same region's Octavia.
 		Region: id.Region,
