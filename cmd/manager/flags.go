@@ -118,7 +118,7 @@ func flagSet(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.maxObservationAge, "extension-max-observation-age", 0,
 		"how old the gate's last observation of a cluster may be for a hook to rely on it; older blocks the hook. 0 means --idle-resync and its jitter (a fifth) plus 2m; at least --idle-resync and its jitter plus 30s")
 	fs.DurationVar(&o.idleResync, "idle-resync", gate.DefaultIdleResync,
-		"how often a cluster with nothing pending (no Machine deleting, no member waiting, no orphan) is read from Octavia, plus up to a fifth of jitter per cluster; 30s to 1h")
+		"how often a cluster with nothing pending (no Machine deleting, no member waiting, no orphan) is read from Octavia, and its settled security groups from Neutron, plus up to a fifth of jitter per cluster; 30s to 1h")
 	fs.StringVar(&o.clusterSelector, "cluster-selector", "", "label selector of the Clusters this manager gates (sharding); empty means every Cluster")
 	o.zap.BindFlags(fs)
 	return fs

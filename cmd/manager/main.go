@@ -122,6 +122,7 @@ func newManager(ctx context.Context, cfg *rest.Config, o *options) (manager.Mana
 		Networks:          sources,
 		MinSourcePrefixV4: o.minSourcePrefixV4,
 		MinSourcePrefixV6: o.minSourcePrefixV6,
+		IdleResync:        o.idleResync,
 		ClusterSelector:   gate.ClusterSelector,
 	}
 	if err := groups.SetupWithManager(mgr); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/internal/cloud/scope"
+	"github.com/membergate/membergate/pkg/gate"
 	"github.com/membergate/membergate/pkg/secgroup"
 )
 
@@ -73,7 +74,8 @@ func (r *Reconciler) reconcileGroups(ctx context.Context, in input) *outcome {
 
 	failing := failingMembers(in.mg, in.machines, in.members, in.now)
 	st.Diagnoses = slices.DeleteFunc(st.Diagnoses, func(d v1alpha1.MemberDiagnosis) bool { return !failing.has(d.MemberID) })
-	due := r.passDue(in, st)
+	interval := r.passInterval(in.key(), st, len(failing) > 0)
+	due := r.passDue(in, st, interval)
 	diagnose := failing.due(st.Diagnoses, in.now)
 	if (due || len(diagnose) > 0) && in.target.LoadBalancerID == "" {
 		st.Problems = []string{problemOpenStack + "the cluster has no API server load balancer yet"}
@@ -93,8 +95,25 @@ func (r *Reconciler) reconcileGroups(ctx context.Context, in input) *outcome {
 	}
 	out.cond = readyCondition(st)
 	out.dropFinalizer = len(st.OwnedRules) == 0
+	if st.LastSynced != nil && len(failing) == 0 && out.retryAfter == 0 {
+		// Settled or not, nothing but a pass is due until the interval
+		// the status now calls for is over: the cluster is looked at then.
+		out.nextPass = max(st.LastSynced.Add(r.passInterval(in.key(), st, false)).Sub(in.now), 0)
+	}
 	recordDiagnosisMetric(in.cluster, st)
 	return out
+}
+
+// passInterval is how long a pass stands when nothing it depends on
+// changes: IdleResync (jittered per cluster, as the gate's idle looks) when
+// the cluster is settled — the last pass found no problem and no member
+// fails —, SecurityGroupInterval otherwise, so that a problem is retried
+// and a failing member's rules re-read at the faster pace.
+func (r *Reconciler) passInterval(cluster types.NamespacedName, st *v1alpha1.SecurityGroupsStatus, failing bool) time.Duration {
+	if r.IdleResync <= 0 || failing || len(st.Problems) > 0 {
+		return SecurityGroupInterval
+	}
+	return gate.IdleAfter(cluster.String(), r.IdleResync)
 }
 
 // holdAfter keeps the cluster's passes off OpenStack for as long as its
@@ -106,13 +125,13 @@ func (r *Reconciler) holdAfter(cluster types.NamespacedName, out *outcome) {
 }
 
 // passDue reports whether the groups must be read in this reconcile: the
-// inputs changed since the last pass, or it is older than the interval.
-func (r *Reconciler) passDue(in input, st *v1alpha1.SecurityGroupsStatus) bool {
+// inputs changed since the last pass, or it is older than interval.
+func (r *Reconciler) passDue(in input, st *v1alpha1.SecurityGroupsStatus, interval time.Duration) bool {
 	c := &r.caches
 	c.mu.Lock()
 	changed := c.inputs[in.key().String()] != inputsOf(in)
 	c.mu.Unlock()
-	return changed || st.LastSynced == nil || in.now.Sub(st.LastSynced.Time) >= SecurityGroupInterval
+	return changed || st.LastSynced == nil || in.now.Sub(st.LastSynced.Time) >= interval
 }
 
 // remember records the inputs of a pass that read the groups.

@@ -57,7 +57,8 @@ func TestSecurityGroupsHonourRetryAfter(t *testing.T) {
 			w.clk.Step(res.RequeueAfter)
 			res, err = w.r.Reconcile(w.ctx, req)
 			w.g.Expect(err).NotTo(HaveOccurred())
-			w.g.Expect(res.RequeueAfter).To(Equal(Resync))
+			// Converged, the cluster is looked at when its next pass is due.
+			w.g.Expect(res.RequeueAfter).To(Equal(SecurityGroupInterval))
 			w.g.Expect(w.ours(w.cp)).NotTo(BeEmpty())
 			w.g.Expect(w.sgCondition().Status).To(Equal(metav1.ConditionTrue), "%+v", w.sgCondition())
 		})

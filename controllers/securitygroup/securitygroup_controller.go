@@ -26,18 +26,22 @@ import (
 )
 
 // SecurityGroupInterval is how often a cluster's groups are read when
-// nothing it depends on changed: a rule of ours deleted by hand is repaired
-// (or, in Audit, reported) within it. A change of the MemberGate's spec, of
-// the members or of the Machines' addresses triggers a pass at once.
+// nothing it depends on changed and the last pass was not settled (a
+// problem, a failing member); a settled cluster's are read every
+// Reconciler.IdleResync. A rule of ours deleted by hand is repaired (or,
+// in Audit, reported) within the one that applies. A change of the
+// MemberGate's spec, of the members or of the Machines' addresses triggers
+// a pass at once.
 const SecurityGroupInterval = time.Minute
 
 // DiagnosisInterval is how often a member that keeps failing is diagnosed
 // again: its groups rarely change faster, and every diagnosis is an event.
 const DiagnosisInterval = 5 * time.Minute
 
-// Resync is how often a cluster is looked at when nothing it watches
-// changes, to see whether a pass or a diagnosis is due; a look that finds
-// neither due asks OpenStack nothing.
+// Resync is how often a cluster that is not settled is looked at when
+// nothing it watches changes, to see whether a pass or a diagnosis is due;
+// a look that finds neither due asks OpenStack nothing. A settled cluster
+// is looked at when its next pass is due, and not in between.
 const Resync = 30 * time.Second
 
 // ownedStatus is the part of the MemberGate status this reconciler writes;
@@ -82,6 +86,12 @@ type Reconciler struct {
 	// Concurrency is how many MemberGates are reconciled at once (the
 	// manager's --concurrency); zero means one.
 	Concurrency int
+	// IdleResync is how often a settled cluster's groups are read (the
+	// manager's --idle-resync, as for the gate's idle looks), plus the
+	// same jitter per cluster: its last pass had no problem, no member
+	// fails, and nothing it watches changed. Zero means
+	// SecurityGroupInterval.
+	IdleResync time.Duration
 	// ClusterSelector, when set, limits the reconciler to the Clusters
 	// whose labels it matches (the manager's --cluster-selector): another
 	// shard's are never read from OpenStack nor written.

@@ -40,6 +40,10 @@ type outcome struct {
 	// with (429, 503), at most memberwait.MaxRetryAfter; or, while an
 	// earlier one holds, what is left of it.
 	retryAfter time.Duration
+	// nextPass, when set, is how long until the next pass is due, with no
+	// failing member to diagnose meanwhile: the cluster is looked at then,
+	// not every Resync.
+	nextPass time.Duration
 }
 
 // problem is an OpenStack error as a status problem. An error that asks
@@ -57,13 +61,16 @@ func (o *outcome) problem(err error) string {
 
 // requeueAfter is when to look at the cluster again if nothing it watches
 // changes first: a cleanup that left rules is retried, one that is done
-// waits for a change; a pass is checked for being due every Resync.
+// waits for a change; a cluster with a failing member is looked at every
+// Resync (a diagnosis may fall due), any other when its next pass is due.
 // An OpenStack that asked to be left alone for longer is: sooner would
 // only be refused again, and spend the budget of every cluster on the
 // cloud.
 func (o *outcome) requeueAfter() time.Duration {
 	var after time.Duration
 	switch {
+	case !o.cleanup && o.nextPass > 0:
+		after = o.nextPass
 	case !o.cleanup:
 		after = Resync
 	case !o.dropFinalizer:

@@ -1,0 +1,72 @@
+package securitygroup
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/rules"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/membergate/membergate/pkg/gate"
+)
+
+// A settled cluster (its rules in place, no problem, no failing member)
+// has its groups read once per idle resync, jittered as the gate's idle
+// looks, and is not looked at in between; drift is still repaired at the
+// next pass. A problem brings back the minute's pace until a pass is
+// clean again.
+func TestSettledClusterIsReadOncePerIdleResync(t *testing.T) {
+	const idle = 5 * time.Minute
+	w := newWorld(t, options{machines: 2, cpGroups: []string{"cp"}, sg: enforce()})
+	w.r.IdleResync, w.gate.IdleResync = idle, idle
+	key := types.NamespacedName{Namespace: w.ns, Name: "test"}
+	period := gate.IdleAfter(key.String(), idle)
+	w.reconcile()
+	w.g.Expect(w.ours(w.cp)).To(HaveLen(1))
+	w.g.Expect(w.sgCondition().Status).To(Equal(metav1.ConditionTrue))
+
+	sgOnly := func() ctrl.Result {
+		t.Helper()
+		res, err := w.r.Reconcile(w.ctx, ctrl.Request{NamespacedName: key})
+		w.g.Expect(err).NotTo(HaveOccurred())
+		return res
+	}
+	// The pass just ran: the next look is when the next one is due.
+	w.g.Expect(sgOnly().RequeueAfter).To(Equal(period), "a settled cluster is looked at every %s, not when its pass is due", Resync)
+
+	before := w.neutron.Requests()
+	for w.clk.Step(SecurityGroupInterval); w.clk.Since(epoch) < period; w.clk.Step(SecurityGroupInterval) {
+		res := sgOnly()
+		w.g.Expect(w.requestsSince(before)).To(BeEmpty(), "a settled cluster's groups read before its idle resync")
+		w.g.Expect(res.RequeueAfter).To(BeNumerically(">", 0))
+	}
+	// Drift: our rule deleted by hand comes back at the idle pass.
+	for _, r := range w.ours(w.cp) {
+		w.g.Expect(rules.Delete(w.ctx, w.neutron.ServiceClient(), r.ID).ExtractErr()).To(Succeed())
+	}
+	before = w.neutron.Requests()
+	w.clk.SetTime(w.memberGate().Status.SecurityGroups.LastSynced.Add(period))
+	w.g.Expect(sgOnly().RequeueAfter).To(Equal(period))
+	// (Before it writes, the pass checks the group is the project's own.)
+	w.g.Expect(w.requestsSince(before)).To(And(HaveKeyWithValue("GET /v2.0/ports", 1), HaveKeyWithValue("GET /v2.0/security-group-rules", 1),
+		HaveKeyWithValue("POST /v2.0/security-group-rules", 1)))
+	w.g.Expect(w.ours(w.cp)).To(HaveLen(1))
+	w.g.Expect(strings.Join(w.events(), "\n")).To(ContainSubstring("SecurityGroupRuleAdded"))
+
+	// A problem: Neutron refuses the pass. The next is a minute away,
+	// not an idle resync, and the look before it every Resync.
+	w.neutron.Overload("ports", 1, http.StatusServiceUnavailable, 0)
+	w.clk.Step(period)
+	w.g.Expect(sgOnly().RequeueAfter).To(Equal(Resync))
+	w.g.Expect(w.memberGate().Status.SecurityGroups.Problems).NotTo(BeEmpty())
+	before = w.neutron.Requests()
+	w.clk.Step(SecurityGroupInterval)
+	w.g.Expect(sgOnly().RequeueAfter).To(Equal(period), "a clean pass after a problem settles the cluster again")
+	w.g.Expect(w.requestsSince(before)).To(HaveKeyWithValue("GET /v2.0/ports", 1))
+	w.g.Expect(w.memberGate().Status.SecurityGroups.Problems).To(BeEmpty())
+}
