@@ -37,10 +37,11 @@ func (r *GateReconciler) reconcileDecision(ctx context.Context, s *gateScope) er
 	in.LoadBalancer.ID = target.LoadBalancerID
 	in.LoadBalancer.NotCreated = target.LoadBalancerID == "" && target.NoLoadBalancer == ""
 	s.memory = memoryOf(mg)
+	idle := gate.IdleAfter(client.ObjectKeyFromObject(s.cluster).String(), r.idleResync())
 	s.outcome = cycle.Run(ctx, cycle.Cycle{Input: in, Machines: candidates(s.machines, target.LoadBalancerName), Options: opts, Memory: s.memory,
 		Observer: &octaviaObserver{r: r, cluster: client.ObjectKeyFromObject(s.cluster), target: target, machines: s.machines,
-			monitors: opts.WantsHealthMonitors()}, Clock: r.Clock.Now,
-		IdleResync: gate.IdleAfter(client.ObjectKeyFromObject(s.cluster).String(), r.idleResync())})
+			monitors: opts.WantsHealthMonitors(), idleAfter: idle}, Clock: r.Clock.Now,
+		IdleResync: idle})
 	r.warnInsecure(s)
 	return nil
 }

@@ -8,7 +8,10 @@ import (
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"golang.org/x/time/rate"
+
 	"github.com/membergate/membergate/api/v1alpha1"
+	"github.com/membergate/membergate/internal/cloud/scope"
 	"github.com/membergate/membergate/pkg/gate"
 	"github.com/membergate/membergate/pkg/memberwait/octaviatest"
 )
@@ -97,4 +100,39 @@ func TestDeletedClusterIsForgotten(t *testing.T) {
 	g.Expect(left).To(ConsistOf(key.String() + "-other " + w.ns + "/cloud-config/openstack"))
 	_, ok := w.r.snapshots.entries[key.String()]
 	g.Expect(ok).To(BeFalse())
+}
+
+// An idle look reads the status tree and nothing else: the monitors'
+// parameters, which only a member inside its settle window needs, are not
+// read again when their cache expires between idle looks. A cluster that
+// stops being idle (a new Machine) reads them again, so that its new
+// member's Auto settle window comes from its monitor.
+func TestIdleLookReadsOnlyTheStatusTree(t *testing.T) {
+	w := newWorld(t, 3)
+	// The source's monitor cache ages by the test's clock.
+	w.r.Sources = &scope.SecretSources{Client: k8sClient, Budget: rate.Inf, Clock: w.clk}
+	w.run(5*time.Minute, func() bool {
+		c := w.condition(2)
+		return c != nil && c.Status == metav1.ConditionTrue && w.condition(0).Status == metav1.ConditionTrue
+	})
+	res := w.reconcile()
+	monitorReads := func() int { return w.octa.RequestCount(octaviatest.OpGetHealthMonitor) }
+	monitors, reads := monitorReads(), w.statusReads()
+	w.g.Expect(monitors).To(BeNumerically(">", 0), "the Auto settle window read no monitor")
+	const looks = 6 // 30 minutes and more: past memberwait.DefaultMonitorCacheTTL
+	for range looks {
+		w.clk.Step(res.RequeueAfter)
+		res = w.reconcile()
+		w.g.Expect(res.RequeueAfter).To(BeNumerically(">", gate.Resync), "the cluster stopped being idle")
+	}
+	w.g.Expect(w.statusReads() - reads).To(Equal(looks))
+	w.g.Expect(monitorReads()-monitors).To(BeZero(), "idle looks read the monitors")
+	w.g.Expect(w.condition(0).Status).To(Equal(metav1.ConditionTrue))
+
+	// A rollout begins: the new Machine's member is judged with its
+	// monitor's window, read again.
+	w.addMember(3)
+	w.addMachine(3)
+	w.reconcile()
+	w.g.Expect(monitorReads() - monitors).To(Equal(1))
 }

@@ -41,6 +41,9 @@ type cachedSnapshot struct {
 	snap        *memberwait.Snapshot
 	at, due     time.Time
 	fingerprint string
+	// idle is set when the decision on snap left the cluster idle: the
+	// next look is its idle look.
+	idle bool
 }
 
 // octaviaObserver is the cycle's Observer for one reconcile: Octavia through
@@ -53,6 +56,9 @@ type octaviaObserver struct {
 	// monitors asks for the pools' monitor parameters, which the Auto
 	// settle window is derived from.
 	monitors bool
+	// idleAfter is the cluster's idle resync: a look due that long after
+	// the last is its idle look.
+	idleAfter time.Duration
 }
 
 // ObserveOrReuse implements cycle.Observer.
@@ -61,17 +67,30 @@ func (o *octaviaObserver) ObserveOrReuse(ctx context.Context, now time.Time) (sn
 	c.mu.Lock()
 	e, ok := c.entries[o.cluster.String()]
 	c.mu.Unlock()
-	if ok && e.target == o.target && now.Before(e.due) && e.fingerprint == fingerprint(o.machines) {
+	same := ok && e.target == o.target && e.fingerprint == fingerprint(o.machines)
+	if same && now.Before(e.due) {
 		return e.snap, e.at, false, nil
 	}
-	snap, at, err = o.ObserveFresh(ctx)
+	// An idle look needs no monitor parameters: every member served past
+	// its settle window when last read, so one still serving has settled
+	// whatever the window, and a member seen serving for the first time
+	// (re-created, say) counts from now, settled under no window. The
+	// cluster is then not idle, and the next look, within 30 s, reads the
+	// monitors. So the idle look's status tree is the idle cluster's only
+	// Octavia request; the monitors' cache would expire between idle
+	// looks and add one every other look.
+	snap, at, err = o.observe(ctx, o.monitors && !(same && e.idle))
 	return snap, at, true, err
 }
 
 // ObserveFresh implements cycle.Observer: it reads Octavia and remembers a
 // good answer.
 func (o *octaviaObserver) ObserveFresh(ctx context.Context) (*memberwait.Snapshot, time.Time, error) {
-	snap, err := o.r.observe(ctx, o.target, o.monitors)
+	return o.observe(ctx, o.monitors)
+}
+
+func (o *octaviaObserver) observe(ctx context.Context, monitors bool) (*memberwait.Snapshot, time.Time, error) {
+	snap, err := o.r.observe(ctx, o.target, monitors)
 	// What Octavia answered goes into conditions and events: without its
 	// raw body or a URL's credentials, and short.
 	err = statustext.Wrap(err)
@@ -98,6 +117,7 @@ func (o *octaviaObserver) Due(at time.Time, after time.Duration) {
 	defer c.mu.Unlock()
 	if e, ok := c.entries[o.cluster.String()]; ok && e.at.Equal(at) {
 		e.due = at.Add(after)
+		e.idle = o.idleAfter > 0 && after >= o.idleAfter
 		c.entries[o.cluster.String()] = e
 	}
 }

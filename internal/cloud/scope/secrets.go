@@ -124,7 +124,13 @@ func (s *SecretSources) Source(ctx context.Context, id Identity) (memberwait.Sou
 		return nil, err
 	}
 	insecure, _ := openstackauth.InsecureTLS(opts)
-	src = Budgeted(memberwait.StatusTree(sc), Budget{Identity: s.identityLimiter(id), Endpoint: s.endpointLimiter(schemeHost(sc.ResourceBase))})
+	tree := memberwait.StatusTree(sc)
+	if s.Clock != nil {
+		// What the source keeps (the monitors' parameters) ages by the
+		// same clock as the reconcilers' decisions.
+		tree = memberwait.WithClock(tree, s.Clock)
+	}
+	src = Budgeted(tree, Budget{Identity: s.identityLimiter(id), Endpoint: s.endpointLimiter(schemeHost(sc.ResourceBase))})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.cachedLocked(id, rv)
