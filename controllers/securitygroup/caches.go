@@ -56,9 +56,10 @@ func (c *caches) forget(cluster, lbID string) {
 	c.topologies.Forget(lbID)
 }
 
-// topology is the load balancer's topology, through the cache.
-func (c *caches) topology(ctx context.Context, nc *scope.NetworkClients, lbID, key string, now time.Time) (*loadbalancer.Topology, error) {
-	return loadbalancer.NewService(loadbalancer.Clients{Octavia: nc.LoadBalancer, Key: nc.Key}, &c.topologies).GetTopology(ctx, lbID, key, now)
+// topology is the load balancer's topology, through the cache, no older
+// than maxAge.
+func (c *caches) topology(ctx context.Context, nc *scope.NetworkClients, lbID, key string, now time.Time, maxAge time.Duration) (*loadbalancer.Topology, error) {
+	return loadbalancer.NewService(loadbalancer.Clients{Octavia: nc.LoadBalancer, Key: nc.Key}, &c.topologies).GetTopology(ctx, lbID, key, now, maxAge)
 }
 
 // view is Neutron as one reconcile of cluster reads it, through the cache,

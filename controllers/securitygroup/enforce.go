@@ -23,7 +23,7 @@ func (r *Reconciler) pass(ctx context.Context, out *outcome, in input, pol polic
 	nc, err := r.Networks.Network(ctx, in.target.Identity)
 	if err == nil {
 		var topo *loadbalancer.Topology
-		if topo, err = r.caches.topology(ctx, nc, in.target.LoadBalancerID, in.membersKey, in.now); err == nil {
+		if topo, err = r.caches.topology(ctx, nc, in.target.LoadBalancerID, in.topologyKey(), in.now, r.topologyAge(st, len(failing) > 0)); err == nil {
 			v := r.caches.view(nc, in.key().String(), in.target.NetworkID, in.now)
 			if due {
 				var changed bool

@@ -12,6 +12,7 @@ import (
 
 	"github.com/membergate/membergate/api/v1alpha1"
 	"github.com/membergate/membergate/internal/cloud/scope"
+	"github.com/membergate/membergate/internal/cloud/services/loadbalancer"
 	"github.com/membergate/membergate/pkg/gate"
 	"github.com/membergate/membergate/pkg/secgroup"
 )
@@ -104,6 +105,30 @@ func (r *Reconciler) reconcileGroups(ctx context.Context, in input) *outcome {
 	return out
 }
 
+// topologyKey names what the load balancer's topology is read for: the
+// members the gate saw and the allowed CIDRs CAPO applied to the
+// listener. Either changing reads it again.
+func (in input) topologyKey() string {
+	return in.membersKey + " allowed=" + in.target.AllowedCIDRs
+}
+
+// SettledTopologyAge is how long a settled cluster's load-balancer
+// topology is trusted: what could change it unseen is a monitor_port
+// changed by hand, and that fails the members' health checks, which
+// unsettles the cluster and brings back loadbalancer.TopologyTTL.
+// Everything else that changes it changes the topology key at once.
+const SettledTopologyAge = loadbalancer.MaxTopologyAge
+
+// topologyAge is how old a topology this pass may use: SettledTopologyAge
+// on a settled cluster (see passInterval), loadbalancer.TopologyTTL on any
+// other.
+func (r *Reconciler) topologyAge(st *v1alpha1.SecurityGroupsStatus, failing bool) time.Duration {
+	if r.IdleResync <= 0 || failing || len(st.Problems) > 0 {
+		return loadbalancer.TopologyTTL
+	}
+	return SettledTopologyAge
+}
+
 // passInterval is how long a pass stands when nothing it depends on
 // changes: IdleResync (jittered per cluster, as the gate's idle looks) when
 // the cluster is settled — the last pass found no problem and no member
@@ -150,7 +175,7 @@ func (r *Reconciler) remember(in input) {
 // Kept in memory only: after a restart the first reconcile reads anyway.
 func inputsOf(in input) string {
 	var b strings.Builder
-	fmt.Fprint(&b, in.mg.Generation, " ", in.target.LoadBalancerID, " ", in.membersKey)
+	fmt.Fprint(&b, in.mg.Generation, " ", in.target.LoadBalancerID, " ", in.topologyKey())
 	for _, m := range in.machines {
 		b.WriteString(" " + m.Name)
 		for _, a := range m.Status.Addresses {

@@ -111,9 +111,11 @@ func TestReconcilersRunTogether(t *testing.T) {
 	w.g.Eventually(both, time.Minute, 200*time.Millisecond).Should(Succeed())
 	// A change each reacts to: a new control-plane Machine (the gate
 	// hooks it, the security groups read its port) while both keep their
-	// parts.
-	w.addNode("cp-2", "cp-2", w.addr(2), true)
+	// parts. The port exists before the Machine has its address, as CAPO
+	// creates them: a pass between the two would find no port and look
+	// again only a minute later.
 	w.neutron.AddPort("cp-2", w.subnet, w.addr(2), w.cp)
+	w.addNode("cp-2", "cp-2", w.addr(2), true)
 	w.g.Eventually(func(g Gomega) {
 		both(g)
 		g.Expect(w.memberGate().Status.SecurityGroups.Groups).To(ContainElement(HaveField("Machines", ContainElement("cp-2"))))

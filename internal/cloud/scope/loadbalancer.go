@@ -3,6 +3,7 @@ package scope
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/types"
 	infrav1 "sigs.k8s.io/cluster-api-provider-openstack/api/v1beta1"
@@ -23,6 +24,11 @@ type APIServerLoadBalancer struct {
 	// the load balancer reaches its members (CAPO's status.network); empty
 	// while CAPO has not said.
 	NetworkID string
+	// AllowedCIDRs are the listener's allowed_cidrs as CAPO last applied
+	// them (its status.apiServerLoadBalancer.allowedCIDRs), comma-separated
+	// so that the struct compares: a change means the listener changed,
+	// and what was read of it must be read again.
+	AllowedCIDRs string
 }
 
 // LoadBalancerLocator decides whether a Cluster is gated and where its API
@@ -54,7 +60,7 @@ func (CAPOLocator) Locate(ctx context.Context, c client.Reader, cluster *cluster
 		t.NetworkID = n.ID
 	}
 	if lb := osc.Status.APIServerLoadBalancer; lb != nil && lb.ID != "" {
-		t.LoadBalancerID, t.LoadBalancerName = lb.ID, lb.Name
+		t.LoadBalancerID, t.LoadBalancerName, t.AllowedCIDRs = lb.ID, lb.Name, strings.Join(lb.AllowedCIDRs, ",")
 		return t, true, nil
 	}
 	// An unset spec.apiServerLoadBalancer means none, as CAPO reads it. A

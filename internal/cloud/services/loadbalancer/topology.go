@@ -14,10 +14,16 @@ import (
 )
 
 // TopologyTTL bounds how long what Octavia said about a load balancer's
-// members (subnets, ports, monitor ports) and listeners is trusted. It is
-// read again at once when the gate's status tree shows members come or go;
-// the TTL catches the rest (a monitor_port or allowed_cidrs changed).
+// members (subnets, ports, monitor ports) and listeners is trusted by
+// default. It is read again at once when the caller's key changes (the
+// security-group pass's: the members the gate's status tree shows, the
+// allowed CIDRs CAPO applied); the TTL catches the rest (a monitor_port
+// changed by hand).
 const TopologyTTL = 10 * time.Minute
+
+// MaxTopologyAge is the longest a caller may trust a topology (see
+// GetTopology's maxAge): older ones are dropped from the cache.
+const MaxTopologyAge = 2 * time.Hour
 
 // Topology is what the security-group pass needs of a load balancer beyond
 // the status tree: where it reaches each member from and on which ports.
@@ -88,16 +94,21 @@ func (c *Cache) Forget(lbID string) {
 }
 
 // GetTopology returns the load balancer's topology, read again when the
-// members changed (membersKey names the members seen; "" when unknown) or
-// it is older than TopologyTTL: 1 + pools (+ 1 with OVN) Octavia requests,
-// else none.
-func (s *Service) GetTopology(ctx context.Context, lbID, membersKey string, now time.Time) (*Topology, error) {
+// members changed (membersKey names what it was read for: the members
+// seen and whatever else the caller knows changes it; "" when unknown) or
+// it is older than maxAge (zero means TopologyTTL; at most
+// MaxTopologyAge): 1 + pools (+ 1 with OVN) Octavia requests, else none.
+func (s *Service) GetTopology(ctx context.Context, lbID, membersKey string, now time.Time, maxAge time.Duration) (*Topology, error) {
+	if maxAge <= 0 {
+		maxAge = TopologyTTL
+	}
+	maxAge = min(maxAge, MaxTopologyAge)
 	c := s.cache
 	key := s.clients.Key + " " + lbID
 	c.mu.Lock()
 	t := c.m[key]
 	c.mu.Unlock()
-	if t != nil && (membersKey == "" || t.key == membersKey) && now.Sub(t.at) < TopologyTTL {
+	if t != nil && (membersKey == "" || t.key == membersKey) && now.Sub(t.at) < maxAge {
 		return t, nil
 	}
 	t, err := s.readTopology(ctx, lbID)
@@ -112,7 +123,7 @@ func (s *Service) GetTopology(ctx context.Context, lbID, membersKey string, now 
 	// Expired entries go as new ones come: the load balancers of deleted
 	// clusters and identities leave nothing behind.
 	for k, old := range c.m {
-		if now.Sub(old.at) >= TopologyTTL {
+		if now.Sub(old.at) >= MaxTopologyAge {
 			delete(c.m, k)
 		}
 	}
