@@ -260,8 +260,10 @@ func (f *scaleFigures) roll(ctx context.Context, tb testing.TB, clusters []scale
 		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: sc.ns, Name: "test"}, &mg); err != nil {
 			tb.Fatal(err)
 		}
+		// A patch, not an update: the manager writes the MemberGate too.
+		orig := mg.DeepCopy()
 		mg.Spec.DrainPeriod = &metav1.Duration{}
-		if err := k8sClient.Update(ctx, &mg); err != nil {
+		if err := k8sClient.Patch(ctx, &mg, client.MergeFrom(orig)); err != nil {
 			tb.Fatal(err)
 		}
 		old := &clusterv1.Machine{}
