@@ -123,10 +123,16 @@ const SettledTopologyAge = loadbalancer.MaxTopologyAge
 // on a settled cluster (see passInterval), loadbalancer.TopologyTTL on any
 // other.
 func (r *Reconciler) topologyAge(st *v1alpha1.SecurityGroupsStatus, failing bool) time.Duration {
-	if r.IdleResync <= 0 || failing || len(st.Problems) > 0 {
+	if !r.settled(st, failing) {
 		return loadbalancer.TopologyTTL
 	}
 	return SettledTopologyAge
+}
+
+// settled reports whether the cluster keeps the idle pace: an idle resync
+// is configured, the last pass found no problem and no member fails.
+func (r *Reconciler) settled(st *v1alpha1.SecurityGroupsStatus, failing bool) bool {
+	return r.IdleResync > 0 && !failing && len(st.Problems) == 0
 }
 
 // passInterval is how long a pass stands when nothing it depends on
@@ -135,7 +141,7 @@ func (r *Reconciler) topologyAge(st *v1alpha1.SecurityGroupsStatus, failing bool
 // fails —, SecurityGroupInterval otherwise, so that a problem is retried
 // and a failing member's rules re-read at the faster pace.
 func (r *Reconciler) passInterval(cluster types.NamespacedName, st *v1alpha1.SecurityGroupsStatus, failing bool) time.Duration {
-	if r.IdleResync <= 0 || failing || len(st.Problems) > 0 {
+	if !r.settled(st, failing) {
 		return SecurityGroupInterval
 	}
 	return gate.IdleAfter(cluster.String(), r.IdleResync)

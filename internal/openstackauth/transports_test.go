@@ -2,19 +2,12 @@ package openstackauth
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net/http"
 	"net/http/httptrace"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/membergate/membergate/extension/extensiontest"
 	"github.com/membergate/membergate/pkg/memberwait/octaviatest"
 )
 
@@ -61,7 +54,7 @@ func TestClientsWithTheSameTLSShareConnections(t *testing.T) {
 }
 
 func TestTransportsKeepTLSSettingsApart(t *testing.T) {
-	caA, caB := testCertificate(t), testCertificate(t)
+	caA, caB := testCA(t), testCA(t)
 	certA, certB := testCertificate(t), testCertificate(t)
 	transport := func(tr *Transports, tls tlsSettings) *http.Transport {
 		t.Helper()
@@ -73,31 +66,31 @@ func TestTransportsKeepTLSSettingsApart(t *testing.T) {
 		return hc.Transport.(cappedBodies).next.(*http.Transport)
 	}
 	tr := &Transports{}
-	base := transport(tr, tlsSettings{caCert: caA.cert})
+	base := transport(tr, tlsSettings{caCert: caA})
 	for _, c := range []struct {
 		name  string
 		tls   tlsSettings
 		share bool
 	}{
-		{"the same CA", tlsSettings{caCert: caA.cert}, true},
-		{"the same CA with other whitespace", tlsSettings{caCert: "\n" + caA.cert}, false},
-		{"another CA", tlsSettings{caCert: caB.cert}, false},
+		{"the same CA", tlsSettings{caCert: caA}, true},
+		{"the same CA with other whitespace", tlsSettings{caCert: "\n" + caA}, false},
+		{"another CA", tlsSettings{caCert: caB}, false},
 		{"the system's CAs", tlsSettings{}, false},
-		{"certificate checks off", tlsSettings{caCert: caA.cert, insecure: true}, false},
-		{"a client certificate", tlsSettings{caCert: caA.cert, clientCert: certA.cert, clientKey: certA.key}, false},
+		{"certificate checks off", tlsSettings{caCert: caA, insecure: true}, false},
+		{"a client certificate", tlsSettings{caCert: caA, clientCert: certA.cert, clientKey: certA.key}, false},
 	} {
 		if got := transport(tr, c.tls) == base; got != c.share {
 			t.Errorf("%s: shares the transport = %v, want %v", c.name, got, c.share)
 		}
 	}
-	withA := transport(tr, tlsSettings{caCert: caA.cert, clientCert: certA.cert, clientKey: certA.key})
-	if transport(tr, tlsSettings{caCert: caA.cert, clientCert: certA.cert, clientKey: certA.key}) != withA {
+	withA := transport(tr, tlsSettings{caCert: caA, clientCert: certA.cert, clientKey: certA.key})
+	if transport(tr, tlsSettings{caCert: caA, clientCert: certA.cert, clientKey: certA.key}) != withA {
 		t.Error("two clients presenting the same certificate have different transports; want one")
 	}
-	if transport(tr, tlsSettings{caCert: caA.cert, clientCert: certB.cert, clientKey: certB.key}) == withA {
+	if transport(tr, tlsSettings{caCert: caA, clientCert: certB.cert, clientKey: certB.key}) == withA {
 		t.Error("clients presenting different certificates share a transport: one would present the other's")
 	}
-	if got := transport(tr, tlsSettings{caCert: caA.cert}).MaxIdleConnsPerHost; got != maxIdleConnsPerHost {
+	if got := transport(tr, tlsSettings{caCert: caA}).MaxIdleConnsPerHost; got != maxIdleConnsPerHost {
 		t.Errorf("a shared transport keeps %d idle connections per host, want %d", got, maxIdleConnsPerHost)
 	}
 }
@@ -126,7 +119,7 @@ func TestTransportsRefuseBadTLSLikeAClientOfItsOwn(t *testing.T) {
 func TestTransportsForgetPastTheirBound(t *testing.T) {
 	tr := &Transports{}
 	for range maxTransports + 10 {
-		s := &settings{tls: tlsSettings{caCert: testCertificate(t).cert}, where: "test"}
+		s := &settings{tls: tlsSettings{caCert: testCA(t)}, where: "test"}
 		if _, err := s.httpClient(Options{Transports: tr}); err != nil {
 			t.Fatal(err)
 		}
@@ -138,27 +131,27 @@ func TestTransportsForgetPastTheirBound(t *testing.T) {
 
 type pemPair struct{ cert, key string }
 
-// testCertificate is a self-signed certificate and its key, in PEM.
+// testCA is a throw-away CA's certificate, in PEM.
+func testCA(t *testing.T) string {
+	t.Helper()
+	ca, err := extensiontest.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(ca.PEM)
+}
+
+// testCertificate is a certificate a throw-away CA issued, and its key, in
+// PEM.
 func testCertificate(t *testing.T) pemPair {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := extensiontest.NewCA()
 	if err != nil {
 		t.Fatal(err)
 	}
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	cert, key, err := ca.ServingCert([]string{"membergate"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: "membergate test"}, NotBefore: time.Now().Add(-time.Hour),
-		NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pemPair{cert: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		key: string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))}
+	return pemPair{cert: string(cert), key: string(key)}
 }
